@@ -1,0 +1,32 @@
+import { ModuleMetadata } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { AppConfig } from '@wms/events';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import { DomainErrorFilter } from './common/domain-error.filter.js';
+import { validationPipe } from './common/validation.pipe.js';
+import { ClusterIoAdapter } from './socket/socket-io.adapter.js';
+
+/** Builds the api exactly as production runs it; main.ts and the tests both call this. */
+export async function createApi(config: AppConfig, extra: ModuleMetadata['imports'] = []): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extra), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: config.BODY_LIMIT });
+  app.use(helmet({ contentSecurityPolicy: false }));
+  app.useGlobalPipes(validationPipe());
+  app.useGlobalFilters(new DomainErrorFilter());
+  app.useWebSocketAdapter(new ClusterIoAdapter(app, config));
+  app.enableShutdownHooks();
+  if (config.OPENAPI_ENABLED) {
+    const doc = new DocumentBuilder()
+      .setTitle('WMS event backbone')
+      .setDescription('Publish, query and follow warehouse events.')
+      .setVersion('0.1.0')
+      .build();
+    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs/openapi.json' });
+  }
+  return app;
+}

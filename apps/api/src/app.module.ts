@@ -1,0 +1,39 @@
+import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { AppConfig, EventsModule } from '@wms/events';
+import { NotificationsModule } from '@wms/notifications';
+import { WmsDomainModule } from '@wms/wms-domain';
+import { LoggerModule } from 'nestjs-pino';
+import { EventsController } from './events/events.controller.js';
+import { HealthController } from './health/health.controller.js';
+import { EventsGateway } from './socket/events.gateway.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.LOG_LEVEL,
+            base: { app: 'api' },
+            // Never log credentials or tokens.
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]'],
+            autoLogging: { ignore: (req) => req.url === '/health/live' },
+            // Successful requests are logged at debug: at scanner rates, info-level access logs cost more than the work.
+            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
+            serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }), res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
+          },
+        }),
+        TerminusModule,
+        EventsModule.forRoot(config),
+        WmsDomainModule,
+        NotificationsModule,
+        ...extra,
+      ],
+      controllers: [EventsController, HealthController],
+      providers: [EventsGateway],
+    };
+  }
+}

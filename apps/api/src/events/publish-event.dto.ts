@@ -1,0 +1,45 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsISO8601, IsObject, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+
+export class PublishEventDto {
+  @ApiProperty({ example: 'inventory.adjusted', description: 'a name from GET /event-types' })
+  @IsString()
+  @Matches(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, { message: 'name must be a dotted event name like inventory.adjusted' })
+  name: string;
+
+  @ApiPropertyOptional({ example: 1, description: 'defaults to the latest version of the event type' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  version?: number;
+
+  @ApiProperty({ example: { warehouseId: 'WH1', sku: 'SKU-1', locationCode: 'A-01-01', quantityDelta: -2, reasonCode: 'damaged' } })
+  @IsObject()
+  payload: Record<string, unknown>;
+
+  @ApiPropertyOptional({ description: 'when it happened, if not now (ISO-8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  occurredAt?: string;
+
+  @ApiPropertyOptional({ description: 'ties this event to the events that follow from one request' })
+  @IsOptional()
+  @IsUUID()
+  correlationId?: string;
+
+  @ApiPropertyOptional({ description: 'the event that caused this one' })
+  @IsOptional()
+  @IsUUID()
+  causationId?: string;
+}
+
+export class AcceptedEventDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() version: number;
+  @ApiProperty() aggregateType: string;
+  @ApiProperty() aggregateId: string;
+  @ApiProperty() streamPosition: number;
+  @ApiProperty() recordedAt: string;
+}

@@ -1,0 +1,46 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { AppConfig, EVENTS_QUEUE, OutboxRepository } from '@wms/events';
+import type { Queue } from 'bullmq';
+
+const withTimeout = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly db: TypeOrmHealthIndicator,
+    private readonly indicators: HealthIndicatorService,
+    private readonly outbox: OutboxRepository,
+    private readonly config: AppConfig,
+    @InjectQueue(EVENTS_QUEUE) private readonly queue: Queue,
+  ) {}
+
+  /** Readiness: Postgres answers and the queue backend answers; also reports the backlog. */
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.health.check([
+      () => this.db.pingCheck('postgres', { timeout: 2000 }),
+      async () => {
+        const session = this.indicators.check('queue');
+        try {
+          const counts = await withTimeout(this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed'), 2000);
+          return session.up({ backend: this.config.QUEUE_CONNECTION, ...counts, outbox: await this.outbox.count() });
+        } catch (error) {
+          return session.down({ backend: this.config.QUEUE_CONNECTION, message: (error as Error).message });
+        }
+      },
+    ]);
+  }
+
+  /** Liveness: the process answers. */
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+}

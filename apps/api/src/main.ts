@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from '@wms/events';
+import { createApi } from './api.js';
+
+async function bootstrap(): Promise<void> {
+  const config = loadConfig();
+  const app = await createApi(config);
+  await app.listen(config.PORT);
+  const url = await app.getUrl();
+  new Logger('Bootstrap').log({ url, docs: `${url}/docs`, queueConnection: config.QUEUE_CONNECTION }, 'api listening');
+}
+
+bootstrap().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(JSON.stringify({ level: 'fatal', msg: 'api failed to start', error: (error as Error).message }));
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { createAdapter as createPostgresAdapter } from '@socket.io/postgres-adapter';
+import { createAdapter as createRedisAdapter } from '@socket.io/redis-adapter';
+import { AppConfig, redisOptions } from '@wms/events';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Server, ServerOptions } from 'socket.io';
+
+/**
+ * socket.io across processes: the Redis adapter (full profile) or the Postgres adapter
+ * (Postgres-only), on the same channel the worker's emitter publishes to.
+ */
+export class ClusterIoAdapter extends IoAdapter {
+  private closers: (() => Promise<unknown>)[] = [];
+
+  constructor(
+    app: INestApplicationContext,
+    private readonly config: AppConfig,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    const server: Server = super.createIOServer(port, { ...options, cors: { origin: true } } as ServerOptions);
+    if (this.config.QUEUE_CONNECTION === 'redis') {
+      const pub = new Redis(redisOptions(this.config.REDIS_URL!));
+      const sub = pub.duplicate();
+      server.adapter(createRedisAdapter(pub, sub));
+      this.closers.push(() => pub.quit(), () => sub.quit());
+    } else {
+      const pool = new pg.Pool({ connectionString: this.config.DATABASE_URL, max: 2 });
+      server.adapter(createPostgresAdapter(pool));
+      this.closers.push(() => pool.end());
+    }
+    return server;
+  }
+
+  override async dispose(): Promise<void> {
+    await Promise.allSettled(this.closers.map((close) => close()));
+  }
+}

@@ -1,0 +1,31 @@
+import { Processor } from '@nestjs/bullmq';
+import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
+import { AppConfig, EVENTS_QUEUE, EventsModule, LISTENERS_QUEUE } from '@wms/events';
+import { NotificationsModule } from '@wms/notifications';
+import { WmsDomainModule } from '@wms/wms-domain';
+import { LoggerModule } from 'nestjs-pino';
+import { EventListenerProcessor } from './event-listener.processor.js';
+import { OutboxRelayScheduler } from './outbox-relay.scheduler.js';
+import { ProcessEventProcessor } from './process-event.processor.js';
+
+@Module({})
+export class WorkerModule {
+  /** `extra` lets tests add listener modules. */
+  static forRoot(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
+    // A worker whose lock is not renewed within lockDuration (killed, stuck) has its job taken over.
+    const workerOptions = { concurrency: config.WORKER_CONCURRENCY, lockDuration: config.WORKER_LOCK_MS, stalledInterval: config.WORKER_LOCK_MS };
+    Processor(EVENTS_QUEUE, workerOptions)(ProcessEventProcessor);
+    Processor(LISTENERS_QUEUE, { ...workerOptions, concurrency: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)) })(EventListenerProcessor);
+    return {
+      module: WorkerModule,
+      imports: [
+        LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, base: { app: 'worker' } } }),
+        EventsModule.forRoot(config),
+        WmsDomainModule,
+        NotificationsModule,
+        ...extra,
+      ],
+      providers: [ProcessEventProcessor, EventListenerProcessor, OutboxRelayScheduler],
+    };
+  }
+}

@@ -1,0 +1,16 @@
+import type { EventEnvelope } from '../envelope/event-envelope.js';
+
+/** Socket.io room names. Every room starts with the tenant, so no broadcast crosses tenants. */
+export const tenantRoom = (tenantId: string) => `tenant:${tenantId}`;
+export const warehouseRoom = (tenantId: string, warehouseId: string) => `tenant:${tenantId}:warehouse:${warehouseId}`;
+export const eventNameRoom = (tenantId: string, warehouseId: string | null, name: string) =>
+  `${warehouseId === null ? tenantRoom(tenantId) : warehouseRoom(tenantId, warehouseId)}:event:${name}`;
+
+/** The rooms an event is sent to: its warehouse (or tenant, for tenant-wide events) and its name within that scope. */
+export function roomsFor(event: EventEnvelope): string[] {
+  const scope = event.warehouseId === null ? tenantRoom(event.tenantId) : warehouseRoom(event.tenantId, event.warehouseId);
+  return [scope, eventNameRoom(event.tenantId, event.warehouseId, event.name)];
+}
+
+/** The socket.io event name clients listen to for stored events. */
+export const EVENT_MESSAGE = 'event';

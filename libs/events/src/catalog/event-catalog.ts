@@ -1,0 +1,117 @@
+import { plainToInstance } from 'class-transformer';
+import { validate, ValidationError } from 'class-validator';
+import { targetConstructorToSchema } from 'class-validator-jsonschema';
+import { DomainError, FieldProblem } from '../errors/domain-error.js';
+
+/**
+ * The typed map of event names to their current payload class. Libraries add their events by
+ * declaration merging (`declare module '@wms/events' { interface EventMap { ... } }`), so
+ * `publish(name, payload)` does not compile with the wrong payload.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface EventMap {}
+
+export type EventName = keyof EventMap & string;
+
+type PayloadClass<P = object> = new () => P;
+
+export interface EventTypeDefinition<P extends object = object> {
+  /** Persistent contract: stored events and queued jobs carry this name. Never rename; add a new version. */
+  name: string;
+  version: number;
+  payload: PayloadClass<P>;
+  description: string;
+  aggregateType: string;
+  /** Which aggregate (stream) an event belongs to, derived from its payload. */
+  aggregateId: (payload: P) => string;
+  warehouseId?: (payload: P) => string | undefined;
+  /** Severity used by dashboards and notification rules. */
+  severity?: 'info' | 'warning' | 'critical';
+  emittedBy?: string[];
+}
+
+export interface EventTypeDescription {
+  name: string;
+  version: number;
+  description: string;
+  aggregateType: string;
+  severity: string;
+  emittedBy: string[];
+  listeners: string[];
+  schema: object;
+}
+
+const definitions = new Map<string, EventTypeDefinition<any>>();
+const key = (name: string, version: number) => `${name}@${version}`;
+
+/** Registers an event type; called at module load by the file that declares the payload class. */
+export function defineEvent<P extends object>(definition: EventTypeDefinition<P>): EventTypeDefinition<P> {
+  const existing = definitions.get(key(definition.name, definition.version));
+  if (existing && existing.payload !== definition.payload) {
+    throw new Error(`Event type ${definition.name} v${definition.version} is defined twice`);
+  }
+  definitions.set(key(definition.name, definition.version), definition);
+  return definition;
+}
+
+function flatten(errors: ValidationError[], prefix: string): FieldProblem[] {
+  return errors.flatMap((e) => {
+    const field = `${prefix}.${e.property}`;
+    const own = Object.values(e.constraints ?? {}).map((reason) => ({ field, reason }));
+    return [...own, ...flatten(e.children ?? [], field)];
+  });
+}
+
+export class EventCatalog {
+  static definitions(): EventTypeDefinition<any>[] {
+    return [...definitions.values()].sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
+  }
+
+  static latestVersion(name: string): number | undefined {
+    let latest: number | undefined;
+    for (const d of definitions.values()) if (d.name === name && (latest === undefined || d.version > latest)) latest = d.version;
+    return latest;
+  }
+
+  /** Resolves (name, version) or throws EVENTS.UNKNOWN_TYPE naming what is known. */
+  static resolve(name: string, version?: number): EventTypeDefinition<any> {
+    const v = version ?? EventCatalog.latestVersion(name);
+    const definition = v === undefined ? undefined : definitions.get(key(name, v));
+    if (!definition) {
+      const known = EventCatalog.latestVersion(name);
+      const reason =
+        known === undefined
+          ? `unknown event name "${name}"; GET /event-types lists the known ones`
+          : `unknown version ${version} of "${name}"; the latest is ${known}`;
+      throw new DomainError('EVENTS.UNKNOWN_TYPE', reason, 'invalid', [{ field: known === undefined ? 'name' : 'version', reason }]);
+    }
+    return definition;
+  }
+
+  /** Validates a payload against its schema; returns the typed instance or throws EVENTS.INVALID_PAYLOAD. */
+  static async validatePayload(definition: EventTypeDefinition<any>, payload: unknown): Promise<object> {
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload must be a JSON object', 'invalid', [{ field: 'payload', reason: 'must be a JSON object' }]);
+    }
+    const instance = plainToInstance(definition.payload, payload, { enableImplicitConversion: false });
+    const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+    if (errors.length) {
+      const fields = flatten(errors, 'payload');
+      throw new DomainError('EVENTS.INVALID_PAYLOAD', `payload of ${definition.name} v${definition.version} is invalid: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}`, 'invalid', fields);
+    }
+    return instance;
+  }
+
+  static describe(listenersOf: (name: string) => string[] = () => []): EventTypeDescription[] {
+    return EventCatalog.definitions().map((d) => ({
+      name: d.name,
+      version: d.version,
+      description: d.description,
+      aggregateType: d.aggregateType,
+      severity: d.severity ?? 'info',
+      emittedBy: d.emittedBy ?? [],
+      listeners: listenersOf(d.name),
+      schema: { ...targetConstructorToSchema(d.payload), additionalProperties: false },
+    }));
+  }
+}

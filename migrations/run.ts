@@ -1,15 +1,28 @@
+import { runMigrations as runBullmqMigrations } from 'bullmq';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from './index.js';
 
-/** Applies pending migrations to `url`; safe to run from several processes at once (TypeORM takes a lock). */
-export async function runMigrations(url: string): Promise<string[]> {
+/**
+ * Applies our pending migrations to `url`, then BullMQ's own schema (schema `bullmq`, used by the
+ * Postgres-only profile; BullMQ versions it and upgrades it with the package). Safe to run from
+ * several processes at once: both take a lock.
+ */
+export async function runMigrations(url: string): Promise<{ applied: string[]; bullmqSchemaVersion: number }> {
   const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTableName: 'typeorm_migrations', logging: ['error'] });
   await dataSource.initialize();
+  let applied: string[];
   try {
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    return applied.map((m) => m.name);
+    applied = (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
   } finally {
     await dataSource.destroy();
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return { applied, bullmqSchemaVersion: await runBullmqMigrations(client) };
+  } finally {
+    await client.end();
   }
 }
 
@@ -21,7 +34,7 @@ if (isMain) {
     process.exit(2);
   }
   runMigrations(url).then(
-    (names) => console.log(JSON.stringify({ level: 'info', msg: 'migrations applied', applied: names })),
+    (result) => console.log(JSON.stringify({ level: 'info', msg: 'migrations applied', ...result })),
     (error: Error) => {
       console.error(JSON.stringify({ level: 'error', msg: 'migrations failed', error: error.message }));
       process.exit(1);

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '@wms/events';
+import { checkConnections, ConfigError, loadConfig } from '@wms/events';
 import { createApi } from './api.js';
 
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
+  await checkConnections(config);
   const app = await createApi(config);
   await app.listen(config.PORT);
   const url = await app.getUrl();

@@ -1,0 +1,33 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { redisOptions } from '../database/connections.js';
+import { AppConfig, ConfigError } from './app-config.js';
+
+const hideSecret = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
+
+/** Fails fast at boot, naming the variable, when Postgres (or Redis in the Redis profile) does not answer. */
+export async function checkConnections(config: AppConfig): Promise<void> {
+  const problems: string[] = [];
+  const client = new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (error) {
+    problems.push(`DATABASE_URL: cannot connect to ${hideSecret(config.DATABASE_URL)} (${(error as Error).message}); check the URL and that Postgres is running`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  if (config.QUEUE_CONNECTION === 'redis') {
+    const redis = new Redis({ ...redisOptions(config.REDIS_URL!), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (error) {
+      problems.push(`REDIS_URL: cannot connect to ${hideSecret(config.REDIS_URL!)} (${(error as Error).message}); start Redis, fix the URL, or unset it to run Postgres-only`);
+    } finally {
+      redis.disconnect();
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+}

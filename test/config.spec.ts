@@ -1,0 +1,50 @@
+import { ConfigError, loadConfig } from '@wms/events';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { testEnv } from './support/env.js';
+
+describe('configuration', () => {
+  it('names every bad variable and what it expects', () => {
+    let error: unknown;
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://db', QUEUE_CONNECTION: 'rabbit', PORT: 'eighty' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('DATABASE_URL must be a postgres:// connection URL');
+    expect(message).toContain('QUEUE_CONNECTION must be "redis" or "postgres"');
+    expect(message).toContain('PORT must be an integer');
+  });
+
+  it('reports a missing DATABASE_URL and a redis profile without REDIS_URL', () => {
+    expect(() => loadConfig({ QUEUE_CONNECTION: 'redis' })).toThrow(/DATABASE_URL is missing[\s\S]*REDIS_URL is missing/);
+  });
+
+  it('defaults to the Redis profile when REDIS_URL is set, Postgres-only otherwise', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://x/y', REDIS_URL: 'redis://r:6379' }).QUEUE_CONNECTION).toBe('redis');
+    expect(loadConfig({ DATABASE_URL: 'postgres://x/y' }).QUEUE_CONNECTION).toBe('postgres');
+  });
+
+  it('stops the worker at boot with the message when a variable is wrong', () => {
+    const result = spawnSync(process.execPath, [path.join(testEnv.root, 'dist/apps/worker/src/main.js')], {
+      env: { PATH: process.env.PATH, DATABASE_URL: 'http://not-postgres' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('DATABASE_URL must be a postgres:// connection URL');
+  });
+
+  it('stops the api at boot naming DATABASE_URL when Postgres does not answer there', () => {
+    const result = spawnSync(process.execPath, [path.join(testEnv.root, 'dist/apps/api/src/main.js')], {
+      env: { PATH: process.env.PATH, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere', QUEUE_CONNECTION: 'postgres', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('DATABASE_URL');
+  });
+});

@@ -1,5 +1,5 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DeadLetterService, EventEnvelope, EventPipeline, failedJobOf, isExhausted } from '@wms/events';
 import type { Job } from 'bullmq';
 
@@ -15,6 +15,12 @@ export class ProcessEventProcessor extends WorkerHost {
 
   process(job: Job<EventEnvelope>): Promise<void> {
     return this.pipeline.handle(job.data);
+  }
+
+  /** Connection trouble (e.g. Redis restarting): BullMQ reconnects by itself; the outbox relay re-queues lost jobs. */
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    new Logger(this.constructor.name).warn({ error: error.message }, 'queue worker error');
   }
 
   @OnWorkerEvent('failed')

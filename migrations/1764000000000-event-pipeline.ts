@@ -53,6 +53,7 @@ export class EventPipeline1764000000000 implements MigrationInterface {
         tenant_id text NOT NULL,
         key text NOT NULL,
         request_hash text NOT NULL,
+        event_id uuid,
         response jsonb,
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (tenant_id, key)

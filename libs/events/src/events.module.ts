@@ -22,6 +22,7 @@ import { OutboxRepository } from './outbox/outbox.repository.js';
 import { EventPipeline } from './processing/event-pipeline.service.js';
 import { EventDispatcher } from './publishing/event-dispatcher.service.js';
 import { EventOutboxEntity, EventStreamEntity } from './publishing/event-outbox.entity.js';
+import { EventRecorder } from './publishing/event-recorder.js';
 import { EventService } from './publishing/event.service.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
 import { EventStoreRepository } from './store/event-store.repository.js';
@@ -73,6 +74,7 @@ export class EventsModule {
       { provide: SOCKET_EMITTER, useFactory: (c: SocketEmitterConnection) => c.emitter, inject: [SocketEmitterConnection] },
       EventService,
       EventDispatcher,
+      EventRecorder,
       EventStoreRepository,
       OutboxRepository,
       OutboxRelay,

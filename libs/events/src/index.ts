@@ -5,6 +5,7 @@ export * from './envelope/event-envelope.js';
 export * from './catalog/event-catalog.js';
 export * from './publishing/event.service.js';
 export * from './publishing/event-dispatcher.service.js';
+export * from './publishing/event-recorder.js';
 export * from './publishing/event-outbox.entity.js';
 export * from './store/event-store.repository.js';
 export * from './store/stored-event.entity.js';

@@ -34,15 +34,15 @@ export class EventsController {
         { field: 'Idempotency-Key', reason: 'must be 1-128 visible ASCII characters' },
       ]);
     }
-    const { replayed, result } = await this.events.transaction(
-      async (tx) => {
-        const e = await tx.publishUnchecked(dto.name, dto.payload, { ...ctx, correlationId: dto.correlationId ?? ctx.correlationId, causationId: dto.causationId }, dto);
-        return { id: e.id, name: e.name, version: e.version, aggregateType: e.aggregateType, aggregateId: e.aggregateId, streamPosition: e.streamPosition, recordedAt: e.recordedAt };
-      },
+    const { event: e, replayed } = await this.events.accept(
+      dto.name,
+      dto.payload,
+      { ...ctx, correlationId: dto.correlationId ?? ctx.correlationId, causationId: dto.causationId },
+      dto,
       key === undefined ? undefined : { tenantId: ctx.tenantId, key, request: { route: 'POST /events', dto } },
     );
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    return result;
+    return { id: e.id, name: e.name, version: e.version, aggregateType: e.aggregateType, aggregateId: e.aggregateId, streamPosition: e.streamPosition, recordedAt: e.recordedAt };
   }
 
   @Get('events')

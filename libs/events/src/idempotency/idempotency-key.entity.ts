@@ -12,6 +12,11 @@ export class IdempotencyKeyEntity {
   @Column('text', { name: 'request_hash' })
   requestHash: string;
 
+  /** For a single published event: the event, from which the response is rebuilt. */
+  @Column('uuid', { name: 'event_id', nullable: true })
+  eventId: string | null;
+
+  /** For a unit of work: its stored result. */
   @Column('jsonb', { nullable: true })
   response: unknown;
 

@@ -5,7 +5,9 @@ import { v7 as uuidv7 } from 'uuid';
 import { EventCatalog, EventMap, EventName, EventTypeDefinition } from '../catalog/event-catalog.js';
 import type { EventEnvelope, PublishContext } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
+import { EventStoreRepository } from '../store/event-store.repository.js';
 import { EventDispatcher } from './event-dispatcher.service.js';
+import { EventRecorder } from './event-recorder.js';
 
 export interface PublishOptions {
   version?: number;
@@ -26,6 +28,12 @@ export interface IdempotencyOptions {
   request: unknown;
 }
 
+export interface Accepted {
+  event: EventEnvelope;
+  /** True when an earlier request with the same Idempotency-Key already recorded this event. */
+  replayed: boolean;
+}
+
 export interface TransactionResult<T> {
   result: T;
   /** True when an earlier request with the same Idempotency-Key already produced this result. */
@@ -43,17 +51,36 @@ const RECORD_SQL = `
   SELECT $4, jsonb_set($5::jsonb, '{streamPosition}', to_jsonb(s.position)) FROM s
   RETURNING (envelope->>'streamPosition')::bigint AS position`;
 
+const hashOf = (request: unknown) => createHash('sha256').update(JSON.stringify(request)).digest('hex');
+
 @Injectable()
 export class EventService {
   constructor(
     private readonly db: DataSource,
     private readonly dispatcher: EventDispatcher,
+    private readonly recorder: EventRecorder,
+    private readonly store: EventStoreRepository,
   ) {}
 
-  /** Publishes one event in its own transaction; durable in Postgres when this resolves. */
+  /** Publishes one event on its own; durable in Postgres when this resolves. */
   async publish<N extends EventName>(name: N, payload: EventMap[N], ctx: PublishContext, options?: PublishOptions): Promise<EventEnvelope> {
-    const { result } = await this.transaction((tx) => tx.publish(name, payload, ctx, options));
-    return result;
+    return (await this.accept(name, payload, ctx, options)).event;
+  }
+
+  /**
+   * Validates and records one event from outside (an integration, a scanner): the fast path, batched
+   * with concurrent requests into one statement. With `idempotency`, a repeated key returns the event
+   * the first request recorded, and records nothing.
+   */
+  async accept(name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions, idempotency?: IdempotencyOptions): Promise<Accepted> {
+    const definition = EventCatalog.resolve(name, options?.version);
+    const envelope = this.envelope(definition, await EventCatalog.validatePayload(definition, payload), ctx, options);
+    const requestHash = idempotency ? hashOf(idempotency.request) : '';
+    const position = await this.recorder.record({ envelope, idempotency: idempotency && { key: idempotency.key, requestHash } });
+    if (position === null) return { event: await this.replayEvent(idempotency!, requestHash), replayed: true };
+    envelope.streamPosition = position;
+    this.dispatcher.dispatch([envelope]);
+    return { event: envelope, replayed: false };
   }
 
   /**
@@ -62,7 +89,7 @@ export class EventService {
    * With `idempotency`, a repeated key returns the first result and runs nothing.
    */
   async transaction<T>(work: (tx: EventTransaction) => Promise<T>, idempotency?: IdempotencyOptions): Promise<TransactionResult<T>> {
-    const requestHash = idempotency ? createHash('sha256').update(JSON.stringify(idempotency.request)).digest('hex') : '';
+    const requestHash = idempotency ? hashOf(idempotency.request) : '';
     const published: EventEnvelope[] = [];
     const outcome = await this.db.transaction(async (manager) => {
       if (idempotency) {
@@ -73,14 +100,12 @@ export class EventService {
         );
         if (claimed.length === 0) return { replayed: true as const };
       }
-      const tx: EventTransaction = {
-        manager,
-        publish: (name, payload, ctx, options) => this.record(manager, EventCatalog.resolve(name, options?.version), payload, ctx, options, published),
-        publishUnchecked: async (name, payload, ctx, options) => {
-          const definition = EventCatalog.resolve(name, options?.version);
-          return this.record(manager, definition, await EventCatalog.validatePayload(definition, payload), ctx, options, published);
-        },
+      // Typed or not, every payload is validated against its schema before it is recorded.
+      const publish = async (name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions) => {
+        const definition = EventCatalog.resolve(name, options?.version);
+        return this.record(manager, definition, await EventCatalog.validatePayload(definition, payload), ctx, options, published);
       };
+      const tx: EventTransaction = { manager, publish, publishUnchecked: publish };
       const result = await work(tx);
       if (idempotency) {
         await manager.query(`UPDATE idempotency_keys SET response = $3 WHERE tenant_id = $1 AND key = $2`, [idempotency.tenantId, idempotency.key, JSON.stringify({ result })]);
@@ -93,13 +118,24 @@ export class EventService {
   }
 
   private async replay<T>(idempotency: IdempotencyOptions, requestHash: string): Promise<T> {
-    const [row] = await this.db.query(`SELECT request_hash, response FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`, [idempotency.tenantId, idempotency.key]);
+    return ((await this.firstRequest(idempotency, requestHash)).response as { result: T }).result;
+  }
+
+  private async replayEvent(idempotency: IdempotencyOptions, requestHash: string): Promise<EventEnvelope> {
+    const { event_id: id } = await this.firstRequest(idempotency, requestHash);
+    // Until the worker has stored it, the event is in the outbox; afterwards in the store.
+    const [pending] = await this.db.query(`SELECT envelope FROM event_outbox WHERE id = $1`, [id]);
+    return pending ? (pending.envelope as EventEnvelope) : this.store.findById(idempotency.tenantId, id);
+  }
+
+  private async firstRequest(idempotency: IdempotencyOptions, requestHash: string): Promise<{ event_id: string; response: unknown }> {
+    const [row] = await this.db.query(`SELECT request_hash, event_id, response FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`, [idempotency.tenantId, idempotency.key]);
     if (row.request_hash !== requestHash) {
       throw new DomainError('IDEMPOTENCY.KEY_REUSED', 'this Idempotency-Key was already used for a different request; send a new key for a new request', 'unprocessable', [
         { field: 'Idempotency-Key', reason: 'already used for a different request' },
       ]);
     }
-    return (row.response as { result: T }).result;
+    return row;
   }
 
   private async record(
@@ -110,9 +146,18 @@ export class EventService {
     options: PublishOptions | undefined,
     published: EventEnvelope[],
   ): Promise<EventEnvelope> {
+    const envelope = this.envelope(definition, payload, ctx, options);
+    const [row] = await manager.query(RECORD_SQL, [envelope.tenantId, envelope.aggregateType, envelope.aggregateId, envelope.id, JSON.stringify(envelope)]);
+    envelope.streamPosition = Number(row.position);
+    published.push(envelope);
+    return envelope;
+  }
+
+  /** Enriches a validated payload; the stream position is set when the event is recorded. */
+  private envelope(definition: EventTypeDefinition<any>, payload: object, ctx: PublishContext, options: PublishOptions | undefined): EventEnvelope {
     const id = uuidv7();
     const now = new Date().toISOString();
-    const envelope: EventEnvelope = {
+    return {
       id,
       name: definition.name,
       version: definition.version,
@@ -129,9 +174,5 @@ export class EventService {
       streamPosition: 0,
       payload: { ...payload } as Record<string, unknown>,
     };
-    const [row] = await manager.query(RECORD_SQL, [envelope.tenantId, envelope.aggregateType, envelope.aggregateId, id, JSON.stringify(envelope)]);
-    envelope.streamPosition = Number(row.position);
-    published.push(envelope);
-    return envelope;
   }
 }

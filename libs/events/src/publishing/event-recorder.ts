@@ -1,0 +1,86 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { MicroBatcher } from '../processing/micro-batcher.js';
+
+export interface RecordRequest {
+  envelope: EventEnvelope;
+  idempotency?: { key: string; requestHash: string };
+}
+
+/** The event's stream position when recorded now; null when its Idempotency-Key was already taken. */
+export type RecordOutcome = number | null;
+
+// Records many independent events in ONE autocommit statement (group commit): claims their
+// idempotency keys, takes gap-free positions per stream (several events of one stream in one batch
+// are numbered in arrival order) and writes the outbox rows. Rows are locked in key order so that
+// concurrent batches cannot deadlock.
+const RECORD_BATCH_SQL = `
+  WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS x(ord int, id uuid, tenant text, atype text, aid text, ikey text, ihash text, envelope jsonb)
+  ),
+  claimed AS (
+    INSERT INTO idempotency_keys (tenant_id, key, request_hash, event_id)
+    SELECT tenant, ikey, ihash, id FROM input WHERE ikey IS NOT NULL ORDER BY tenant, ikey, ord
+    ON CONFLICT DO NOTHING
+    RETURNING event_id
+  ),
+  accepted AS (
+    SELECT * FROM input WHERE ikey IS NULL OR id IN (SELECT event_id FROM claimed)
+  ),
+  counts AS (
+    SELECT tenant, atype, aid, count(*)::bigint AS n FROM accepted GROUP BY tenant, atype, aid
+  ),
+  streams AS (
+    INSERT INTO event_streams (tenant_id, aggregate_type, aggregate_id, position)
+    SELECT tenant, atype, aid, n FROM counts ORDER BY tenant, atype, aid
+    ON CONFLICT (tenant_id, aggregate_type, aggregate_id) DO UPDATE SET position = event_streams.position + EXCLUDED.position
+    RETURNING tenant_id, aggregate_type, aggregate_id, position AS last
+  ),
+  numbered AS (
+    SELECT a.id, a.envelope,
+           s.last - c.n + row_number() OVER (PARTITION BY a.tenant, a.atype, a.aid ORDER BY a.ord) AS position
+    FROM accepted a
+    JOIN counts c ON (c.tenant, c.atype, c.aid) = (a.tenant, a.atype, a.aid)
+    JOIN streams s ON (s.tenant_id, s.aggregate_type, s.aggregate_id) = (a.tenant, a.atype, a.aid)
+  )
+  INSERT INTO event_outbox (id, envelope)
+  SELECT id, jsonb_set(envelope, '{streamPosition}', to_jsonb(position)) FROM numbered
+  RETURNING id, (envelope->>'streamPosition')::bigint AS position`;
+
+const DEADLOCK = '40P01';
+
+@Injectable()
+export class EventRecorder {
+  private readonly batcher = new MicroBatcher<RecordRequest, RecordOutcome>((requests) => this.recordMany(requests));
+
+  constructor(private readonly db: DataSource) {}
+
+  /** Durable in Postgres when this resolves. */
+  record(request: RecordRequest): Promise<RecordOutcome> {
+    return this.batcher.push(request);
+  }
+
+  private async recordMany(requests: RecordRequest[], attempt = 1): Promise<RecordOutcome[]> {
+    const input = requests.map((r, ord) => ({
+      ord,
+      id: r.envelope.id,
+      tenant: r.envelope.tenantId,
+      atype: r.envelope.aggregateType,
+      aid: r.envelope.aggregateId,
+      ikey: r.idempotency?.key ?? null,
+      ihash: r.idempotency?.requestHash ?? null,
+      envelope: r.envelope,
+    }));
+    try {
+      const rows: { id: string; position: string }[] = await this.db.query(RECORD_BATCH_SQL, [JSON.stringify(input)]);
+      const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
+      return requests.map((r) => positions.get(r.envelope.id) ?? null);
+    } catch (error) {
+      // Another api process may lock the same streams in another order; one of the two is told to retry.
+      if ((error as { code?: string }).code === DEADLOCK && attempt < 3) return this.recordMany(requests, attempt + 1);
+      throw error;
+    }
+  }
+}

@@ -139,27 +139,42 @@ await Promise.all(inflight);
 await waitForBroadcasts(latencyLots, 60_000);
 const latencies = latencyLots.filter((l) => broadcastAt.has(l)).map((l) => broadcastAt.get(l) - sentAt.get(l)).sort((a, b) => a - b);
 
-// 3. Reference: raw BullMQ, a no-op job on the same backend, same concurrency as our worker.
-let raw = null;
-if (redisUrl) {
+// 3. Reference: raw BullMQ on the same backend, a no-op job, a worker with our worker's concurrency.
+//    a) added one at a time by CLIENTS concurrent producers (the shape of scanner traffic);
+//    b) added 500 at a time with addBulk (BullMQ's ceiling on this machine).
+async function rawBullmq(n, addOne) {
   const u = new URL(redisUrl);
   const connection = { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null };
-  const n = 20_000;
-  const queue = new Queue('bench-noop', { connection, prefix });
+  const name = `bench-noop-${addOne ? 'single' : 'bulk'}`;
+  const queue = new Queue(name, { connection, prefix });
   let done = 0;
-  const r0 = performance.now();
+  let worker;
   const finished = new Promise((resolve) => {
-    const worker = new Worker('bench-noop', async () => {}, { connection, prefix, concurrency: 100 });
-    worker.on('completed', () => {
-      if (++done === n) resolve(worker);
-    });
+    worker = new Worker(name, async () => {}, { connection, prefix, concurrency: 100 });
+    worker.on('completed', () => ++done === n && resolve());
   });
-  for (let i = 0; i < n; i += 500) await queue.addBulk(Array.from({ length: 500 }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
-  const worker = await finished;
-  raw = n / ((performance.now() - r0) / 1000);
+  const r0 = performance.now();
+  if (addOne) {
+    let next = 0;
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      while (next < n) await queue.add('noop', { i: next++ }, { removeOnComplete: true });
+    }));
+  } else {
+    for (let i = 0; i < n; i += 500) await queue.addBulk(Array.from({ length: 500 }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
+  }
+  await finished;
+  const perSecond = n / ((performance.now() - r0) / 1000);
   await worker.close();
   await queue.obliterate({ force: true });
   await queue.close();
+  return perSecond;
+}
+let raw = null;
+let rawBulk = null;
+if (redisUrl) {
+  log('raw BullMQ reference');
+  raw = await rawBullmq(20_000, true);
+  rawBulk = await rawBullmq(20_000, false);
 }
 
 const acceptedPerSecond = sustained.length / acceptedSeconds;
@@ -175,8 +190,10 @@ const results = {
   [`latency publish→broadcast at ${RATE}/s p50 ms`]: +percentile(latencies, 50).toFixed(1),
   [`latency publish→broadcast at ${RATE}/s p95 ms`]: +percentile(latencies, 95).toFixed(1),
   [`latency publish→broadcast at ${RATE}/s p99 ms`]: +percentile(latencies, 99).toFixed(1),
-  'raw BullMQ no-op jobs/s': raw && Math.round(raw),
-  'ratio end-to-end / raw BullMQ': raw && +(endToEndPerSecond / raw).toFixed(2),
+  [`raw BullMQ no-op jobs/s, ${CLIENTS} producers add()`]: raw && Math.round(raw),
+  'ratio end-to-end / raw add()': raw && +(endToEndPerSecond / raw).toFixed(2),
+  'raw BullMQ no-op jobs/s, addBulk(500)': rawBulk && Math.round(rawBulk),
+  'ratio end-to-end / raw addBulk': rawBulk && +(endToEndPerSecond / rawBulk).toFixed(2),
 };
 console.log('\nWMS event backbone benchmark');
 console.table(results);

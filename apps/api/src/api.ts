@@ -15,6 +15,8 @@ export async function createApi(config: AppConfig, extra: ModuleMetadata['import
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extra), { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
+  // ETags on 202s and event pages buy nothing and cost a hash of every response body.
+  app.set('etag', false);
   app.use(helmet({ contentSecurityPolicy: false }));
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new DomainErrorFilter());

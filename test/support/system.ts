@@ -20,6 +20,8 @@ export interface SystemOptions {
 
 /** The whole product in this process: api on a free port and a worker, on an isolated queue prefix. */
 export interface TestSystem {
+  /** The api's Nest application, to reach lib services directly. */
+  api: INestApplicationContext;
   url: string;
   config: AppConfig;
   env: Record<string, string>;
@@ -78,6 +80,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   };
 
   return {
+    api,
     url,
     config,
     env,

@@ -1,4 +1,6 @@
-import { DomainError, EventService } from '@wms/events';
+import { Injectable, Module } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { DomainError, EventEnvelope, EventService } from '@wms/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, TestSystem } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
@@ -6,11 +8,24 @@ import { waitFor } from './support/wait-for.js';
 const ctx = (tenantId: string) => ({ tenantId, actor: { type: 'user' as const, id: 'u-1' }, source: 'test' });
 const adjusted = (sku: string, quantityDelta = -1) => ({ warehouseId: 'WH1', sku, locationCode: 'A-01', quantityDelta, reasonCode: 'damaged' as const });
 
+const local: EventEnvelope[] = [];
+
+@Injectable()
+class LocalListener {
+  @OnEvent('inventory.adjusted')
+  adjusted(event: EventEnvelope) {
+    local.push(event);
+  }
+}
+
+@Module({ providers: [LocalListener] })
+class LocalListenerModule {}
+
 describe(EventService.name, () => {
   let sys: TestSystem;
   let events: EventService;
   beforeAll(async () => {
-    sys = await startSystem();
+    sys = await startSystem({ imports: [LocalListenerModule] });
     events = sys.api.get(EventService);
     await sys.db.query('CREATE TABLE IF NOT EXISTS test_stock (tenant_id text, sku text, qty int, PRIMARY KEY (tenant_id, sku))');
   });
@@ -30,6 +45,8 @@ describe(EventService.name, () => {
     });
     expect(await stock('SKU-TX')).toBe(9);
     expect(result.streamPosition).toBe(1);
+    // Local (in-process) listeners hear it after commit.
+    expect(local.map((e) => e.id)).toContain(result.id);
     await waitFor('the event to be stored', async () => (await storedFor('SKU-TX')) === 1);
   });
 
@@ -42,6 +59,7 @@ describe(EventService.name, () => {
       }),
     ).rejects.toThrow('not enough stock');
     expect(await stock('SKU-ROLLBACK')).toBeUndefined();
+    expect(local.some((e) => (e.payload as { sku: string }).sku === 'SKU-ROLLBACK')).toBe(false);
     expect(await outboxFor('SKU-ROLLBACK')).toBe(0);
     const streams = await sys.db.query(`SELECT 1 FROM event_streams WHERE tenant_id = $1 AND aggregate_id LIKE '%SKU-ROLLBACK%'`, [sys.tenant]);
     expect(streams.rowCount).toBe(0);

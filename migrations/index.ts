@@ -1,4 +1,5 @@
 import { EventPipeline1764000000000 } from './1764000000000-event-pipeline.js';
+import { WarehouseModel1764100000000 } from './1764100000000-warehouse-model.js';
 
 /** Every migration, in order. The only way the schema changes. */
-export const migrations = [EventPipeline1764000000000];
+export const migrations = [EventPipeline1764000000000, WarehouseModel1764100000000];

@@ -57,7 +57,7 @@ for (let i = 0; ; i++) {
 // One socket.io client, like a supervisor's dashboard, subscribed to every warehouse of the run.
 const socket = io(base, { transports: ['websocket'], auth: { tenantId: 'bench' } });
 const broadcastAt = new Map();
-socket.on('event', (e) => broadcastAt.set(e.payload.lot, performance.now()));
+socket.on('event', (e) => broadcastAt.set(e.payload.detail, performance.now()));
 for (const warehouseId of WAREHOUSES) await socket.timeout(5000).emitWithAck('subscribe', { warehouseId });
 
 // Plain keep-alive http: the load generator shares the machine's 2 cores, so it must stay cheap (fetch costs ~2x).
@@ -67,7 +67,7 @@ const sentAt = new Map();
 function publish() {
   const lot = `L${++seq}`;
   const warehouseId = WAREHOUSES[seq % WAREHOUSES.length];
-  const body = JSON.stringify({ name: 'inventory.adjusted', payload: { warehouseId, sku: `SKU-${seq % 500}`, locationCode: `A-${seq % 40}`, quantityDelta: -1, reasonCode: 'damaged', lot } });
+  const body = JSON.stringify({ name: 'carrier.tracking_updated', payload: { warehouseId, orderNumber: `SO-${seq % 2000}`, carrierCode: 'DHL', trackingNumber: `JD${seq}`, status: 'in_transit', detail: lot } });
   sentAt.set(lot, performance.now());
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -93,7 +93,7 @@ async function waitForBroadcasts(lots, timeoutMs) {
   return lots.filter((l) => broadcastAt.has(l)).length;
 }
 
-// 1. Sustained load: CLIENTS scanners publishing back to back for SECONDS.
+// 1. Sustained load: CLIENTS clients publishing integration events (carrier tracking updates) back to back for SECONDS.
 log('sustained load', { clients: CLIENTS, seconds: SECONDS });
 const sustained = [];
 const t0 = performance.now();

@@ -6,7 +6,7 @@ import { startSystem, TestSystem } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
 const ctx = (tenantId: string) => ({ tenantId, actor: { type: 'user' as const, id: 'u-1' }, source: 'test' });
-const adjusted = (sku: string, quantityDelta = -1) => ({ warehouseId: 'WH1', sku, locationCode: 'A-01', quantityDelta, reasonCode: 'damaged' as const });
+const adjusted = (sku: string, quantityDelta = -1) => ({ warehouseId: 'WH1', sku, locationCode: 'A-01', lot: '', quantityDelta, reasonCode: 'damaged' as const });
 
 const local: EventEnvelope[] = [];
 

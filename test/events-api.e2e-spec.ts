@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adjustment, startSystem, TestSystem } from './support/system.js';
+import { tracking, startSystem, TestSystem } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
 describe('POST /events → store → broadcast (Redis profile)', () => {
@@ -17,29 +17,29 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
 
   it('accepts an event with 202, stores it once and broadcasts it to its warehouse room', async () => {
     const { received } = await sys.socket({ warehouseId: 'WH1' });
-    const res = await sys.post('/events', adjustment({ sku: 'SKU-BCAST' }));
+    const res = await sys.post('/events', tracking({ orderNumber: 'SO-BCAST' }));
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ name: 'inventory.adjusted', version: 1, aggregateType: 'stock', aggregateId: 'WH1/SKU-BCAST/A-01-01', streamPosition: 1 });
+    expect(res.body).toMatchObject({ name: 'carrier.tracking_updated', version: 1, aggregateType: 'order', aggregateId: 'WH1/SO-BCAST', streamPosition: 1 });
     expect(res.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
 
     const event = await waitFor('the broadcast', () => received.find((e) => e.id === res.body.id));
-    expect(event).toMatchObject({ tenantId: sys.tenant, warehouseId: 'WH1', source: 'api', payload: { sku: 'SKU-BCAST', quantityDelta: -1 } });
+    expect(event).toMatchObject({ tenantId: sys.tenant, warehouseId: 'WH1', source: 'api', payload: { orderNumber: 'SO-BCAST', status: 'in_transit' } });
     expect(event.correlationId).toBe(event.id);
 
     const stored = await sys.get(`/events/${res.body.id}`);
     expect(stored.status).toBe(200);
-    expect(stored.body).toMatchObject({ id: res.body.id, streamPosition: 1, payload: { sku: 'SKU-BCAST' } });
+    expect(stored.body).toMatchObject({ id: res.body.id, streamPosition: 1, payload: { orderNumber: 'SO-BCAST' } });
     await waitFor('the outbox to drain', async () => (await outboxCount()) === 0);
   });
 
   it('does not send a warehouse’s events to a socket subscribed to another warehouse or tenant', async () => {
     const other = await sys.socket({ warehouseId: 'WH2' });
     const otherTenant = await sys.socket({ warehouseId: 'WH1' }, `${sys.tenant}-x`);
-    const mine = await sys.socket({ warehouseId: 'WH1', names: ['inventory.adjusted'] });
-    const res = await sys.post('/events', adjustment({ sku: 'SKU-ROOMS' }));
+    const mine = await sys.socket({ warehouseId: 'WH1', names: ['carrier.tracking_updated'] });
+    const res = await sys.post('/events', tracking({ orderNumber: 'SO-ROOMS' }));
     await waitFor('the broadcast to WH1', () => mine.received.some((e) => e.id === res.body.id));
     // A later event to WH2 arriving proves the WH2 socket was live while the WH1 event went out.
-    const wh2 = await sys.post('/events', adjustment({ warehouseId: 'WH2', sku: 'SKU-ROOMS' }));
+    const wh2 = await sys.post('/events', tracking({ warehouseId: 'WH2', orderNumber: 'SO-ROOMS' }));
     await waitFor('the broadcast to WH2', () => other.received.some((e) => e.id === wh2.body.id));
     expect(other.received.map((e) => e.id)).not.toContain(res.body.id);
     expect(otherTenant.received).toEqual([]);
@@ -56,26 +56,26 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
   });
 
   it('rejects an unknown version with 400 naming the version', async () => {
-    const res = await sys.post('/events', { ...adjustment(), version: 7 });
+    const res = await sys.post('/events', { ...tracking(), version: 7 });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'EVENTS.UNKNOWN_TYPE', errors: [{ field: 'version' }] });
   });
 
   it('rejects a payload that fails its schema with every bad field and its reason', async () => {
     const before = await storedCount();
-    const res = await sys.post('/events', adjustment({ quantityDelta: 0, reasonCode: 'stolen-by-aliens', bogus: true }));
+    const res = await sys.post('/events', tracking({ trackingNumber: '', status: 'lost-in-space', bogus: true }));
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('EVENTS.INVALID_PAYLOAD');
     const fields = res.body.errors.map((e: { field: string }) => e.field);
-    expect(fields).toEqual(expect.arrayContaining(['payload.quantityDelta', 'payload.reasonCode', 'payload.bogus']));
+    expect(fields).toEqual(expect.arrayContaining(['payload.trackingNumber', 'payload.status', 'payload.bogus']));
     expect(await outboxCount()).toBe(0);
     expect(await storedCount()).toBe(before);
-    const streams = await sys.db.query('SELECT 1 FROM event_streams WHERE tenant_id = $1 AND aggregate_id LIKE $2', [sys.tenant, '%SKU-1%']);
+    const streams = await sys.db.query('SELECT 1 FROM event_streams WHERE tenant_id = $1 AND aggregate_id = $2', [sys.tenant, 'WH1/SO-1']);
     expect(streams.rowCount).toBe(0);
   });
 
   it('rejects an envelope field that is wrong or unknown', async () => {
-    const res = await sys.post('/events', { ...adjustment(), occurredAt: 'yesterday', extra: 1 });
+    const res = await sys.post('/events', { ...tracking(), occurredAt: 'yesterday', extra: 1 });
     expect(res.status).toBe(400);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['occurredAt', 'extra']));
   });
@@ -84,7 +84,7 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     const malformed = await sys.post('/events', '{"name": "inventory.adj');
     expect(malformed.status).toBe(400);
     expect(malformed.body).toMatchObject({ code: 'REQUEST.MALFORMED_JSON', errors: [{ field: 'body' }] });
-    const huge = await sys.post('/events', adjustment({ lot: 'x'.repeat(200_000) }));
+    const huge = await sys.post('/events', tracking({ detail: 'x'.repeat(200_000) }));
     expect(huge.status).toBe(413);
     expect(huge.body.code).toBe('REQUEST.TOO_LARGE');
     expect(await outboxCount()).toBe(0);
@@ -92,12 +92,12 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
 
   it('gives the events of one stream gap-free increasing positions under concurrent publishing', async () => {
     const n = 60;
-    const results = await Promise.all(Array.from({ length: n }, () => sys.post('/events', adjustment({ sku: 'SKU-RACE' }))));
+    const results = await Promise.all(Array.from({ length: n }, () => sys.post('/events', tracking({ orderNumber: 'SO-RACE' }))));
     expect(results.every((r) => r.status === 202)).toBe(true);
     expect(results.map((r) => r.body.streamPosition).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-    await waitFor('all stored', async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND aggregate_id = 'WH1/SKU-RACE/A-01-01'`, [sys.tenant])).rows[0].n === n);
+    await waitFor('all stored', async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND aggregate_id = 'WH1/SO-RACE'`, [sys.tenant])).rows[0].n === n);
     const { rows } = await sys.db.query(
-      `SELECT stream_position::int AS p FROM event_store WHERE tenant_id = $1 AND aggregate_id = 'WH1/SKU-RACE/A-01-01' ORDER BY stream_position`,
+      `SELECT stream_position::int AS p FROM event_store WHERE tenant_id = $1 AND aggregate_id = 'WH1/SO-RACE' ORDER BY stream_position`,
       [sys.tenant],
     );
     expect(rows.map((r) => r.p)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
@@ -106,62 +106,73 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
   describe('Idempotency-Key', () => {
     it('returns the first response to a resend and stores nothing new', async () => {
       const headers = { 'idempotency-key': `scan-${sys.tenant}-1` };
-      const first = await sys.post('/events', adjustment({ sku: 'SKU-IDEM' }), headers);
-      const again = await sys.post('/events', adjustment({ sku: 'SKU-IDEM' }), headers);
+      const first = await sys.post('/events', tracking({ orderNumber: 'SO-IDEM' }), headers);
+      const again = await sys.post('/events', tracking({ orderNumber: 'SO-IDEM' }), headers);
       expect(first.status).toBe(202);
       expect(again.status).toBe(202);
       expect(again.body).toEqual(first.body);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       await waitFor('stored', async () => (await sys.get(`/events/${first.body.id}`)).status === 200);
-      const { rows } = await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'sku' = 'SKU-IDEM'`, [sys.tenant]);
+      const { rows } = await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' = 'SO-IDEM'`, [sys.tenant]);
       expect(rows[0].n).toBe(1);
     });
 
     it('applies a burst of concurrent resends once', async () => {
       const headers = { 'idempotency-key': `scan-${sys.tenant}-burst` };
-      const results = await Promise.all(Array.from({ length: 12 }, () => sys.post('/events', adjustment({ sku: 'SKU-BURST' }), headers)));
+      const results = await Promise.all(Array.from({ length: 12 }, () => sys.post('/events', tracking({ orderNumber: 'SO-BURST' }), headers)));
       expect(new Set(results.map((r) => r.status))).toEqual(new Set([202]));
       expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
-      await waitFor('stored once', async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'sku' = 'SKU-BURST'`, [sys.tenant])).rows[0].n === 1);
-      const streams = await sys.db.query(`SELECT position::int AS p FROM event_streams WHERE tenant_id = $1 AND aggregate_id = 'WH1/SKU-BURST/A-01-01'`, [sys.tenant]);
+      await waitFor('stored once', async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' = 'SO-BURST'`, [sys.tenant])).rows[0].n === 1);
+      const streams = await sys.db.query(`SELECT position::int AS p FROM event_streams WHERE tenant_id = $1 AND aggregate_id = 'WH1/SO-BURST'`, [sys.tenant]);
       expect(streams.rows[0].p).toBe(1);
     });
 
     it('refuses the same key for a different request with 422', async () => {
       const headers = { 'idempotency-key': `scan-${sys.tenant}-reuse` };
-      expect((await sys.post('/events', adjustment({ sku: 'SKU-A' }), headers)).status).toBe(202);
-      const reused = await sys.post('/events', adjustment({ sku: 'SKU-B' }), headers);
+      expect((await sys.post('/events', tracking({ orderNumber: 'SO-A' }), headers)).status).toBe(202);
+      const reused = await sys.post('/events', tracking({ orderNumber: 'SO-B' }), headers);
       expect(reused.status).toBe(422);
       expect(reused.body).toMatchObject({ code: 'IDEMPOTENCY.KEY_REUSED', errors: [{ field: 'Idempotency-Key' }] });
     });
 
     it('does not burn a key on a rejected request', async () => {
       const headers = { 'idempotency-key': `scan-${sys.tenant}-fixup` };
-      expect((await sys.post('/events', adjustment({ quantityDelta: 0 }), headers)).status).toBe(400);
-      expect((await sys.post('/events', adjustment({ quantityDelta: 2 }), headers)).status).toBe(202);
+      expect((await sys.post('/events', tracking({ status: 'teleported' }), headers)).status).toBe(400);
+      expect((await sys.post('/events', tracking({ status: 'delivered' }), headers)).status).toBe(202);
     });
   });
 
   it('lists events newest first with filters and cursor pagination', async () => {
-    for (let i = 0; i < 5; i++) expect((await sys.post('/events', adjustment({ warehouseId: 'WH9', sku: `SKU-P${i}` }))).status).toBe(202);
-    expect((await sys.post('/events', { name: 'goods.received', payload: { warehouseId: 'WH9', sku: 'SKU-P0', locationCode: 'DOCK-1', quantity: 5 } })).status).toBe(202);
+    for (let i = 0; i < 5; i++) expect((await sys.post('/events', tracking({ warehouseId: 'WH9', orderNumber: `SO-P${i}` }))).status).toBe(202);
+    expect((await sys.post('/events', tracking({ warehouseId: 'WH9', orderNumber: 'SO-P0', status: 'delivered' }))).status).toBe(202);
     await waitFor('6 stored in WH9', async () => (await sys.get('/events?warehouseId=WH9&limit=100')).body.items.length === 6);
 
-    const page1 = await sys.get('/events?warehouseId=WH9&name=inventory.adjusted&limit=2');
+    const orders = (page: { body: { items: { payload: { orderNumber: string } }[] } }) => page.body.items.map((e) => e.payload.orderNumber);
+    const page1 = await sys.get('/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2');
     expect(page1.status).toBe(200);
-    expect(page1.body.items.map((e: { payload: { sku: string } }) => e.payload.sku)).toEqual(['SKU-P4', 'SKU-P3']);
-    const page2 = await sys.get(`/events?warehouseId=WH9&name=inventory.adjusted&limit=2&cursor=${page1.body.nextCursor}`);
-    const page3 = await sys.get(`/events?warehouseId=WH9&name=inventory.adjusted&limit=2&cursor=${page2.body.nextCursor}`);
-    expect(page2.body.items.map((e: { payload: { sku: string } }) => e.payload.sku)).toEqual(['SKU-P2', 'SKU-P1']);
-    expect(page3.body.items.map((e: { payload: { sku: string } }) => e.payload.sku)).toEqual(['SKU-P0']);
+    expect(orders(page1)).toEqual(['SO-P0', 'SO-P4']);
+    const page2 = await sys.get(`/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page1.body.nextCursor}`);
+    const page3 = await sys.get(`/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page2.body.nextCursor}`);
+    const page4 = await sys.get(`/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page3.body.nextCursor}`);
+    expect(orders(page2)).toEqual(['SO-P3', 'SO-P2']);
+    expect(orders(page3)).toEqual(['SO-P1', 'SO-P0']);
     expect(page3.body.nextCursor).toBeNull();
+    expect(page4.status).toBe(400);
 
-    const byAggregate = await sys.get(`/events?aggregateType=stock&aggregateId=${encodeURIComponent('WH9/SKU-P0/DOCK-1')}`);
-    expect(byAggregate.body.items.map((e: { name: string }) => e.name)).toEqual(['goods.received']);
+    const byAggregate = await sys.get(`/events?aggregateType=order&aggregateId=${encodeURIComponent('WH9/SO-P0')}`);
+    expect(byAggregate.body.items.map((e: { payload: { status: string } }) => e.payload.status)).toEqual(['delivered', 'in_transit']);
+    expect((await sys.get('/events?warehouseId=WH9&name=order.created')).body.items).toEqual([]);
     const future = await sys.get(`/events?warehouseId=WH9&from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
     expect(future.body.items).toEqual([]);
     const otherTenant = await sys.get('/events?warehouseId=WH9', { 'x-tenant-id': `${sys.tenant}-other` });
     expect(otherTenant.body.items).toEqual([]);
+  });
+
+  it('refuses to publish a domain event directly, naming the command that emits it', async () => {
+    const res = await sys.post('/events', { name: 'inventory.adjusted', payload: { warehouseId: 'WH1', sku: 'S', locationCode: 'A', lot: '', quantityDelta: 1, reasonCode: 'found' } });
+    expect(res.status).toBe(400);
+    expect(res.body).toMatchObject({ code: 'EVENTS.NOT_PUBLISHABLE', errors: [{ field: 'name' }] });
+    expect(res.body.errors[0].reason).toContain('POST /warehouses/:wh/adjustments');
   });
 
   it('answers 400 for a bad query and 404 for an unknown id', async () => {

@@ -105,7 +105,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   };
 }
 
-export const adjustment = (overrides: Record<string, unknown> = {}) => ({
-  name: 'inventory.adjusted',
-  payload: { warehouseId: 'WH1', sku: 'SKU-1', locationCode: 'A-01-01', quantityDelta: -1, reasonCode: 'damaged', ...overrides },
+/** An integration event (the kind POST /events accepts): a carrier's tracking update for an order. */
+export const tracking = (overrides: Record<string, unknown> = {}) => ({
+  name: 'carrier.tracking_updated',
+  payload: { warehouseId: 'WH1', orderNumber: 'SO-1', carrierCode: 'DHL', trackingNumber: 'JD000001', status: 'in_transit', ...overrides },
 });

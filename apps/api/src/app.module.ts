@@ -7,6 +7,8 @@ import { LoggerModule } from 'nestjs-pino';
 import { EventsController } from './events/events.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { EventsGateway } from './socket/events.gateway.js';
+import { MasterDataController } from './warehouse/master-data.controller.js';
+import { OperationsController } from './warehouse/operations.controller.js';
 
 @Module({})
 export class AppModule {
@@ -32,7 +34,7 @@ export class AppModule {
         NotificationsModule,
         ...extra,
       ],
-      controllers: [EventsController, HealthController],
+      controllers: [EventsController, HealthController, MasterDataController, OperationsController],
       providers: [EventsGateway],
     };
   }

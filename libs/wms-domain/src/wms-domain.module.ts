@@ -1,9 +1,17 @@
 import { Module } from '@nestjs/common';
-import './inventory/events/inventory-adjusted.event.js';
-import './inbound/events/goods-received.event.js';
-import './outbound/events/pick-completed.event.js';
-import './master-data/events/product-created.event.js';
+// Event types register themselves in the catalog when their file loads.
+import './master-data/master-data.events.js';
+import './inbound/inbound.events.js';
+import './inventory/inventory.events.js';
+import './outbound/outbound.events.js';
+import { InboundService } from './inbound/inbound.service.js';
+import { InventoryService } from './inventory/inventory.service.js';
+import { StockRepository } from './inventory/stock.repository.js';
+import { MasterDataService } from './master-data/master-data.service.js';
+import { OutboundService } from './outbound/outbound.service.js';
 
-/** Warehouse entities, the commands that change them and the events they emit. */
-@Module({})
+const services = [StockRepository, MasterDataService, InventoryService, InboundService, OutboundService];
+
+/** Warehouse master data, inbound, inventory and outbound commands, and the events they emit. */
+@Module({ providers: services, exports: services })
 export class WmsDomainModule {}

@@ -1,13 +1,12 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
-import { DomainError, EventCatalog, EventService, EventStoreRepository, ListenerRegistry, PublishContext } from '@wms/events';
+import { EventCatalog, EventService, EventStoreRepository, ListenerRegistry, PublishContext } from '@wms/events';
+import type { CommandContext } from '@wms/wms-domain';
 import type { Response } from 'express';
 import { Ctx } from '../common/request-context.js';
 import { FieldValidationException } from '../common/validation.pipe.js';
 import { ListEventsQuery } from './list-events.query.js';
 import { AcceptedEventDto, PublishEventDto } from './publish-event.dto.js';
-
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 
 @ApiTags('events')
 @ApiHeader({ name: 'X-Tenant-Id', required: false, description: 'tenant slug (until sign-in lands)' })
@@ -24,22 +23,16 @@ export class EventsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a resend with the same key returns the first response and stores nothing new' })
   @ApiAcceptedResponse({ type: AcceptedEventDto, description: 'durable in Postgres; stored and broadcast shortly' })
   async publish(
-    @Ctx() ctx: PublishContext,
+    @Ctx() ctx: CommandContext,
     @Body() dto: PublishEventDto,
-    @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ): Promise<AcceptedEventDto> {
-    if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
-      throw new DomainError('REQUEST.INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-128 visible ASCII characters', 'invalid', [
-        { field: 'Idempotency-Key', reason: 'must be 1-128 visible ASCII characters' },
-      ]);
-    }
     const { event: e, replayed } = await this.events.accept(
       dto.name,
       dto.payload,
       { ...ctx, correlationId: dto.correlationId ?? ctx.correlationId, causationId: dto.causationId },
       dto,
-      key === undefined ? undefined : { tenantId: ctx.tenantId, key, request: { route: 'POST /events', dto } },
+      ctx.idempotencyKey === undefined ? undefined : { tenantId: ctx.tenantId, key: ctx.idempotencyKey, request: { route: 'POST /events', dto } },
     );
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return { id: e.id, name: e.name, version: e.version, aggregateType: e.aggregateType, aggregateId: e.aggregateId, streamPosition: e.streamPosition, recordedAt: e.recordedAt };

@@ -28,6 +28,11 @@ export interface EventTypeDefinition<P extends object = object> {
   /** Severity used by dashboards and notification rules. */
   severity?: 'info' | 'warning' | 'critical';
   emittedBy?: string[];
+  /**
+   * True for integration events that outside systems publish with POST /events. Domain events are
+   * only emitted by the command that makes the change, so the store never claims a change that did not happen.
+   */
+  external?: boolean;
 }
 
 export interface EventTypeDescription {
@@ -37,6 +42,7 @@ export interface EventTypeDescription {
   aggregateType: string;
   severity: string;
   emittedBy: string[];
+  external: boolean;
   listeners: string[];
   schema: object;
 }
@@ -88,6 +94,16 @@ export class EventCatalog {
     return definition;
   }
 
+  /** Like resolve(), for POST /events: refuses domain events, which only their command may emit. */
+  static resolveExternal(name: string, version?: number): EventTypeDefinition<any> {
+    const definition = EventCatalog.resolve(name, version);
+    if (!definition.external) {
+      const reason = `${name} is a domain event: it is emitted by ${(definition.emittedBy ?? ['its command']).join(', ')}, not published directly`;
+      throw new DomainError('EVENTS.NOT_PUBLISHABLE', reason, 'invalid', [{ field: 'name', reason }]);
+    }
+    return definition;
+  }
+
   /** Validates a payload against its schema; returns the typed instance or throws EVENTS.INVALID_PAYLOAD. */
   static async validatePayload(definition: EventTypeDefinition<any>, payload: unknown): Promise<object> {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
@@ -110,6 +126,7 @@ export class EventCatalog {
       aggregateType: d.aggregateType,
       severity: d.severity ?? 'info',
       emittedBy: d.emittedBy ?? [],
+      external: d.external ?? false,
       listeners: listenersOf(d.name),
       schema: { ...targetConstructorToSchema(d.payload), additionalProperties: false },
     }));

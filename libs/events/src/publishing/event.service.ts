@@ -34,10 +34,13 @@ export interface Accepted {
   replayed: boolean;
 }
 
-export interface TransactionResult<T> {
-  result: T;
-  /** True when an earlier request with the same Idempotency-Key already produced this result. */
-  replayed: boolean;
+/** What a unit of work returns; the api answers with `result` and marks replays with `Idempotent-Replayed: true`. */
+export class TransactionResult<T> {
+  constructor(
+    readonly result: T,
+    /** True when an earlier request with the same Idempotency-Key already produced this result. */
+    readonly replayed: boolean,
+  ) {}
 }
 
 // One round trip: take the next gap-free position of the stream and write the outbox row.
@@ -62,18 +65,21 @@ export class EventService {
     private readonly store: EventStoreRepository,
   ) {}
 
-  /** Publishes one event on its own; durable in Postgres when this resolves. */
+  /** Publishes one event on its own, outside any domain change; durable in Postgres when this resolves. */
   async publish<N extends EventName>(name: N, payload: EventMap[N], ctx: PublishContext, options?: PublishOptions): Promise<EventEnvelope> {
-    return (await this.accept(name, payload, ctx, options)).event;
+    return (await this.recordOne(EventCatalog.resolve(name, options?.version), payload, ctx, options)).event;
   }
 
   /**
-   * Validates and records one event from outside (an integration, a scanner): the fast path, batched
-   * with concurrent requests into one statement. With `idempotency`, a repeated key returns the event
-   * the first request recorded, and records nothing.
+   * Validates and records one integration event from outside (POST /events): batched with concurrent
+   * requests into one statement. With `idempotency`, a repeated key returns the event the first
+   * request recorded, and records nothing. Domain events are refused: only their command emits them.
    */
-  async accept(name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions, idempotency?: IdempotencyOptions): Promise<Accepted> {
-    const definition = EventCatalog.resolve(name, options?.version);
+  accept(name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions, idempotency?: IdempotencyOptions): Promise<Accepted> {
+    return this.recordOne(EventCatalog.resolveExternal(name, options?.version), payload, ctx, options, idempotency);
+  }
+
+  private async recordOne(definition: EventTypeDefinition<any>, payload: unknown, ctx: PublishContext, options?: PublishOptions, idempotency?: IdempotencyOptions): Promise<Accepted> {
     const envelope = this.envelope(definition, await EventCatalog.validatePayload(definition, payload), ctx, options);
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
     const position = await this.recorder.record({ envelope, idempotency: idempotency && { key: idempotency.key, requestHash } });
@@ -112,9 +118,9 @@ export class EventService {
       }
       return { replayed: false as const, result };
     });
-    if (outcome.replayed) return { replayed: true, result: await this.replay<T>(idempotency!, requestHash) };
+    if (outcome.replayed) return new TransactionResult(await this.replay<T>(idempotency!, requestHash), true);
     this.dispatcher.dispatch(published);
-    return { replayed: false, result: outcome.result };
+    return new TransactionResult(outcome.result, false);
   }
 
   private async replay<T>(idempotency: IdempotencyOptions, requestHash: string): Promise<T> {

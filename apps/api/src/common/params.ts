@@ -1,0 +1,21 @@
+import { Injectable, PipeTransform } from '@nestjs/common';
+import { FieldValidationException } from './validation.pipe.js';
+
+/** Validates a path parameter against a pattern, answering 400 naming it. */
+@Injectable()
+export class PathCode implements PipeTransform<string, string> {
+  constructor(
+    private readonly field: string,
+    private readonly pattern = /^[A-Z0-9][A-Z0-9-]{0,31}$/,
+    private readonly reason = 'must be an upper-case code of letters, digits and "-"',
+  ) {}
+
+  transform(value: string): string {
+    if (!this.pattern.test(value)) throw new FieldValidationException([{ field: this.field, reason: this.reason }]);
+    return value;
+  }
+}
+
+export const WarehouseParam = new PathCode('warehouseId');
+export const SkuParam = new PathCode('sku', /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a SKU of letters, digits, ".", "_" or "-"');
+export const TaskIdParam = new PathCode('taskId', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a pick task id (UUID)');

@@ -96,7 +96,8 @@ export class EventsModule {
           autoLoadEntities: true,
           synchronize: false,
           extra: { max: 20 },
-          logging: ['error'],
+          // Expected failures (a duplicate key answered with 409) are not errors; unexpected ones reach the error filter.
+          logging: false,
         }),
         TypeOrmModule.forFeature(entities),
         BullModule.forRoot({ connection: connection as never, prefix: config.QUEUE_PREFIX }),

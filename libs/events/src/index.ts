@@ -3,6 +3,7 @@ export * from './config/check-connections.js';
 export * from './errors/domain-error.js';
 export * from './envelope/event-envelope.js';
 export * from './catalog/event-catalog.js';
+export * from './catalog/catalog-markdown.js';
 export * from './publishing/event.service.js';
 export * from './publishing/event-dispatcher.service.js';
 export * from './publishing/event-recorder.js';

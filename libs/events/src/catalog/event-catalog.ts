@@ -1,6 +1,8 @@
 import { plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
-import { targetConstructorToSchema } from 'class-validator-jsonschema';
+// @ts-expect-error class-transformer ships no types for its storage module; it holds the @Type() metadata.
+import { defaultMetadataStorage } from 'class-transformer/cjs/storage.js';
+import { targetConstructorToSchema, validationMetadatasToSchemas } from 'class-validator-jsonschema';
 import { DomainError, FieldProblem } from '../errors/domain-error.js';
 
 /**
@@ -68,6 +70,20 @@ function flatten(errors: ValidationError[], prefix: string): FieldProblem[] {
   });
 }
 
+const schemaOptions = { classTransformerMetadataStorage: defaultMetadataStorage };
+
+/** A payload's JSON Schema, with the definitions of the nested classes it refers to. */
+function payloadSchema(payload: PayloadClass): object {
+  const schema = targetConstructorToSchema(payload, schemaOptions) as { properties?: Record<string, { items?: { $ref?: string }; $ref?: string }> };
+  const all = validationMetadatasToSchemas(schemaOptions) as Record<string, object>;
+  const refs = Object.values(schema.properties ?? {})
+    .map((p) => p.items?.$ref ?? p.$ref)
+    .filter((r): r is string => Boolean(r))
+    .map((r) => r.split('/').pop()!);
+  const definitions = Object.fromEntries(refs.map((name) => [name, { ...all[name], additionalProperties: false }]));
+  return { ...schema, additionalProperties: false, ...(refs.length ? { definitions } : {}) };
+}
+
 export class EventCatalog {
   static definitions(): EventTypeDefinition<any>[] {
     return [...definitions.values()].sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
@@ -128,7 +144,7 @@ export class EventCatalog {
       emittedBy: d.emittedBy ?? [],
       external: d.external ?? false,
       listeners: listenersOf(d.name),
-      schema: { ...targetConstructorToSchema(d.payload), additionalProperties: false },
+      schema: payloadSchema(d.payload),
     }));
   }
 }

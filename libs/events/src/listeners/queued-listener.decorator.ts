@@ -12,7 +12,15 @@ export interface QueuedListenerOptions {
   events: EventName[];
 }
 
+const declared: QueuedListenerOptions[] = [];
+
 /** Marks a method `(event, manager)` that runs in the worker, in its own retried job, once per matching stored event. */
-export const QueuedListener = (options: QueuedListenerOptions) => SetMetadata(QUEUED_LISTENER, options);
+export const QueuedListener = (options: QueuedListenerOptions): MethodDecorator => {
+  declared.push(options);
+  return SetMetadata(QUEUED_LISTENER, options);
+};
+
+/** Every listener declared in the code loaded so far, known without starting Nest (for the catalog document). */
+export const declaredQueuedListeners = (): readonly QueuedListenerOptions[] => declared;
 
 export type QueuedListenerHandler<N extends EventName = EventName> = (event: EventEnvelope<EventMap[N]>, manager: EntityManager) => Promise<void> | void;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { testEnv } from './support/env.js';
 
 describe('event catalog', () => {
-  const describeAll = () => EventCatalog.describe((name) => declaredQueuedListeners().filter((l) => l.events.includes(name)).map((l) => l.name));
+  const describeAll = () => EventCatalog.describe((name) => declaredQueuedListeners().filter((l) => (l.events as string[]).includes(name)).map((l) => l.name));
 
   it('names, for every event type, the command that emits it', () => {
     for (const t of describeAll()) expect(t.emittedBy, t.name).not.toEqual([]);

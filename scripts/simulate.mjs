@@ -1,7 +1,8 @@
 // `npm run simulate`: seeds a demo warehouse and drives realistic scanner traffic against a running api
 // (start it with `npm start`), with occasional operator mistakes, then checks that the stock ledger balances
 // (the sum of the stock-changing events equals the stock on hand).
-//   --url http://localhost:3000   --seconds 60   --workers 4   --tenant demo   --warehouse DEMO
+//   --url http://localhost:3000   --seconds 60   --workers 4   --warehouse WH1
+//   --email admin@demo.local   --password demo-password-1234   (the demo admin `npm start` seeds)
 // Exits 0 when no unexpected error happened and the ledger balances; prints progress as JSON lines.
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -11,8 +12,9 @@ const { values: opts } = parseArgs({
     url: { type: 'string', default: process.env.SIMULATOR_URL ?? 'http://localhost:3000' },
     seconds: { type: 'string', default: '60' },
     workers: { type: 'string', default: '4' },
-    tenant: { type: 'string', default: 'demo' },
-    warehouse: { type: 'string', default: `DEMO-${Date.now().toString(36).toUpperCase()}` },
+    warehouse: { type: 'string', default: 'WH1' },
+    email: { type: 'string', default: process.env.SIMULATOR_EMAIL ?? 'admin@demo.local' },
+    password: { type: 'string', default: process.env.SIMULATOR_PASSWORD ?? process.env.DEMO_PASSWORD ?? 'demo-password-1234' },
   },
 });
 const SECONDS = Number(opts.seconds);
@@ -25,21 +27,40 @@ let seq = 0;
 const stats = { requests: 0, ok: 0, expectedRejections: 0, unexpected: 0, byOperation: {} };
 const unexpected = [];
 
+let accessToken = '';
+
+async function login() {
+  const res = await fetch(new URL('/auth/login', opts.url), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: opts.email, password: opts.password }) });
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`sign-in as ${opts.email} failed (${res.status} ${body.code}); pass --email and --password of an admin`);
+  accessToken = body.accessToken;
+}
+
 /** One HTTP call; `expect` lists the error codes this step may legitimately get (e.g. stock ran out). */
-function call(method, path, body, expect = []) {
+async function call(method, path, body, expect = []) {
+  const result = await send(method, path, body, expect);
+  if (result !== RETRY_AFTER_LOGIN) return result;
+  await login();
+  return send(method, path, body, expect);
+}
+
+const RETRY_AFTER_LOGIN = Symbol('retry');
+
+function send(method, path, body, expect) {
   const data = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(new URL(path, opts.url), {
       method,
       agent,
-      headers: { 'content-type': 'application/json', 'x-tenant-id': opts.tenant, 'x-actor-id': 'simulator', 'idempotency-key': `sim-${WH}-${++seq}`, ...(data ? { 'content-length': Buffer.byteLength(data) } : {}) },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}`, 'idempotency-key': `sim-${WH}-${++seq}`, ...(data ? { 'content-length': Buffer.byteLength(data) } : {}) },
     }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));
       res.on('end', () => {
-        stats.requests++;
         const json = text ? JSON.parse(text) : undefined;
+        if (res.statusCode === 401 && json?.code === 'AUTH.INVALID_TOKEN') return resolve(RETRY_AFTER_LOGIN);
+        stats.requests++;
         if (res.statusCode < 300) {
           stats.ok++;
           return resolve(json);
@@ -72,8 +93,11 @@ const STORAGE = Array.from({ length: 12 }, (_, i) => `A-${String(i + 1).padStart
 const ids = { supplier: `${WH}-SUP`.slice(-32), customer: `${WH}-CUS`.slice(-32), carrier: `${WH}-CAR`.slice(-32) };
 
 async function seed() {
+  // Master data may exist from an earlier run against the same warehouse: "already exists" is fine.
   const must = async (path, body) => {
-    if (!(await call('POST', path, body))) throw new Error(`seeding failed at ${path}: ${JSON.stringify(unexpected.at(-1))}`);
+    if (!(await call('POST', path, body, ['WAREHOUSE.EXISTS', 'ZONE.EXISTS', 'LOCATION.EXISTS', 'PRODUCT.EXISTS', 'PRODUCT.GTIN_TAKEN', 'SUPPLIER.EXISTS', 'CUSTOMER.EXISTS', 'CARRIER.EXISTS'])) && unexpected.length) {
+      throw new Error(`seeding failed at ${path}: ${JSON.stringify(unexpected.at(-1))}`);
+    }
   };
   await must('/warehouses', { code: WH, name: 'Demo warehouse', timeZone: 'Europe/Amsterdam' });
   await must(`/warehouses/${WH}/zones`, { code: 'DOCK', name: 'Receiving dock' });
@@ -171,8 +195,10 @@ async function ledger() {
 }
 
 // ── run ───────────────────────────────────────────────────────────────────────
-log('seeding demo warehouse', { url: opts.url, tenant: opts.tenant, warehouse: WH });
+log('seeding demo warehouse', { url: opts.url, user: opts.email, warehouse: WH });
+await login();
 await seed();
+stats.expectedRejections = 0;
 log('driving traffic', { seconds: SECONDS, workers: WORKERS });
 const stopAt = Date.now() + SECONDS * 1000;
 const progress = setInterval(() => log('progress', { ...stats, byOperation: undefined, secondsLeft: Math.max(0, Math.round((stopAt - Date.now()) / 1000)) }), 2000);

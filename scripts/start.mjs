@@ -1,6 +1,7 @@
 // `npm start`: brings the product up on this machine — install, build, provision, migrate, run api + worker.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -16,7 +17,20 @@ const pg = await provisionPostgres();
 const databaseUrl = await createDatabase(pg.serverUrl, pg.database);
 migrate(databaseUrl);
 const redisUrl = await findRedis();
-const env = { ...process.env, DATABASE_URL: databaseUrl, QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres', PORT: process.env.PORT ?? '3000' };
+
+// A signing secret for access tokens, made once per checkout and kept in .data/ (never printed).
+const secretFile = path.join(root, '.data', 'auth-secret');
+if (!process.env.AUTH_SECRET && !existsSync(secretFile)) {
+  mkdirSync(path.dirname(secretFile), { recursive: true });
+  writeFileSync(secretFile, randomBytes(48).toString('base64url'), { mode: 0o600 });
+}
+const authSecret = process.env.AUTH_SECRET ?? readFileSync(secretFile, 'utf8').trim();
+
+// The demo tenant: admin@demo.local, supervisor@demo.local, operator@demo.local (warehouse WH1).
+const seeded = spawnSync(process.execPath, [path.join(root, 'dist/apps/api/src/auth/demo-seed.js')], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
+if (seeded.status !== 0) process.exit(seeded.status ?? 1);
+
+const env = { ...process.env, AUTH_SECRET: authSecret, DATABASE_URL: databaseUrl, QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres', PORT: process.env.PORT ?? '3000' };
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
 

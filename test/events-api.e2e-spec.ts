@@ -34,7 +34,8 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
 
   it('does not send a warehouse’s events to a socket subscribed to another warehouse or tenant', async () => {
     const other = await sys.socket({ warehouseId: 'WH2' });
-    const otherTenant = await sys.socket({ warehouseId: 'WH1' }, `${sys.tenant}-x`);
+    const stranger = await sys.newTenant();
+    const otherTenant = await sys.socket({ warehouseId: 'WH1' }, stranger.tokens.admin);
     const mine = await sys.socket({ warehouseId: 'WH1', names: ['carrier.tracking_updated'] });
     const res = await sys.post('/events', tracking({ orderNumber: 'SO-ROOMS' }));
     await waitFor('the broadcast to WH1', () => mine.received.some((e) => e.id === res.body.id));
@@ -164,7 +165,8 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect((await sys.get('/events?warehouseId=WH9&name=order.created')).body.items).toEqual([]);
     const future = await sys.get(`/events?warehouseId=WH9&from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
     expect(future.body.items).toEqual([]);
-    const otherTenant = await sys.get('/events?warehouseId=WH9', { 'x-tenant-id': `${sys.tenant}-other` });
+    const other = await sys.newTenant();
+    const otherTenant = await sys.get('/events?warehouseId=WH9', { authorization: `Bearer ${other.tokens.admin}` });
     expect(otherTenant.body.items).toEqual([]);
   });
 

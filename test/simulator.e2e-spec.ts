@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from './support/env.js';
-import { startSystem, TestSystem } from './support/system.js';
+import { startSystem, TEST_PASSWORD, TestSystem } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
 describe('warehouse simulator (npm run simulate)', () => {
@@ -16,7 +16,7 @@ describe('warehouse simulator (npm run simulate)', () => {
 
   it('drives a demo warehouse for a bounded time with no unexpected error, and the stock ledger balances', async () => {
     const warehouse = `SIM-${Date.now().toString(36).toUpperCase()}`;
-    const child = spawn(process.execPath, [path.join(testEnv.root, 'scripts/simulate.mjs'), '--url', sys.url, '--tenant', sys.tenant, '--warehouse', warehouse, '--seconds', '6', '--workers', '3'], {
+    const child = spawn(process.execPath, [path.join(testEnv.root, 'scripts/simulate.mjs'), '--url', sys.url, '--email', `admin@${sys.tenant}.local`, '--password', TEST_PASSWORD, '--warehouse', warehouse, '--seconds', '6', '--workers', '3'], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -1,13 +1,23 @@
 import 'reflect-metadata';
 import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AppConfig, EventEnvelope, EVENT_MESSAGE, loadConfig } from '@wms/events';
+import { AppConfig, EventEnvelope, EVENT_MESSAGE, loadApiConfig } from '@wms/events';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { io, Socket } from 'socket.io-client';
 import { createApi } from '../../apps/api/src/api.js';
+import { seedTenantUsers } from '../../apps/api/src/auth/demo-seed.js';
 import { WorkerModule } from '../../apps/worker/src/worker.module.js';
 import { testEnv } from './env.js';
+
+export interface Tokens {
+  admin: string;
+  supervisor: string;
+  operator: string;
+}
+
+export const TEST_PASSWORD = 'correct-horse-battery-staple';
+export const TEST_WAREHOUSES = ['WH1', 'WH2'];
 
 export interface SystemOptions {
   mode?: 'redis' | 'postgres';
@@ -28,9 +38,14 @@ export interface TestSystem {
   db: pg.Pool;
   /** A fresh tenant per test keeps tests independent in one database. */
   tenant: string;
+  /** Access tokens of this tenant's users (operator and supervisor assigned to WH1 and WH2). */
+  tokens: Tokens;
+  /** Another tenant with its own users, for isolation tests. */
+  newTenant(): Promise<{ tenant: string; tokens: Tokens }>;
+  login(email: string, password?: string): Promise<{ status: number; body: any }>;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
-  socket(subscription: { warehouseId?: string; names?: string[] }, tenant?: string): Promise<{ socket: Socket; received: EventEnvelope[] }>;
+  socket(subscription: { warehouseId?: string; names?: string[] }, token?: string): Promise<{ socket: Socket; received: EventEnvelope[] }>;
   close(): Promise<void>;
 }
 
@@ -42,11 +57,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     QUEUE_PREFIX: `t${randomUUID().slice(0, 8)}`,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
     OPENAPI_ENABLED: 'true',
     ...(mode === 'redis' ? { REDIS_URL: testEnv.redisUrl } : {}),
     ...options.env,
   };
-  const config = loadConfig(env);
+  const config = loadApiConfig(env);
   const contexts: INestApplicationContext[] = [];
   const sockets: Socket[] = [];
   let worker: INestApplicationContext | undefined;
@@ -61,12 +77,10 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   contexts.push(api);
   const url = (await api.getUrl()).replace('[::1]', '127.0.0.1');
   const db = new pg.Pool({ connectionString: testEnv.databaseUrl, max: 4 });
-  const tenant = `t-${randomUUID().slice(0, 8)}`;
-
   const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${url}${path}`, {
       method,
-      headers: { 'content-type': 'application/json', 'x-tenant-id': tenant, ...headers },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.admin}`, ...headers },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -79,6 +93,22 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     return { status: res.status, body: parsed as any, headers: res.headers };
   };
 
+  const login = (email: string, password = TEST_PASSWORD) => request('POST', '/auth/login', { email, password }, { authorization: '' });
+  const newTenant = async () => {
+    const tenant = `t-${randomUUID().slice(0, 8)}`;
+    const emails = await seedTenantUsers(testEnv.databaseUrl, tenant, TEST_PASSWORD, TEST_WAREHOUSES);
+    const token = async (email: string) => {
+      const res = await login(email);
+      if (res.status !== 200) throw new Error(`login as ${email} failed: ${JSON.stringify(res.body)}`);
+      return res.body.accessToken as string;
+    };
+    return { tenant, tokens: { admin: await token(emails.admin), supervisor: await token(emails.supervisor), operator: await token(emails.operator) } };
+  };
+  let tokens: Tokens = { admin: '', supervisor: '', operator: '' };
+  const mine = await newTenant();
+  tokens = mine.tokens;
+  const tenant = mine.tenant;
+
   return {
     api,
     url,
@@ -86,10 +116,13 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     env,
     db,
     tenant,
+    tokens,
+    newTenant,
+    login,
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path, headers) => request('GET', path, undefined, headers),
-    async socket(subscription, socketTenant = tenant) {
-      const socket = io(url, { transports: ['websocket'], auth: { tenantId: socketTenant }, reconnectionDelay: 100 });
+    async socket(subscription, token = tokens.admin) {
+      const socket = io(url, { transports: ['websocket'], auth: { token }, reconnectionDelay: 100 });
       sockets.push(socket);
       const received: EventEnvelope[] = [];
       socket.on(EVENT_MESSAGE, (e: EventEnvelope) => received.push(e));

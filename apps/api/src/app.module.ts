@@ -4,6 +4,7 @@ import { AppConfig, EventsModule } from '@wms/events';
 import { NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module.js';
 import { EventsController } from './events/events.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { EventsGateway } from './socket/events.gateway.js';
@@ -32,6 +33,7 @@ export class AppModule {
         EventsModule.forRoot(config),
         WmsDomainModule,
         NotificationsModule,
+        AuthModule,
         ...extra,
       ],
       controllers: [EventsController, HealthController, MasterDataController, OperationsController],

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { checkConnections, ConfigError, loadConfig } from '@wms/events';
+import { checkConnections, ConfigError, loadApiConfig } from '@wms/events';
 import { createApi } from './api.js';
 
 async function bootstrap(): Promise<void> {
-  const config = loadConfig();
+  const config = loadApiConfig();
   await checkConnections(config);
   const app = await createApi(config);
   await app.listen(config.PORT);

@@ -1,5 +1,5 @@
 import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Global, Injectable, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
+import { DynamicModule, Global, Injectable, Logger, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -8,6 +8,7 @@ import { Emitter as RedisEmitter } from '@socket.io/redis-emitter';
 import { createPostgresBackend, setDefaultBackendFactory, type DefaultJobOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { AuditService } from './audit/audit.service.js';
 import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/event-broadcaster.service.js';
 import { AppConfig } from './config/app-config.js';
 import { redisOptions } from './database/connections.js';
@@ -37,6 +38,8 @@ class SocketEmitterConnection implements OnApplicationShutdown {
   constructor(config: AppConfig) {
     if (config.QUEUE_CONNECTION === 'redis') {
       const client = new Redis({ ...redisOptions(config.REDIS_URL!), lazyConnect: false });
+      // ioredis reconnects by itself; log instead of crashing on an unhandled 'error'.
+      client.on('error', (error: Error) => new Logger('SocketEmitter').warn({ error: error.message }, 'Redis connection error; reconnecting'));
       this.emitter = new RedisEmitter(client);
       this.close = () => client.quit().catch(() => client.disconnect());
     } else {
@@ -83,6 +86,7 @@ export class EventsModule {
       ListenerRegistry,
       ListenerRunner,
       DeadLetterService,
+      AuditService,
     ];
     return {
       module: EventsModule,

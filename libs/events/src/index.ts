@@ -22,5 +22,7 @@ export * from './outbox/outbox-relay.service.js';
 export * from './dead-letters/dead-letter.service.js';
 export * from './dead-letters/dead-letter.entity.js';
 export * from './database/connections.js';
+export * from './database/changed-rows.js';
 export * from './queues.js';
+export * from './audit/audit.service.js';
 export * from './events.module.js';

@@ -4,7 +4,7 @@ import type { Response } from 'express';
 import type { ErrorBody } from './error-body.js';
 import { FieldValidationException } from './validation.pipe.js';
 
-const STATUS: Record<ErrorKind, number> = { invalid: 400, not_found: 404, conflict: 409, unprocessable: 422 };
+const STATUS: Record<ErrorKind, number> = { invalid: 400, unauthenticated: 401, forbidden: 403, not_found: 404, conflict: 409, unprocessable: 422, too_many: 429 };
 
 /** Body-parser errors carry `type` and `status`; map them to the same error shape. */
 const BODY_PARSER_ERRORS: Record<string, { code: string; field: string; reason: string }> = {
@@ -37,6 +37,9 @@ export class DomainErrorFilter implements ExceptionFilter {
     const known = parserError.type ? BODY_PARSER_ERRORS[parserError.type] : undefined;
     if (known) {
       return { statusCode: parserError.status ?? 400, code: known.code, message: `request ${known.field} ${known.reason}`, errors: [{ field: known.field, reason: known.reason }] };
+    }
+    if (error instanceof HttpException && error.getStatus() === 429) {
+      return { statusCode: 429, code: 'RATE_LIMITED', message: 'too many requests; slow down and retry in a minute', errors: [] };
     }
     if (error instanceof HttpException && error.getStatus() < 500) {
       const status = error.getStatus();

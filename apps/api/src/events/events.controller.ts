@@ -1,15 +1,16 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiHeader, ApiTags } from '@nestjs/swagger';
-import { EventCatalog, EventService, EventStoreRepository, ListenerRegistry, PublishContext } from '@wms/events';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { DomainError, EventCatalog, EventService, EventStoreRepository, ListenerRegistry } from '@wms/events';
 import type { CommandContext } from '@wms/wms-domain';
 import type { Response } from 'express';
+import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 import { Ctx } from '../common/request-context.js';
 import { FieldValidationException } from '../common/validation.pipe.js';
 import { ListEventsQuery } from './list-events.query.js';
 import { AcceptedEventDto, PublishEventDto } from './publish-event.dto.js';
 
 @ApiTags('events')
-@ApiHeader({ name: 'X-Tenant-Id', required: false, description: 'tenant slug (until sign-in lands)' })
+@ApiBearerAuth()
 @Controller()
 export class EventsController {
   constructor(
@@ -19,6 +20,7 @@ export class EventsController {
   ) {}
 
   @Post('events')
+  @Allow('integration', 'admin')
   @HttpCode(202)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a resend with the same key returns the first response and stores nothing new' })
   @ApiAcceptedResponse({ type: AcceptedEventDto, description: 'durable in Postgres; stored and broadcast shortly' })
@@ -39,16 +41,22 @@ export class EventsController {
   }
 
   @Get('events')
-  list(@Ctx() ctx: PublishContext, @Query() q: ListEventsQuery) {
-    return this.store.find({ ...q, tenantId: ctx.tenantId, after: q.cursor });
+  @Allow('supervisor', 'admin')
+  list(@Auth() principal: Principal, @Query() q: ListEventsQuery) {
+    if (q.warehouseId && !canSeeWarehouse(principal, q.warehouseId)) {
+      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', `you are not assigned to warehouse ${q.warehouseId}`, 'forbidden', [{ field: 'warehouseId', reason: 'not one of your warehouses' }]);
+    }
+    return this.store.find({ ...q, tenantId: principal.tenantId, visibleWarehouses: principal.warehouses, after: q.cursor });
   }
 
   @Get('events/:id')
-  get(@Ctx() ctx: PublishContext, @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]) })) id: string) {
-    return this.store.findById(ctx.tenantId, id);
+  @Allow('supervisor', 'admin')
+  get(@Auth() principal: Principal, @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]) })) id: string) {
+    return this.store.findById(principal.tenantId, id, principal.warehouses);
   }
 
   @Get('event-types')
+  @Allow('operator', 'supervisor', 'admin', 'integration')
   @ApiTags('catalog')
   types() {
     return EventCatalog.describe((name) => this.listeners.forEvent(name).map((l) => l.name));

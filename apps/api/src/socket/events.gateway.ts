@@ -1,7 +1,8 @@
-import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
+import { ConnectedSocket, MessageBody, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
-import type { Socket } from 'socket.io';
-import { DEFAULT_TENANT } from '../common/request-context.js';
+import type { Server, Socket } from 'socket.io';
+import { canSeeWarehouse, type Principal } from '../auth/principal.js';
+import { TokenService } from '../auth/token.service.js';
 
 interface SubscribeRequest {
   /** A warehouse code; omit for the tenant-wide events (master data). */
@@ -11,21 +12,42 @@ interface SubscribeRequest {
 }
 
 const CODE = /^[A-Za-z0-9._-]{1,64}$/;
+const DASHBOARD_ROLES = new Set(['operator', 'supervisor', 'admin']);
 
 /**
- * Dashboards connect here and subscribe to a warehouse (optionally to some event names); stored events
- * arrive as `event` messages. Until sign-in lands (issue 4) the tenant comes from the handshake's `auth.tenantId`.
+ * Dashboards connect with `auth: { token }` (an access or device token) and subscribe to warehouses they
+ * may see; stored events arrive as `event` messages. Rooms are per tenant, so nothing crosses tenants.
  */
 @WebSocketGateway()
-export class EventsGateway {
+export class EventsGateway implements OnGatewayInit {
+  constructor(private readonly tokens: TokenService) {}
+
+  afterInit(server: Server): void {
+    server.use((socket, next) => {
+      const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined;
+      this.tokens.resolve(token).then(
+        (principal) => {
+          if (!principal || !DASHBOARD_ROLES.has(principal.role)) return next(new Error('AUTH.INVALID_TOKEN: connect with auth: { token } from POST /auth/login'));
+          socket.data.principal = principal;
+          next();
+        },
+        (error: Error) => next(error),
+      );
+    });
+  }
+
   @SubscribeMessage('subscribe')
   async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: SubscribeRequest) {
-    const tenantId = typeof socket.handshake.auth?.tenantId === 'string' ? socket.handshake.auth.tenantId : DEFAULT_TENANT;
+    const principal = socket.data.principal as Principal;
     const warehouseId = body?.warehouseId ?? null;
     const names = body?.names ?? [];
     if ((warehouseId !== null && !CODE.test(warehouseId)) || !Array.isArray(names) || !names.every((n) => typeof n === 'string' && CODE.test(n))) {
       return { ok: false, code: 'SOCKET.INVALID_SUBSCRIPTION', message: 'warehouseId must be a warehouse code and names a list of event names' };
     }
+    if (warehouseId !== null && !canSeeWarehouse(principal, warehouseId)) {
+      return { ok: false, code: 'AUTH.FORBIDDEN_WAREHOUSE', message: `you are not assigned to warehouse ${warehouseId}` };
+    }
+    const tenantId = principal.tenantId;
     const rooms = names.length
       ? names.map((name) => eventNameRoom(tenantId, warehouseId, name))
       : [warehouseId === null ? tenantRoom(tenantId) : warehouseRoom(tenantId, warehouseId)];

@@ -1,4 +1,4 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter as createPostgresAdapter } from '@socket.io/postgres-adapter';
 import { createAdapter as createRedisAdapter } from '@socket.io/redis-adapter';
@@ -26,6 +26,7 @@ export class ClusterIoAdapter extends IoAdapter {
     if (this.config.QUEUE_CONNECTION === 'redis') {
       const pub = new Redis(redisOptions(this.config.REDIS_URL!));
       const sub = pub.duplicate();
+      for (const client of [pub, sub]) client.on('error', (error: Error) => new Logger(ClusterIoAdapter.name).warn({ error: error.message }, 'Redis connection error; reconnecting'));
       server.adapter(createRedisAdapter(pub, sub));
       this.closers.push(() => pub.quit(), () => sub.quit());
     } else {

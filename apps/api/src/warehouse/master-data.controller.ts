@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Allow } from '../auth/principal.js';
 import { type CommandContext, MasterDataService } from '@wms/wms-domain';
 import { Ctx } from '../common/request-context.js';
 import { PathCode, SkuParam, WarehouseParam } from '../common/params.js';
@@ -8,6 +9,8 @@ import { BlockLocationDto, CreateLocationDto, CreatePartnerDto, CreateProductDto
 const LocationParam = new PathCode('code');
 
 @ApiTags('master data')
+@ApiBearerAuth()
+@Allow('admin')
 @Controller()
 export class MasterDataController {
   constructor(private readonly masterData: MasterDataService) {}
@@ -28,12 +31,14 @@ export class MasterDataController {
   }
 
   @Post('warehouses/:wh/locations/:code/block')
+  @Allow('supervisor', 'admin')
   @HttpCode(200)
   block(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('code', LocationParam) code: string, @Body() dto: BlockLocationDto) {
     return this.masterData.setLocationBlocked(ctx, wh, code, dto.reason);
   }
 
   @Post('warehouses/:wh/locations/:code/unblock')
+  @Allow('supervisor', 'admin')
   @HttpCode(200)
   unblock(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('code', LocationParam) code: string) {
     return this.masterData.setLocationBlocked(ctx, wh, code, null);

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Allow } from '../auth/principal.js';
 import { type CommandContext, InboundService, InventoryService, OutboundService } from '@wms/wms-domain';
 import { PathCode, TaskIdParam, WarehouseParam } from '../common/params.js';
 import { Ctx } from '../common/request-context.js';
@@ -11,6 +12,8 @@ const NumberParam = new PathCode('number');
 
 /** The scanner-facing operations of one warehouse: small requests, small answers, Idempotency-Key honoured. */
 @ApiTags('warehouse operations')
+@ApiBearerAuth()
+@Allow('operator', 'supervisor', 'admin')
 @Controller('warehouses/:wh')
 export class OperationsController {
   constructor(

@@ -67,6 +67,52 @@ export class AppConfig {
 
   @Transform(({ value }) => value === true || value === 'true' || value === '1')
   OPENAPI_ENABLED = true;
+
+  /** Signs access tokens; required by the api (the worker does not use it): at least 32 characters, the same on every api instance, never logged. */
+  @IsOptional()
+  @Matches(/^.{32,}$/, { message: 'AUTH_SECRET must be at least 32 characters' })
+  AUTH_SECRET?: string;
+
+  @Type(() => Number)
+  @IsInt({ message: 'ACCESS_TOKEN_TTL_S must be an integer number of seconds' })
+  @Min(30)
+  @Max(86_400)
+  ACCESS_TOKEN_TTL_S = 900;
+
+  @Type(() => Number)
+  @IsInt({ message: 'REFRESH_TOKEN_TTL_DAYS must be an integer number of days' })
+  @Min(1)
+  @Max(365)
+  REFRESH_TOKEN_TTL_DAYS = 30;
+
+  /** Consecutive failed sign-ins before an account is locked for LOGIN_LOCKOUT_MINUTES. */
+  @Type(() => Number)
+  @IsInt({ message: 'LOGIN_MAX_FAILURES must be an integer' })
+  @Min(1)
+  LOGIN_MAX_FAILURES = 5;
+
+  @Type(() => Number)
+  @IsInt({ message: 'LOGIN_LOCKOUT_MINUTES must be an integer' })
+  @Min(1)
+  LOGIN_LOCKOUT_MINUTES = 15;
+
+  /** How long a device token or API key lookup is cached; a revocation takes effect within this time. */
+  @Type(() => Number)
+  @IsInt({ message: 'AUTH_CACHE_MS must be an integer number of milliseconds' })
+  @Min(0)
+  AUTH_CACHE_MS = 5000;
+
+  /** Requests per minute one device, API key or user may make (429 above it). */
+  @Type(() => Number)
+  @IsInt({ message: 'RATE_LIMIT_PER_MINUTE must be an integer' })
+  @Min(1)
+  RATE_LIMIT_PER_MINUTE = 120_000;
+
+  /** Sign-in attempts per minute from one address (429 above it). */
+  @Type(() => Number)
+  @IsInt({ message: 'LOGIN_RATE_PER_MINUTE must be an integer' })
+  @Min(1)
+  LOGIN_RATE_PER_MINUTE = 20;
 }
 
 export class ConfigError extends Error {
@@ -74,6 +120,21 @@ export class ConfigError extends Error {
     super(`Invalid configuration — fix these environment variables and start again:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/** The api's configuration: everything in AppConfig, plus the token-signing secret. */
+export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): AppConfig & { AUTH_SECRET: string } {
+  let problems: string[] = [];
+  let config: AppConfig | undefined;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems = error.problems;
+  }
+  if (!env.AUTH_SECRET) problems.push('AUTH_SECRET is missing: set it to a random string of at least 32 characters (e.g. `openssl rand -base64 48`)');
+  if (problems.length || !config) throw new ConfigError(problems);
+  return config as AppConfig & { AUTH_SECRET: string };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {

@@ -6,6 +6,8 @@ import { MicroBatcher } from '../processing/micro-batcher.js';
 
 export interface EventQuery {
   tenantId: string;
+  /** The warehouses the reader may see; tenant-wide events (no warehouse) are visible to every reader. */
+  visibleWarehouses: string[] | 'all';
   name?: string;
   aggregateType?: string;
   aggregateId?: string;
@@ -92,9 +94,10 @@ export class EventStoreRepository {
     return events.map((e) => stored.delete(e.id));
   }
 
-  async findById(tenantId: string, id: string): Promise<EventEnvelope> {
+  async findById(tenantId: string, id: string, visibleWarehouses: string[] | 'all' = 'all'): Promise<EventEnvelope> {
     const rows: EventRow[] = await this.db.query(`SELECT ${COLUMNS.join(', ')} FROM event_store WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
-    if (!rows.length) throw new DomainError('EVENTS.NOT_FOUND', `no event ${id} in this tenant`, 'not_found', [{ field: 'id', reason: 'no such event' }]);
+    const visible = rows.length && (visibleWarehouses === 'all' || rows[0].warehouse_id === null || visibleWarehouses.includes(rows[0].warehouse_id));
+    if (!visible) throw new DomainError('EVENTS.NOT_FOUND', `no event ${id} that you may see`, 'not_found', [{ field: 'id', reason: 'no such event' }]);
     return toEnvelope(rows[0]);
   }
 
@@ -106,6 +109,7 @@ export class EventStoreRepository {
       params.push(value);
       where.push(sql.replace('?', `$${params.length}`));
     };
+    if (q.visibleWarehouses !== 'all') add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', q.visibleWarehouses);
     if (q.name) add('name = ?', q.name);
     if (q.aggregateType) add('aggregate_type = ?', q.aggregateType);
     if (q.aggregateId) add('aggregate_id = ?', q.aggregateId);

@@ -1,9 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsString, Matches, MaxLength } from 'class-validator';
+import { IsString, Matches, MaxLength, type ValidationOptions } from 'class-validator';
 
 /** A warehouse code as printed on labels: WH1, DC-EAST. */
-export const IsWarehouseCode = () =>
-  applyDecorators(IsString(), Matches(/^[A-Z0-9][A-Z0-9-]{0,31}$/, { message: '$property must be an upper-case warehouse code like WH1 (letters, digits, "-")' }));
+export const IsWarehouseCode = (options: ValidationOptions = {}) =>
+  applyDecorators(IsString(options), Matches(/^[A-Z0-9][A-Z0-9-]{0,31}$/, { message: '$property must be an upper-case warehouse code like WH1 (letters, digits, "-")', ...options }));
 
 /** A SKU: letters, digits, "-", "_", ".". */
 export const IsSku = () =>

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { EventService, type EventTransaction, type TransactionResult } from '@wms/events';
+import { changedRows, EventService, type EventTransaction, type TransactionResult } from '@wms/events';
 import { productByBarcode } from '../common/barcode.js';
 import { type CommandContext, conflict, idempotencyFor, invalid, notFound } from '../common/command-context.js';
-import { changedRows } from '../common/sql.js';
 import { InventoryService, type MoveInput } from '../inventory/inventory.service.js';
 import { publishStockThresholds } from '../inventory/stock-alerts.js';
 import { StockRepository } from '../inventory/stock.repository.js';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { conflict, notFound } from '../common/command-context.js';
-import { changedRows } from '../common/sql.js';
+import { changedRows } from '@wms/events';
 
 export interface StockKey {
   tenantId: string;

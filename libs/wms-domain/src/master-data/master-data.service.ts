@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { EventService, type TransactionResult } from '@wms/events';
+import { changedRows, EventService, type TransactionResult } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import { assertGtin } from '../common/barcode.js';
 import { type CommandContext, conflict, idempotencyFor, isUniqueViolation, notFound } from '../common/command-context.js';
-import { changedRows } from '../common/sql.js';
 import { StockRepository } from '../inventory/stock.repository.js';
 import type { PartnerKind, UnitOfMeasure } from './master-data.events.js';
 

@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { AppConfig } from '@wms/events';
+import { AdminController } from './admin.controller.js';
+import { AuthController, LOGIN_RATE_LIMITED } from './auth.controller.js';
+import { AuthGuard } from './auth.guard.js';
+import { AuthService } from './auth.service.js';
+import { RateLimitGuard } from './rate-limit.guard.js';
+import { TokenService } from './token.service.js';
+
+/** Sign-in, tokens, roles and warehouse scoping on every route, rate limits, admin of people and credentials. */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [
+          { name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE },
+          { name: 'login', ttl: 60_000, limit: config.LOGIN_RATE_PER_MINUTE, skipIf: (ctx) => !Reflect.getMetadata(LOGIN_RATE_LIMITED, ctx.getHandler()) },
+        ],
+      }),
+    }),
+  ],
+  controllers: [AuthController, AdminController],
+  providers: [
+    TokenService,
+    AuthService,
+    // Order matters: who is calling first, then how often they call.
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useClass: RateLimitGuard },
+  ],
+  exports: [TokenService],
+})
+export class AuthModule {}

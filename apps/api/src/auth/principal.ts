@@ -1,0 +1,29 @@
+import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { Request } from 'express';
+
+export type Role = 'operator' | 'supervisor' | 'admin' | 'integration';
+export const USER_ROLES = ['operator', 'supervisor', 'admin'] as const;
+
+/** Who is calling: a person, a scanner device or an integration, always inside one tenant. */
+export interface Principal {
+  tenantId: string;
+  kind: 'user' | 'device' | 'integration';
+  id: string;
+  role: Role;
+  /** The warehouses this principal may act in; admins and unscoped API keys have them all. */
+  warehouses: string[] | 'all';
+}
+
+export const canSeeWarehouse = (p: Principal, warehouseId: string) => p.warehouses === 'all' || p.warehouses.includes(warehouseId);
+
+export const ALLOW = Symbol('wms:allow');
+export const PUBLIC = Symbol('wms:public');
+
+/** The roles that may call a route. A route with neither @Allow nor @Public is refused: access is never open by default. */
+export const Allow = (...roles: Role[]) => SetMetadata(ALLOW, roles);
+/** A route anyone may call (sign-in, liveness). */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+export type AuthenticatedRequest = Request & { principal?: Principal };
+
+export const Auth = createParamDecorator((_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal!);

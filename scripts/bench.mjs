@@ -2,7 +2,8 @@
 // Not a test: it prints figures and exits 0; compare them with the targets in the README.
 //   BENCH_SECONDS (default 20)  sustained-load duration      BENCH_CLIENTS (default 64) concurrent HTTP clients
 //   BENCH_RATE (default 500)    events/s for the latency run  BENCH_LATENCY_SECONDS (default 10)
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
@@ -40,6 +41,9 @@ const env = {
   PORT: String(port),
   LOG_LEVEL: 'warn',
   OPENAPI_ENABLED: 'false',
+  AUTH_SECRET: randomBytes(48).toString('base64url'),
+  // The bench is one integration publishing as fast as it can.
+  RATE_LIMIT_PER_MINUTE: '10000000',
 };
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
@@ -54,8 +58,13 @@ for (let i = 0; ; i++) {
   await sleep(100);
 }
 
+// Credentials: the demo admin signs in and issues an API key, as an integration would get one.
+spawnSync(process.execPath, [path.join(root, 'dist/apps/api/src/auth/demo-seed.js')], { env, stdio: 'ignore' });
+const session = await (await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@demo.local', password: process.env.DEMO_PASSWORD ?? 'demo-password-1234' }) })).json();
+const apiKey = (await (await fetch(`${base}/admin/api-keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` }, body: JSON.stringify({ name: 'bench', warehouses: [] }) })).json()).token;
+
 // One socket.io client, like a supervisor's dashboard, subscribed to every warehouse of the run.
-const socket = io(base, { transports: ['websocket'], auth: { tenantId: 'bench' } });
+const socket = io(base, { transports: ['websocket'], auth: { token: session.accessToken } });
 const broadcastAt = new Map();
 socket.on('event', (e) => broadcastAt.set(e.payload.detail, performance.now()));
 for (const warehouseId of WAREHOUSES) await socket.timeout(5000).emitWithAck('subscribe', { warehouseId });
@@ -75,7 +84,7 @@ function publish() {
       {
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-tenant-id': 'bench', 'idempotency-key': `bench-${prefix}-${lot}` },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${apiKey}`, 'idempotency-key': `bench-${prefix}-${lot}` },
       },
       (res) => {
         res.resume();
@@ -118,7 +127,7 @@ const storedRows = await (async () => {
   const { default: pgLib } = await import('pg');
   const c = new pgLib.Client({ connectionString: databaseUrl });
   await c.connect();
-  const { rows } = await c.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = 'bench'`);
+  const { rows } = await c.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = 'demo'`);
   await c.end();
   return rows[0].n;
 })();

@@ -17,6 +17,7 @@ export interface Tokens {
 }
 
 export const TEST_PASSWORD = 'correct-horse-battery-staple';
+export const TEST_AUTH_SECRET = 'test-secret-test-secret-test-secret-0123';
 export const TEST_WAREHOUSES = ['WH1', 'WH2'];
 
 export interface SystemOptions {
@@ -57,7 +58,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     QUEUE_PREFIX: `t${randomUUID().slice(0, 8)}`,
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    AUTH_SECRET: 'test-secret-test-secret-test-secret-0123',
+    AUTH_SECRET: TEST_AUTH_SECRET,
+    // Suites sign in many users from one address; the sign-in limit has its own test.
+    LOGIN_RATE_PER_MINUTE: '10000',
     OPENAPI_ENABLED: 'true',
     ...(mode === 'redis' ? { REDIS_URL: testEnv.redisUrl } : {}),
     ...options.env,

@@ -7,6 +7,7 @@ import { AuthController, LOGIN_RATE_LIMITED } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
 import { AuthService } from './auth.service.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
+import { FixedWindowStorage } from './fixed-window.storage.js';
 import { TokenService } from './token.service.js';
 
 /** Sign-in, tokens, roles and warehouse scoping on every route, rate limits, admin of people and credentials. */
@@ -15,6 +16,7 @@ import { TokenService } from './token.service.js';
     ThrottlerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
+        storage: new FixedWindowStorage(),
         throttlers: [
           { name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE },
           { name: 'login', ttl: 60_000, limit: config.LOGIN_RATE_PER_MINUTE, skipIf: (ctx) => !Reflect.getMetadata(LOGIN_RATE_LIMITED, ctx.getHandler()) },

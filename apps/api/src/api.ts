@@ -7,7 +7,6 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
-import { TransactionResultInterceptor } from './common/transaction-result.interceptor.js';
 import { validationPipe } from './common/validation.pipe.js';
 import { ClusterIoAdapter } from './socket/socket-io.adapter.js';
 
@@ -21,7 +20,6 @@ export async function createApi(config: AppConfig, extra: ModuleMetadata['import
   app.use(helmet({ contentSecurityPolicy: false }));
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
-  app.useGlobalInterceptors(new TransactionResultInterceptor());
   app.useWebSocketAdapter(new ClusterIoAdapter(app, config));
   app.enableShutdownHooks();
   if (config.OPENAPI_ENABLED) {

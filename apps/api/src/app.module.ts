@@ -23,9 +23,8 @@ export class AppModule {
             base: { app: 'api' },
             // Never log credentials or tokens.
             redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]'],
-            // At scanner rates an access-log line per request costs more than the work: only failures are logged.
-            autoLogging: { ignore: (req) => req.url === '/health/live' },
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug'),
+            // At scanner rates an access-log line per request costs more than the work: the error filter logs failures instead.
+            autoLogging: false,
             serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }), res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
           },
         }),

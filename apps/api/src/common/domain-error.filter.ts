@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { DomainError, ErrorKind } from '@wms/events';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { ErrorBody } from './error-body.js';
 import { FieldValidationException } from './validation.pipe.js';
 
@@ -22,6 +22,10 @@ export class DomainErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw error;
     const res = host.switchToHttp().getResponse<Response>();
     const body = this.toBody(error);
+    if (body.statusCode < 500) {
+      const req = host.switchToHttp().getRequest<Request>();
+      this.logger.debug({ method: req.method, url: req.url, statusCode: body.statusCode, code: body.code }, 'request refused');
+    }
     res.status(body.statusCode).json(body);
   }
 

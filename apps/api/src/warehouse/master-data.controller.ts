@@ -1,8 +1,9 @@
-import { Body, Controller, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, UseInterceptors, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Allow } from '../auth/principal.js';
 import { type CommandContext, MasterDataService } from '@wms/wms-domain';
 import { Ctx } from '../common/request-context.js';
+import { TransactionResultInterceptor } from '../common/transaction-result.interceptor.js';
 import { PathCode, SkuParam, WarehouseParam } from '../common/params.js';
 import { BlockLocationDto, CreateLocationDto, CreatePartnerDto, CreateProductDto, CreateWarehouseDto, CreateZoneDto, DiscontinueProductDto, UpdateProductDto } from './warehouse.dto.js';
 
@@ -10,6 +11,7 @@ const LocationParam = new PathCode('code');
 
 @ApiTags('master data')
 @ApiBearerAuth()
+@UseInterceptors(TransactionResultInterceptor)
 @Allow('admin')
 @Controller()
 export class MasterDataController {

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, UseInterceptors, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Allow } from '../auth/principal.js';
 import { type CommandContext, InboundService, InventoryService, OutboundService } from '@wms/wms-domain';
 import { PathCode, TaskIdParam, WarehouseParam } from '../common/params.js';
 import { Ctx } from '../common/request-context.js';
+import { TransactionResultInterceptor } from '../common/transaction-result.interceptor.js';
 import {
   AdjustDto, CancelOrderDto, ConfirmPickDto, CountDto, CreateAsnDto, CreateOrderDto, HoldDto, MoveDto, PackDto, ReceiveDto, ReleaseHoldDto, ShipDto, StockQuery,
 } from './warehouse.dto.js';
@@ -13,6 +14,7 @@ const NumberParam = new PathCode('number');
 /** The scanner-facing operations of one warehouse: small requests, small answers, Idempotency-Key honoured. */
 @ApiTags('warehouse operations')
 @ApiBearerAuth()
+@UseInterceptors(TransactionResultInterceptor)
 @Allow('operator', 'supervisor', 'admin')
 @Controller('warehouses/:wh')
 export class OperationsController {

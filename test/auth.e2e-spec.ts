@@ -60,6 +60,19 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'POST /warehouses/:wh/orders/:number/pack': STAFF,
   'POST /warehouses/:wh/orders/:number/ship': STAFF,
   'POST /warehouses/:wh/orders/:number/cancel': STAFF,
+  // Devices pass the role check for /me (they act as operators) and are then told only people have an inbox (400).
+  'GET /me/notifications': STAFF,
+  'POST /me/notifications/:id/read': STAFF,
+  'POST /me/notifications/read-all': STAFF,
+  'GET /me/notification-preferences': STAFF,
+  'PUT /me/notification-preferences': STAFF,
+  'GET /me/push-subscriptions/vapid-public-key': STAFF,
+  'POST /me/push-subscriptions': STAFF,
+  'DELETE /me/push-subscriptions/:id': STAFF,
+  'GET /notification-rules': ['admin'],
+  'POST /notification-rules': ['admin'],
+  'PUT /notification-rules/:id': ['admin'],
+  'DELETE /notification-rules/:id': ['admin'],
 };
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD'];

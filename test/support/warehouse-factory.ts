@@ -25,9 +25,9 @@ export interface DemoWarehouse {
  * A fresh warehouse with a dock (DOCK-1, capacity 1000), storage A-01…A-04 (capacity 100 each),
  * `productCount` products with reorder point 5, a supplier, a customer and a carrier.
  */
-export async function newWarehouse(sys: TestSystem, productCount = 2): Promise<DemoWarehouse> {
+export async function newWarehouse(sys: TestSystem, productCount = 2, code?: string): Promise<DemoWarehouse> {
   const n = ++counter;
-  const wh = `W${n}-${Date.now().toString(36).toUpperCase()}`;
+  const wh = code ?? `W${n}-${Date.now().toString(36).toUpperCase()}`;
   const ok = async (path: string, body: unknown) => {
     const res = await sys.post(path, body);
     expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
@@ -41,7 +41,7 @@ export async function newWarehouse(sys: TestSystem, productCount = 2): Promise<D
   const products: Record<string, string> = {};
   const sku = (i: number) => `${wh}-SKU${i}`;
   for (let i = 1; i <= productCount; i++) {
-    products[sku(i)] = gtin(n * 100 + i);
+    products[sku(i)] = gtin((Date.now() % 100_000) * 1000 + n * 100 + i);
     await ok('/products', { sku: sku(i), gtin: products[sku(i)], name: `Product ${i}`, unitOfMeasure: 'EA', reorderPoint: 5 });
   }
   const partner = `P${n}`;

@@ -7,6 +7,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { EventsController } from './events/events.controller.js';
 import { HealthController } from './health/health.controller.js';
+import { MyNotificationsController, NotificationRulesController } from './notifications/notifications.controller.js';
 import { EventsGateway } from './socket/events.gateway.js';
 import { MasterDataController } from './warehouse/master-data.controller.js';
 import { OperationsController } from './warehouse/operations.controller.js';
@@ -31,11 +32,11 @@ export class AppModule {
         TerminusModule,
         EventsModule.forRoot(config),
         WmsDomainModule,
-        NotificationsModule,
+        NotificationsModule.forRoot(config),
         AuthModule,
         ...extra,
       ],
-      controllers: [EventsController, HealthController, MasterDataController, OperationsController],
+      controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController],
       providers: [EventsGateway],
     };
   }

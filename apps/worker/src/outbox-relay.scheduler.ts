@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig, OutboxRelay } from '@wms/events';
+import { DeliveryService } from '@wms/notifications';
 
-/** Periodically queues again accepted events whose job was lost; one pass at a time. */
+/** Periodically queues again accepted events and notification deliveries whose job was lost; one pass at a time. */
 @Injectable()
 export class OutboxRelayScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelayScheduler.name);
@@ -10,6 +11,7 @@ export class OutboxRelayScheduler implements OnApplicationBootstrap, OnApplicati
 
   constructor(
     private readonly relay: OutboxRelay,
+    private readonly deliveries: DeliveryService,
     private readonly config: AppConfig,
   ) {}
 
@@ -27,6 +29,7 @@ export class OutboxRelayScheduler implements OnApplicationBootstrap, OnApplicati
     this.running = true;
     try {
       await this.relay.redrive(this.config.OUTBOX_REDRIVE_AFTER_MS);
+      await this.deliveries.redrive(Math.ceil(this.config.OUTBOX_REDRIVE_AFTER_MS / 1000) * 4);
     } catch (error) {
       this.logger.warn({ error: (error as Error).message }, 'outbox relay pass failed; it runs again shortly');
     } finally {

@@ -1,10 +1,11 @@
 import { Processor } from '@nestjs/bullmq';
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
 import { AppConfig, EVENTS_QUEUE, EventsModule, LISTENERS_QUEUE } from '@wms/events';
-import { NotificationsModule } from '@wms/notifications';
+import { NOTIFICATIONS_QUEUE, NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
 import { EventListenerProcessor } from './event-listener.processor.js';
+import { NotificationDeliveryProcessor } from './notification-delivery.processor.js';
 import { OutboxRelayScheduler } from './outbox-relay.scheduler.js';
 import { ProcessEventProcessor } from './process-event.processor.js';
 
@@ -16,16 +17,17 @@ export class WorkerModule {
     const workerOptions = { concurrency: config.WORKER_CONCURRENCY, lockDuration: config.WORKER_LOCK_MS, stalledInterval: config.WORKER_LOCK_MS };
     Processor(EVENTS_QUEUE, workerOptions)(ProcessEventProcessor);
     Processor(LISTENERS_QUEUE, { ...workerOptions, concurrency: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)) })(EventListenerProcessor);
+    Processor(NOTIFICATIONS_QUEUE, { ...workerOptions, concurrency: 20 })(NotificationDeliveryProcessor);
     return {
       module: WorkerModule,
       imports: [
         LoggerModule.forRoot({ pinoHttp: { level: config.LOG_LEVEL, base: { app: 'worker' } } }),
         EventsModule.forRoot(config),
         WmsDomainModule,
-        NotificationsModule,
+        NotificationsModule.forRoot(config),
         ...extra,
       ],
-      providers: [ProcessEventProcessor, EventListenerProcessor, OutboxRelayScheduler],
+      providers: [ProcessEventProcessor, EventListenerProcessor, NotificationDeliveryProcessor, OutboxRelayScheduler],
     };
   }
 }

@@ -1,5 +1,41 @@
-import { Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '@wms/events';
+import { EmailChannel } from './channels/email.channel.js';
+import { InAppChannel } from './channels/in-app.channel.js';
+import { PushChannel } from './channels/push.channel.js';
+import { SmsChannel } from './channels/sms.channel.js';
+import { DeliveryService, NOTIFICATIONS_QUEUE } from './delivery/delivery.service.js';
+import { InboxService } from './inbox/inbox.service.js';
+import { PreferencesService } from './preferences/preferences.service.js';
+import { NotificationRouter } from './routing/notification-router.service.js';
+import { NotificationRulesService } from './routing/notification-rules.service.js';
+import { RouteNotificationsWhenEventStored } from './routing/route-notifications-when-event-stored.listener.js';
 
-/** Notification classes, routing, preferences and channels (issue 5). */
+const providers = [
+  InAppChannel, EmailChannel, SmsChannel, PushChannel, DeliveryService, NotificationRouter, NotificationRulesService,
+  RouteNotificationsWhenEventStored, InboxService, PreferencesService,
+];
+
+/** Notifications: routing by rules, preferences and storm control; in-app, email, SMS and push channels. */
 @Module({})
-export class NotificationsModule {}
+export class NotificationsModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: NotificationsModule,
+      imports: [
+        BullModule.registerQueue({
+          name: NOTIFICATIONS_QUEUE,
+          defaultJobOptions: {
+            attempts: config.DELIVERY_ATTEMPTS,
+            backoff: { type: 'exponential', delay: config.DELIVERY_BACKOFF_MS },
+            removeOnComplete: { count: 1000 },
+            removeOnFail: { count: 5000 },
+          },
+        }),
+      ],
+      providers,
+      exports: [...providers, BullModule],
+    };
+  }
+}

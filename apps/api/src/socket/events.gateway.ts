@@ -1,5 +1,6 @@
 import { ConnectedSocket, MessageBody, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
+import { userRoom } from '@wms/notifications';
 import type { Server, Socket } from 'socket.io';
 import { canSeeWarehouse, type Principal } from '../auth/principal.js';
 import { TokenService } from '../auth/token.service.js';
@@ -29,6 +30,8 @@ export class EventsGateway implements OnGatewayInit {
         (principal) => {
           if (!principal || !DASHBOARD_ROLES.has(principal.role)) return next(new Error('AUTH.INVALID_TOKEN: connect with auth: { token } from POST /auth/login'));
           socket.data.principal = principal;
+          // A person's own room carries their in-app notifications.
+          if (principal.kind === 'user') void socket.join(userRoom(principal.tenantId, principal.id));
           next();
         },
         (error: Error) => next(error),
@@ -57,7 +60,8 @@ export class EventsGateway implements OnGatewayInit {
 
   @SubscribeMessage('unsubscribe')
   async unsubscribe(@ConnectedSocket() socket: Socket) {
-    for (const room of socket.rooms) if (room !== socket.id) await socket.leave(room);
+    const own = socket.data.principal.kind === 'user' ? userRoom(socket.data.principal.tenantId, socket.data.principal.id) : null;
+    for (const room of socket.rooms) if (room !== socket.id && room !== own) await socket.leave(room);
     return { ok: true };
   }
 }

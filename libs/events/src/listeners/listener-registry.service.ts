@@ -6,7 +6,7 @@ import { QUEUED_LISTENER, QueuedListenerOptions } from './queued-listener.decora
 export interface RegisteredListener {
   name: string;
   events: string[];
-  handle: (event: unknown, manager: EntityManager) => Promise<void> | void;
+  handle: (event: unknown, manager: EntityManager) => Promise<unknown> | unknown;
 }
 
 /** Finds every @QueuedListener method at boot. */

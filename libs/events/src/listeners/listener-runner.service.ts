@@ -17,11 +17,16 @@ export class ListenerRunner {
     const listener = this.registry.get(listenerName);
     if (!listener) throw new UnrecoverableError(`No queued listener named "${listenerName}" is registered in this worker`);
     // The receipt and the listener's own writes commit together; a listener that throws leaves no receipt.
-    return this.db.transaction(async (manager) => {
+    let afterCommit: (() => Promise<void>) | undefined;
+    const handled = await this.db.transaction(async (manager) => {
       const claimed = await manager.query(`INSERT INTO listener_receipts (listener, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING listener`, [listenerName, event.id]);
       if (claimed.length === 0) return false;
-      await listener.handle(event, manager);
+      const result = await listener.handle(event, manager);
+      if (typeof result === 'function') afterCommit = result as () => Promise<void>;
       return true;
     });
+    // A listener may hand back work that must only see committed rows (e.g. queueing jobs for them).
+    await afterCommit?.();
+    return handled;
   }
 }

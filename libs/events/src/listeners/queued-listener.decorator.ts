@@ -14,7 +14,10 @@ export interface QueuedListenerOptions {
 
 const declared: QueuedListenerOptions[] = [];
 
-/** Marks a method `(event, manager)` that runs in the worker, in its own retried job, once per matching stored event. */
+/**
+ * Marks a method `(event, manager)` that runs in the worker, in its own retried job, once per matching
+ * stored event, in a transaction with its receipt. It may return a function to run after that commit.
+ */
 export const QueuedListener = (options: QueuedListenerOptions): MethodDecorator => {
   declared.push(options);
   return SetMetadata(QUEUED_LISTENER, options);
@@ -23,4 +26,4 @@ export const QueuedListener = (options: QueuedListenerOptions): MethodDecorator 
 /** Every listener declared in the code loaded so far, known without starting Nest (for the catalog document). */
 export const declaredQueuedListeners = (): readonly QueuedListenerOptions[] => declared;
 
-export type QueuedListenerHandler<N extends EventName = EventName> = (event: EventEnvelope<EventMap[N]>, manager: EntityManager) => Promise<void> | void;
+export type QueuedListenerHandler<N extends EventName = EventName> = (event: EventEnvelope<EventMap[N]>, manager: EntityManager) => Promise<unknown> | unknown;

@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@wms/events';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { DataSource } from 'typeorm';
+import webpush from 'web-push';
+import { renderPush, type Recipient, type StoredNotification } from '../notifications/notification.js';
+import { DeliveryError, type NotificationChannel } from './channel.js';
+
+/** Web push (VAPID) to every browser the person subscribed. A 404/410 answer removes that subscription. */
+@Injectable()
+export class PushChannel implements NotificationChannel {
+  readonly kind = 'push';
+  private readonly agent?: https.Agent;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly db: DataSource,
+  ) {
+    if (config.PUSH_TLS_CA_FILE) this.agent = new https.Agent({ ca: readFileSync(config.PUSH_TLS_CA_FILE) });
+  }
+
+  unavailable(): string | null {
+    return this.config.VAPID_PUBLIC_KEY && this.config.VAPID_PRIVATE_KEY ? null : 'push is not configured (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY)';
+  }
+
+  async send(recipient: Recipient, items: StoredNotification[]): Promise<string | null> {
+    const subscriptions: { id: string; endpoint: string; p256dh: string; auth: string }[] = await this.db.query(
+      `SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1`,
+      [recipient.id],
+    );
+    if (!subscriptions.length) throw new DeliveryError('the recipient has no push subscription', true);
+    const failures: DeliveryError[] = [];
+    for (const s of subscriptions) {
+      for (const n of items) {
+        try {
+          await webpush.sendNotification({ endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } }, JSON.stringify(renderPush(n)), {
+            vapidDetails: { subject: this.config.VAPID_SUBJECT, publicKey: this.config.VAPID_PUBLIC_KEY!, privateKey: this.config.VAPID_PRIVATE_KEY! },
+            TTL: 3600,
+            timeout: 10_000,
+            ...(this.agent ? { agent: this.agent } : {}),
+          });
+        } catch (error) {
+          const status = (error as { statusCode?: number }).statusCode;
+          if (status === 404 || status === 410) await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
+          failures.push(new DeliveryError(`push ${status ?? ''}: ${(error as Error).message}`, status !== undefined && status >= 400 && status < 500 && status !== 429));
+        }
+      }
+    }
+    // Delivered to at least one browser, or every failure is final: no retry.
+    const sent = subscriptions.length * items.length - failures.length;
+    if (sent === 0 && failures.length) throw failures.find((f) => !f.permanent) ?? failures[0];
+    return null;
+  }
+}

@@ -36,7 +36,7 @@ export class AuditService {
   async list(tenantId: string, limit: number, before?: string): Promise<AuditRow[]> {
     const rows = await this.db.query(
       `SELECT id::text, tenant_id, at, actor_type, actor_id, action, target, details FROM audit_log
-       WHERE tenant_id = $1 AND ($3::bigint IS NULL OR id < $3) ORDER BY id DESC LIMIT $2`,
+       WHERE tenant_id = $1 AND ($3::bigint IS NULL OR audit_log.id < $3) ORDER BY audit_log.id DESC LIMIT $2`,
       [tenantId, limit, before ?? null],
     );
     return rows.map((r: Record<string, any>) => ({

@@ -73,6 +73,13 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'POST /notification-rules': ['admin'],
   'PUT /notification-rules/:id': ['admin'],
   'DELETE /notification-rules/:id': ['admin'],
+  'GET /admin/dead-letters': ['admin'],
+  'GET /admin/dead-letters/groups': ['admin'],
+  'GET /admin/dead-letters/:id': ['admin'],
+  'POST /admin/dead-letters/:id/retry': ['admin'],
+  'POST /admin/dead-letters/retry': ['admin'],
+  'POST /admin/dead-letters/:id/discard': ['admin'],
+  'POST /admin/replays': ['admin'],
 };
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD'];

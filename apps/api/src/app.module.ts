@@ -5,6 +5,7 @@ import { NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
+import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
 import { EventsController } from './events/events.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { MyNotificationsController, NotificationRulesController } from './notifications/notifications.controller.js';
@@ -36,7 +37,7 @@ export class AppModule {
         AuthModule,
         ...extra,
       ],
-      controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController],
+      controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController, DeadLettersController],
       providers: [EventsGateway],
     };
   }

@@ -1,17 +1,17 @@
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
-import { DeadLetterService, failedJobOf, isExhausted } from '@wms/events';
+import { Injectable } from '@nestjs/common';
+import { DeadLetterService } from '@wms/events';
 import { DELIVER_JOB, type DeliverGroupJob, type DeliverJob, DeliveryService } from '@wms/notifications';
 import type { Job } from 'bullmq';
+import { DeadLetteringHost } from './dead-lettering.host.js';
 
-/** Queue `notifications`: one job per (notification, channel), or per (recipient, channel, window) for grouped SMS and digests. */
+/** Queue `notifications`: one job per (notification, channel), or per (recipient, channel) window for grouped SMS and digests. */
 @Injectable()
-export class NotificationDeliveryProcessor extends WorkerHost {
+export class NotificationDeliveryProcessor extends DeadLetteringHost {
   constructor(
     private readonly deliveries: DeliveryService,
-    private readonly deadLetters: DeadLetterService,
+    deadLetters: DeadLetterService,
   ) {
-    super();
+    super(deadLetters);
   }
 
   process(job: Job<DeliverJob | DeliverGroupJob>): Promise<void> {
@@ -19,15 +19,5 @@ export class NotificationDeliveryProcessor extends WorkerHost {
     if (job.name === DELIVER_JOB) return this.deliveries.deliver((job.data as DeliverJob).deliveryId, last);
     const { userId, channel } = job.data as DeliverGroupJob;
     return this.deliveries.deliverGroup(userId, channel, last);
-  }
-
-  @OnWorkerEvent('error')
-  onError(error: Error): void {
-    new Logger(NotificationDeliveryProcessor.name).warn({ error: error.message }, 'queue worker error');
-  }
-
-  @OnWorkerEvent('failed')
-  async onFailed(job: Job | undefined, error: Error): Promise<void> {
-    if (job && isExhausted(job, error)) await this.deadLetters.record(failedJobOf(job), error);
   }
 }

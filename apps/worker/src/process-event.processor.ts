@@ -1,30 +1,19 @@
-import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
-import { DeadLetterService, EventEnvelope, EventPipeline, failedJobOf, isExhausted } from '@wms/events';
+import { Injectable } from '@nestjs/common';
+import { DeadLetterService, EventEnvelope, EventPipeline } from '@wms/events';
 import type { Job } from 'bullmq';
+import { DeadLetteringHost } from './dead-lettering.host.js';
 
 /** Queue `events`, job `process-event`: store, broadcast, fan out. Registered in WorkerModule. */
 @Injectable()
-export class ProcessEventProcessor extends WorkerHost {
+export class ProcessEventProcessor extends DeadLetteringHost {
   constructor(
     private readonly pipeline: EventPipeline,
-    private readonly deadLetters: DeadLetterService,
+    deadLetters: DeadLetterService,
   ) {
-    super();
+    super(deadLetters);
   }
 
   process(job: Job<EventEnvelope>): Promise<void> {
     return this.pipeline.handle(job.data);
-  }
-
-  /** Connection trouble (e.g. Redis restarting): BullMQ reconnects by itself; the outbox relay re-queues lost jobs. */
-  @OnWorkerEvent('error')
-  onError(error: Error): void {
-    new Logger(this.constructor.name).warn({ error: error.message }, 'queue worker error');
-  }
-
-  @OnWorkerEvent('failed')
-  async onFailed(job: Job<EventEnvelope> | undefined, error: Error): Promise<void> {
-    if (job && isExhausted(job, error)) await this.deadLetters.record(failedJobOf(job), error);
   }
 }

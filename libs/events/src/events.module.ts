@@ -13,7 +13,9 @@ import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/
 import { AppConfig } from './config/app-config.js';
 import { redisOptions } from './database/connections.js';
 import { DeadLetterEntity } from './dead-letters/dead-letter.entity.js';
+import { DeadLetterAdminService } from './dead-letters/dead-letter-admin.service.js';
 import { DeadLetterService } from './dead-letters/dead-letter.service.js';
+import { ReplayService } from './dead-letters/replay.service.js';
 import { IdempotencyKeyEntity } from './idempotency/idempotency-key.entity.js';
 import { ListenerReceiptEntity } from './listeners/listener-receipt.entity.js';
 import { ListenerRegistry } from './listeners/listener-registry.service.js';
@@ -86,6 +88,8 @@ export class EventsModule {
       ListenerRegistry,
       ListenerRunner,
       DeadLetterService,
+      DeadLetterAdminService,
+      ReplayService,
       AuditService,
     ];
     return {

@@ -59,4 +59,21 @@ export class DeadLetterEntity {
 
   @Column('text', { default: 'open' })
   status: DeadLetterStatus;
+
+  @Column('text', { name: 'warehouse_id', nullable: true })
+  warehouseId: string | null;
+
+  /** How often an admin retried it; a retry that fails again comes back to this row (retry lineage). */
+  @Column('int', { default: 0 })
+  retries: number;
+
+  /** Why and by whom it was last retried, discarded or resolved. */
+  @Column('text', { name: 'status_reason', nullable: true })
+  statusReason: string | null;
+
+  @Column('text', { name: 'status_by', nullable: true })
+  statusBy: string | null;
+
+  @Column('timestamptz', { name: 'status_at', nullable: true })
+  statusAt: Date | null;
 }

@@ -3,6 +3,8 @@ import type { Job } from 'bullmq';
 import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { EventService } from '../publishing/event.service.js';
+import './dead-letter.events.js';
 
 /** What the dead-letter store needs of a failed BullMQ job. */
 export interface FailedJob {
@@ -24,46 +26,70 @@ export function errorFingerprint(jobName: string, message: string): string {
   return createHash('sha1').update(`${jobName}\n${shape}`).digest('hex').slice(0, 16);
 }
 
+/** Job ids of retried dead letters: `dl@<dead letter id>@<retry number>` (BullMQ forbids ':' in ids). */
+export const retryJobId = (deadLetterId: string, retry: number) => `dl@${deadLetterId}@${retry}`;
+const RETRY_JOB_ID = /^dl@([0-9a-f-]{36})@\d+$/;
+
 const isEnvelope = (data: unknown): data is EventEnvelope =>
   typeof data === 'object' && data !== null && typeof (data as EventEnvelope).id === 'string' && typeof (data as EventEnvelope).name === 'string';
+
+/** The tenant a job belongs to: its event's, or the one its data names. */
+const tenantOf = (data: unknown): string | null =>
+  isEnvelope(data) ? data.tenantId : typeof (data as { tenantId?: unknown })?.tenantId === 'string' ? (data as { tenantId: string }).tenantId : null;
 
 @Injectable()
 export class DeadLetterService {
   private readonly logger = new Logger(DeadLetterService.name);
 
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly events: EventService,
+    private readonly db: DataSource,
+  ) {}
 
-  /** Stores a job whose attempts ran out; for a `process-event` job the outbox row goes with it, so the relay stops retrying it. */
+  /**
+   * Stores a job whose attempts ran out. A retried dead letter that fails again goes back to its own
+   * row (status open, attempts and history kept: the retry lineage). For a `process-event` job the
+   * outbox row goes with it, so the relay stops retrying it. Publishes `dead_letter.added`.
+   */
   async record(job: FailedJob, error: Error): Promise<string> {
     const event = isEnvelope(job.data) ? job.data : null;
+    const tenantId = tenantOf(job.data);
     const now = new Date();
     const history = job.stacktrace.map((stack) => ({ at: now.toISOString(), error: stack.split('\n')[0] }));
-    const id = await this.db.transaction(async (manager) => {
-      const [row] = await manager.query(
-        `INSERT INTO dead_letters (tenant_id, queue, job_name, job_id, event_id, event_name, payload, error_message, error_stack, fingerprint, attempts, history, first_failed_at, last_failed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
-        [
-          event?.tenantId ?? null,
-          job.queue,
-          job.name,
-          job.id,
-          event?.id ?? null,
-          event?.name ?? null,
-          JSON.stringify(job.data ?? null),
-          error.message,
-          error.stack ?? null,
-          errorFingerprint(job.name, error.message),
-          job.attemptsMade,
-          JSON.stringify(history),
-          new Date(job.timestamp),
-          now,
-        ],
-      );
-      if (event) await manager.query(`DELETE FROM event_outbox WHERE id = $1`, [event.id]);
-      return row.id as string;
+    if (!history.length) history.push({ at: now.toISOString(), error: error.message });
+    const fingerprint = errorFingerprint(job.name, error.message);
+    const retryOf = RETRY_JOB_ID.exec(job.id)?.[1];
+    const { result: row } = await this.events.transaction(async (tx) => {
+      const m = tx.manager;
+      const [dl] = retryOf
+        ? await m.query(
+            `UPDATE dead_letters SET status = 'open', attempts = attempts + $2, history = history || $3::jsonb, error_message = $4, error_stack = $5,
+               fingerprint = $6, last_failed_at = $7 WHERE id = $1 RETURNING id, retries`,
+            [retryOf, job.attemptsMade, JSON.stringify(history), error.message, error.stack ?? null, fingerprint, now],
+          ).then((r: [Record<string, unknown>[], number]) => r[0])
+        : await m.query(
+            `INSERT INTO dead_letters (tenant_id, queue, job_name, job_id, event_id, event_name, warehouse_id, payload, error_message, error_stack, fingerprint, attempts, history, first_failed_at, last_failed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id, retries`,
+            [tenantId, job.queue, job.name, job.id, event?.id ?? null, event?.name ?? null, event?.warehouseId ?? null, JSON.stringify(job.data ?? null), error.message, error.stack ?? null, fingerprint, job.attemptsMade, JSON.stringify(history), new Date(job.timestamp), now],
+          );
+      if (event && job.name === 'process-event') await m.query(`DELETE FROM event_outbox WHERE id = $1`, [event.id]);
+      if (tenantId) {
+        await tx.publish(
+          'dead_letter.added',
+          { deadLetterId: dl.id as string, queue: job.queue, jobName: job.name, eventName: event?.name, error: error.message.slice(0, 2000), fingerprint, retries: dl.retries as number },
+          { tenantId, actor: { type: 'system', id: 'worker' }, source: 'worker', causationId: event?.id ?? null, correlationId: event?.correlationId },
+        );
+      }
+      return dl;
     });
-    this.logger.error({ deadLetterId: id, queue: job.queue, jobName: job.name, jobId: job.id, eventId: event?.id, error: error.message }, 'job moved to the dead-letter store');
-    return id;
+    this.logger.error({ deadLetterId: row.id, queue: job.queue, jobName: job.name, jobId: job.id, eventId: event?.id, error: error.message }, 'job moved to the dead-letter store');
+    return row.id as string;
+  }
+
+  /** A retried dead letter whose job then succeeded is resolved. */
+  async completed(jobId: string | undefined): Promise<void> {
+    const retryOf = jobId ? RETRY_JOB_ID.exec(jobId)?.[1] : undefined;
+    if (retryOf) await this.db.query(`UPDATE dead_letters SET status = 'resolved', status_at = now() WHERE id = $1 AND status = 'retried'`, [retryOf]);
   }
 }
 

@@ -1,6 +1,6 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig } from '@wms/events';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { AppConfig, DeadLetterAdminService } from '@wms/events';
 import { type Queue, UnrecoverableError } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
@@ -24,7 +24,7 @@ type Outcome = { error?: undefined } | { error: Error; permanent: boolean };
 
 /** Sends queued deliveries through their channel, one job per delivery or per (recipient, channel, window). */
 @Injectable()
-export class DeliveryService {
+export class DeliveryService implements OnModuleInit {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly channels: Record<Channel, NotificationChannel>;
 
@@ -36,8 +36,18 @@ export class DeliveryService {
     email: EmailChannel,
     sms: SmsChannel,
     push: PushChannel,
+    private readonly deadLetters: DeadLetterAdminService,
   ) {
     this.channels = { in_app: inApp, email, sms, push };
+  }
+
+  /** An admin's retry of a dead delivery job puts its failed deliveries back in the queue first. */
+  onModuleInit(): void {
+    this.deadLetters.onRetry(NOTIFICATIONS_QUEUE, async (m, data) => {
+      const job = data as Partial<DeliverJob & DeliverGroupJob>;
+      if (job.deliveryId) await m.query(`UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'failed'`, [job.deliveryId]);
+      else await m.query(`UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE user_id = $1 AND channel = $2 AND status = 'failed'`, [job.userId, job.channel]);
+    });
   }
 
   /** Queues the jobs for deliveries that were just committed (never inside their transaction). */

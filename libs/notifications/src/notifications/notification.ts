@@ -38,6 +38,11 @@ export abstract class WarehouseNotification<P = Record<string, any>> {
     return this.event.payload;
   }
 
+  /** Who hears about it when the tenant has no rule of its own: supervisors of the warehouse; critical also admins. */
+  defaultRoles(): string[] {
+    return this.severity === 'critical' ? ['supervisor', 'admin'] : ['supervisor'];
+  }
+
   /** Identifies "the same alert about the same thing" for storm control. */
   dedupKey(): string {
     return `${this.kind}:${this.event.aggregateId}`;

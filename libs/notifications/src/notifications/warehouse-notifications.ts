@@ -60,6 +60,24 @@ export class ShipmentDispatchedNotification extends WarehouseNotification<Shipme
   }
 }
 
+interface DeadLetterAddedV1 { deadLetterId: string; queue: string; jobName: string; eventName?: string; error: string; fingerprint: string; retries: number }
+
+export class DeadLetterAddedNotification extends WarehouseNotification<DeadLetterAddedV1> {
+  readonly kind = 'dead_letter_added';
+  readonly category: Category = 'system';
+  readonly severity: Severity = 'warning';
+  override defaultRoles(): string[] {
+    return ['admin'];
+  }
+  /** One alert per kind of failure per window, however many jobs fail the same way. */
+  override dedupKey(): string {
+    return `${this.kind}:${this.p.fingerprint}`;
+  }
+  render(): Rendered {
+    return { title: `Failed job: ${this.p.jobName}`, body: `${this.p.jobName} on ${this.p.queue}${this.p.eventName ? ` (${this.p.eventName})` : ''} ran out of attempts: ${this.p.error}`, link: `/admin/dead-letters/${this.p.deadLetterId}` };
+  }
+}
+
 type NotificationClass = new (event: EventEnvelope<any>) => WarehouseNotification;
 
 /** Which notification an event becomes. Persistent contract: `kind` values are stored in notifications and rules. */
@@ -69,6 +87,7 @@ export const NOTIFICATIONS_BY_EVENT: Record<string, NotificationClass> = {
   'receipt.discrepancy_found': ReceivingDiscrepancyNotification,
   'pick.short': ShortPickNotification,
   'shipment.dispatched': ShipmentDispatchedNotification,
+  'dead_letter.added': DeadLetterAddedNotification,
 };
 
 export const NOTIFIABLE_EVENTS = Object.keys(NOTIFICATIONS_BY_EVENT);

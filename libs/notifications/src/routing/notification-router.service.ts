@@ -19,10 +19,14 @@ interface Rule {
   channels: Channel[];
 }
 
-/** Where an event goes when a tenant has no rule of its own for it: supervisors of the warehouse; critical also admins. */
-export const DEFAULT_RULES = (severity: Severity): Rule[] => [
-  { conditions: [], min_severity: 'info', recipient_users: [], recipient_roles: severity === 'critical' ? ['supervisor', 'admin'] : ['supervisor'], channels: ['in_app', 'email', 'sms', 'push'] },
-];
+/** Where a notification goes when the tenant has no rule of its own for its event: its default roles, every channel. */
+export const defaultRule = (notification: WarehouseNotification): Rule => ({
+  conditions: [],
+  min_severity: 'info',
+  recipient_users: [],
+  recipient_roles: notification.defaultRoles(),
+  channels: ['in_app', 'email', 'sms', 'push'],
+});
 
 export interface QueuedDelivery {
   id: string;
@@ -83,7 +87,7 @@ export class NotificationRouter {
       `SELECT conditions, min_severity, recipient_users, recipient_roles, channels FROM notification_rules WHERE tenant_id = $1 AND event_name = $2 AND enabled`,
       [event.tenantId, event.name],
     );
-    const rules = (own.length ? own : DEFAULT_RULES(notification.severity)).filter(
+    const rules = (own.length ? own : [defaultRule(notification)]).filter(
       (r) => SEVERITY_RANK[notification.severity] >= SEVERITY_RANK[r.min_severity] && r.conditions.every((c) => conditionHolds(event.payload, c)),
     );
     const wanted = new Map<string, Set<Channel>>();

@@ -1,0 +1,61 @@
+import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { DeadLetterAdminService, type EventActor, ReplayService } from '@wms/events';
+import { Allow, Auth, type Principal } from '../auth/principal.js';
+import { FieldValidationException } from '../common/validation.pipe.js';
+import { BulkRetryDto, DeadLetterFilterDto, DeadLetterListQuery, DiscardDto, ReplayDto } from './dead-letters.dto.js';
+
+const Id = new ParseUUIDPipe({ exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]) });
+const actorOf = (p: Principal): EventActor => ({ type: p.kind === 'user' ? 'user' : p.kind === 'device' ? 'device' : 'integration', id: p.id });
+
+/** Failed jobs for admins: inspect, group, retry (one or by filter, with a dry run), discard; replay history. */
+@ApiTags('dead letters')
+@ApiBearerAuth()
+@Allow('admin')
+@Controller('admin')
+export class DeadLettersController {
+  constructor(
+    private readonly deadLetters: DeadLetterAdminService,
+    private readonly replays: ReplayService,
+  ) {}
+
+  @Get('dead-letters')
+  list(@Auth() p: Principal, @Query() q: DeadLetterListQuery) {
+    const { limit, ...filter } = q;
+    return this.deadLetters.list(p.tenantId, filter, limit);
+  }
+
+  @Get('dead-letters/groups')
+  groups(@Auth() p: Principal, @Query() q: DeadLetterFilterDto) {
+    return this.deadLetters.groups(p.tenantId, q);
+  }
+
+  @Get('dead-letters/:id')
+  get(@Auth() p: Principal, @Param('id', Id) id: string) {
+    return this.deadLetters.get(p.tenantId, id);
+  }
+
+  @Post('dead-letters/:id/retry')
+  @HttpCode(200)
+  retry(@Auth() p: Principal, @Param('id', Id) id: string) {
+    return this.deadLetters.retry(actorOf(p), p.tenantId, id);
+  }
+
+  @Post('dead-letters/retry')
+  @HttpCode(200)
+  retryMany(@Auth() p: Principal, @Body() dto: BulkRetryDto) {
+    return this.deadLetters.retryMany(actorOf(p), p.tenantId, dto.filter, dto);
+  }
+
+  @Post('dead-letters/:id/discard')
+  @HttpCode(200)
+  discard(@Auth() p: Principal, @Param('id', Id) id: string, @Body() dto: DiscardDto) {
+    return this.deadLetters.discard(actorOf(p), p.tenantId, id, dto.reason);
+  }
+
+  @Post('replays')
+  async replay(@Auth() p: Principal, @Body() dto: ReplayDto) {
+    const { eventIds, ...result } = await this.replays.replay(actorOf(p), p.tenantId, dto);
+    return { ...result, firstEventId: eventIds[0] ?? null, lastEventId: eventIds.at(-1) ?? null };
+  }
+}

@@ -1,0 +1,202 @@
+import 'reflect-metadata';
+import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { type AppConfig, ConfigError, DeadLetterAdminService, type DeadLetterFilter, DomainError, type EventActor, EventsModule, EventStoreRepository, loadConfig, ReplayService } from '@wms/events';
+import { NotificationsModule } from '@wms/notifications';
+import { WmsDomainModule } from '@wms/wms-domain';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import os from 'node:os';
+import { DataSource } from 'typeorm';
+
+/**
+ * The admins' command line, artisan-style: `npm run wms -- dead-letters:list`, `dead-letters:retry`,
+ * `dead-letters:discard`, `events:replay`, `events:tail`. Uses the same services as the api; actions
+ * are audited as the operating-system user.
+ */
+@Module({})
+class CliModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return { module: CliModule, imports: [EventsModule.forRoot(config), WmsDomainModule, NotificationsModule.forRoot(config)] };
+  }
+}
+
+const actor: EventActor = { type: 'user', id: `cli:${os.userInfo().username}` };
+const iso = (value: string) => {
+  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('expected an ISO-8601 date, like 2026-11-25T08:00:00Z');
+  return new Date(value).toISOString();
+};
+const int = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+async function withApp<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error'] });
+  try {
+    return await work(app);
+  } finally {
+    await app.close();
+  }
+}
+
+const filterOptions = (cmd: Command) =>
+  cmd
+    .option('--status <status>', 'open, retried, discarded or resolved')
+    .option('--queue <queue>', 'events, event-listeners, notifications')
+    .option('--job <name>', 'job name: a listener, process-event, deliver, …')
+    .option('--event <name>', 'event name, e.g. inventory.adjusted')
+    .option('--warehouse <code>', 'warehouse code')
+    .option('--fingerprint <hex>', 'error fingerprint (see dead-letters:groups)')
+    .option('--since <date>', 'failed at or after', iso)
+    .option('--until <date>', 'failed before', iso)
+    .option('--search <key>', 'event id, SKU, order number …');
+
+const toFilter = (o: Record<string, string | undefined>): DeadLetterFilter => ({
+  status: o.status as DeadLetterFilter['status'],
+  queue: o.queue,
+  jobName: o.job,
+  eventName: o.event,
+  warehouseId: o.warehouse,
+  fingerprint: o.fingerprint,
+  from: o.since,
+  to: o.until,
+  search: o.search,
+});
+
+const print = (json: boolean, value: unknown, lines: () => string[]) => console.log(json ? JSON.stringify(value, null, 2) : lines().join('\n'));
+
+export function program(): Command {
+  const cli = new Command('wms').description('WMS event backbone: admin commands').showHelpAfterError();
+  cli.addOption(new Option('--tenant <tenant>', 'tenant to act in').default(process.env.WMS_TENANT ?? 'demo'));
+  cli.option('--json', 'machine-readable output');
+
+  filterOptions(cli.command('dead-letters:list').description('list dead letters, newest first'))
+    .option('--limit <n>', 'how many', int, 50)
+    .action((o) =>
+      withApp(async (app) => {
+        const items = await app.get(DeadLetterAdminService).list(cli.opts().tenant, toFilter(o), o.limit);
+        print(cli.opts().json, items, () =>
+          items.length ? items.map((d) => `${d.id}  ${d.status.padEnd(9)} ${d.lastFailedAt}  ${d.queue}/${d.jobName}  ${d.eventName ?? '-'}  ${d.error.slice(0, 80)}`) : ['no dead letters match'],
+        );
+      }),
+    );
+
+  filterOptions(cli.command('dead-letters:groups').description('open dead letters grouped by error fingerprint')).action((o) =>
+    withApp(async (app) => {
+      const groups = await app.get(DeadLetterAdminService).groups(cli.opts().tenant, toFilter(o));
+      print(cli.opts().json, groups, () => (groups.length ? groups.map((g) => `${String(g.count).padStart(5)}  ${g.fingerprint}  ${g.queue}/${g.jobName}  ${g.sampleError.slice(0, 80)}`) : ['no open dead letters']));
+    }),
+  );
+
+  cli.command('dead-letters:show <id>').description('one dead letter with its payload, error and history').action((id: string) =>
+    withApp(async (app) => {
+      const d = await app.get(DeadLetterAdminService).get(cli.opts().tenant, id);
+      print(cli.opts().json, d, () => [
+        `${d.id}  ${d.status}  ${d.queue}/${d.jobName}  attempts ${d.attempts}, retries ${d.retries}`,
+        `error: ${d.error}`,
+        ...d.history.map((h) => `  ${h.at}  ${h.error}`),
+        `payload: ${JSON.stringify(d.payload)}`,
+      ]);
+    }),
+  );
+
+  filterOptions(cli.command('dead-letters:retry [id]').description('retry one dead letter, or every open one matching the filter'))
+    .option('--dry-run', 'only count what would be retried')
+    .option('--all', 'allow an empty filter (every open dead letter)')
+    .option('--per-second <n>', 're-drive rate', int, 20)
+    .action((id: string | undefined, o) =>
+      withApp(async (app) => {
+        const admin = app.get(DeadLetterAdminService);
+        if (id) {
+          const result = await admin.retry(actor, cli.opts().tenant, id);
+          return print(cli.opts().json, result, () => [`retried ${id} as job ${result.jobId}`]);
+        }
+        const result = await admin.retryMany(actor, cli.opts().tenant, toFilter(o), { dryRun: Boolean(o.dryRun), all: Boolean(o.all), perSecond: o.perSecond });
+        print(cli.opts().json, result, () => [result.dryRun ? `${result.matched} open dead letter(s) would be retried` : `retried ${result.retried} dead letter(s), ${o.perSecond}/s`]);
+      }),
+    );
+
+  cli
+    .command('dead-letters:discard <id>')
+    .description('discard a dead letter (the reason is audited)')
+    .requiredOption('--reason <text>', 'why it is safe to drop')
+    .action((id: string, o) =>
+      withApp(async (app) => {
+        const result = await app.get(DeadLetterAdminService).discard(actor, cli.opts().tenant, id, o.reason);
+        print(cli.opts().json, result, () => [`discarded ${id}`]);
+      }),
+    );
+
+  cli
+    .command('events:replay')
+    .description('re-deliver stored events to queued listeners (idempotent per listener and event)')
+    .requiredOption('--from <date>', 'occurred at or after', iso)
+    .requiredOption('--to <date>', 'occurred at or before', iso)
+    .option('--name <event>', 'event name')
+    .option('--aggregate-type <type>')
+    .option('--aggregate-id <id>')
+    .option('--warehouse <code>')
+    .option('--listener <name>', 'one listener (default: every listener of each event)')
+    .option('--broadcast', 'also send the events to live dashboards')
+    .option('--wait', 'wait until the listener has handled every replayed event, showing progress')
+    .action((o) =>
+      withApp(async (app) => {
+        const progress = (n: number) => !cli.opts().json && process.stderr.write(`\rqueued ${n} event(s)…`);
+        const result = await app.get(ReplayService).replay(
+          actor,
+          cli.opts().tenant,
+          { from: o.from, to: o.to, name: o.name, aggregateType: o.aggregateType, aggregateId: o.aggregateId, warehouseId: o.warehouse, listener: o.listener, broadcast: Boolean(o.broadcast) },
+          progress,
+        );
+        if (!cli.opts().json) process.stderr.write('\n');
+        if (o.wait && o.listener && result.eventIds.length) {
+          const db = app.get(DataSource);
+          for (;;) {
+            const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM listener_receipts WHERE listener = $1 AND event_id = ANY($2::uuid[])`, [o.listener, result.eventIds]);
+            if (!cli.opts().json) process.stderr.write(`\rhandled ${n}/${result.eventIds.length}`);
+            if (n >= result.eventIds.length) break;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+          if (!cli.opts().json) process.stderr.write('\n');
+        }
+        const { eventIds, ...summary } = result;
+        print(cli.opts().json, summary, () => [`replay ${result.replayId}: ${result.events} event(s), ${result.jobs} listener job(s)`]);
+      }),
+    );
+
+  cli
+    .command('events:tail')
+    .description('follow stored events as they arrive (Ctrl-C to stop)')
+    .option('--warehouse <code>')
+    .option('--name <event>')
+    .option('--seconds <n>', 'stop after this many seconds', int)
+    .action((o) =>
+      withApp(async (app) => {
+        const store = app.get(EventStoreRepository);
+        const tenantId = cli.opts().tenant;
+        const stopAt = o.seconds ? Date.now() + o.seconds * 1000 : Infinity;
+        let last = (await store.find({ tenantId, visibleWarehouses: 'all', warehouseId: o.warehouse, name: o.name, limit: 1 })).items[0]?.id ?? '00000000-0000-0000-0000-000000000000';
+        while (Date.now() < stopAt) {
+          const page = await store.find({ tenantId, visibleWarehouses: 'all', warehouseId: o.warehouse, name: o.name, limit: 500 });
+          const fresh = page.items.filter((e) => e.id > last).reverse();
+          for (const e of fresh) console.log(cli.opts().json ? JSON.stringify(e) : `${e.recordedAt}  ${e.name.padEnd(28)} ${e.warehouseId ?? '-'}  ${e.aggregateId}  ${JSON.stringify(e.payload)}`);
+          if (fresh.length) last = fresh[fresh.length - 1].id;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }),
+    );
+  return cli;
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  program()
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      if (error instanceof ConfigError || error instanceof DomainError) console.error(`error: ${error.message}`);
+      else console.error(`error: ${(error as Error).message}`);
+      process.exit(1);
+    });
+}

@@ -115,7 +115,7 @@ export class DeadLetterAdminService {
 
   /** Open dead letters by error fingerprint, largest group first. */
   async groups(tenantId: string, filter: DeadLetterFilter): Promise<DeadLetterGroup[]> {
-    const w = where(tenantId, { status: 'open', ...filter });
+    const w = where(tenantId, { ...filter, status: filter.status ?? 'open' });
     const rows = await this.db.query(
       `SELECT fingerprint, queue, job_name, count(*)::int AS count, max(last_failed_at) AS last_failed_at, (array_agg(error_message ORDER BY last_failed_at DESC))[1] AS sample_error
        FROM dead_letters WHERE ${w.sql} GROUP BY fingerprint, queue, job_name ORDER BY count DESC, last_failed_at DESC LIMIT 200`,

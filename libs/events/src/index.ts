@@ -26,6 +26,7 @@ export * from './dead-letters/dead-letter.events.js';
 export * from './dead-letters/replay.service.js';
 export * from './database/connections.js';
 export * from './database/changed-rows.js';
+export * from './database/sql-where.js';
 export * from './queues.js';
 export * from './audit/audit.service.js';
 export * from './events.module.js';

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import { changedRows } from '../database/changed-rows.js';
+import { SqlWhere } from '../database/sql-where.js';
 import type { EventActor } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import type { DeadLetterStatus } from './dead-letter.entity.js';
@@ -37,24 +38,18 @@ interface RetryJob {
 
 const FILTER_KEYS: (keyof DeadLetterFilter)[] = ['status', 'queue', 'jobName', 'eventName', 'warehouseId', 'fingerprint', 'from', 'to', 'search'];
 
-function where(tenantId: string, f: DeadLetterFilter): { sql: string; params: unknown[] } {
-  const params: unknown[] = [tenantId];
-  const clauses = ['tenant_id = $1'];
-  const add = (sql: string, value: unknown) => {
-    params.push(value);
-    clauses.push(sql.replaceAll('?', `$${params.length}`));
-  };
-  if (f.status) add('status = ?', f.status);
-  if (f.queue) add('queue = ?', f.queue);
-  if (f.jobName) add('job_name = ?', f.jobName);
-  if (f.eventName) add('event_name = ?', f.eventName);
-  if (f.warehouseId) add('warehouse_id = ?', f.warehouseId);
-  if (f.fingerprint) add('fingerprint = ?', f.fingerprint);
-  if (f.from) add('last_failed_at >= ?', f.from);
-  if (f.to) add('last_failed_at < ?', f.to);
-  if (f.search) add(`(event_id::text = ? OR payload::text ILIKE '%' || ? || '%')`, f.search);
-  return { sql: clauses.join(' AND '), params };
-}
+const where = (tenantId: string, f: DeadLetterFilter) =>
+  new SqlWhere()
+    .add('tenant_id = ?', tenantId)
+    .add('status = ?', f.status)
+    .add('queue = ?', f.queue)
+    .add('job_name = ?', f.jobName)
+    .add('event_name = ?', f.eventName)
+    .add('warehouse_id = ?', f.warehouseId)
+    .add('fingerprint = ?', f.fingerprint)
+    .add('last_failed_at >= ?', f.from)
+    .add('last_failed_at < ?', f.to)
+    .add(`(event_id::text = ? OR payload::text ILIKE '%' || ? || '%')`, f.search);
 
 const toView = (r: Record<string, any>) => ({
   id: r.id as string,

@@ -6,6 +6,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { AuditService } from '../audit/audit.service.js';
 import { EventBroadcaster } from '../broadcasting/event-broadcaster.service.js';
 import type { EventActor, EventEnvelope } from '../envelope/event-envelope.js';
+import { SqlWhere } from '../database/sql-where.js';
 import { DomainError } from '../errors/domain-error.js';
 import { ListenerRegistry } from '../listeners/listener-registry.service.js';
 import { LISTENERS_QUEUE } from '../queues.js';
@@ -58,18 +59,16 @@ export class ReplayService {
     let after: string | undefined;
     // Oldest first, a page at a time, so a long replay keeps memory flat and reports progress.
     for (;;) {
-      const params: unknown[] = [tenantId, r.from, r.to, after ?? '00000000-0000-0000-0000-000000000000'];
-      const filters: string[] = [];
-      for (const [column, value] of [['name', r.name], ['aggregate_type', r.aggregateType], ['aggregate_id', r.aggregateId], ['warehouse_id', r.warehouseId]] as const) {
-        if (value) {
-          params.push(value);
-          filters.push(`AND ${column} = $${params.length}`);
-        }
-      }
-      const ids: { id: string }[] = await this.db.query(
-        `SELECT id FROM event_store WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at <= $3 AND id > $4 ${filters.join(' ')} ORDER BY id LIMIT 500`,
-        params,
-      );
+      const where = new SqlWhere()
+        .add('tenant_id = ?', tenantId)
+        .add('occurred_at >= ?', r.from)
+        .add('occurred_at <= ?', r.to)
+        .add('id > ?', after)
+        .add('name = ?', r.name)
+        .add('aggregate_type = ?', r.aggregateType)
+        .add('aggregate_id = ?', r.aggregateId)
+        .add('warehouse_id = ?', r.warehouseId);
+      const ids: { id: string }[] = await this.db.query(`SELECT id FROM event_store WHERE ${where.sql} ORDER BY id LIMIT 500`, where.params);
       if (!ids.length) break;
       const events = await Promise.all(ids.map((e) => this.store.findById(tenantId, e.id)));
       const batch = events.flatMap((event) =>

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
+import { SqlWhere } from '../database/sql-where.js';
 import { MicroBatcher } from '../processing/micro-batcher.js';
 
 export interface EventQuery {
@@ -103,24 +104,19 @@ export class EventStoreRepository {
 
   /** Newest first, cursor-paginated by id. */
   async find(q: EventQuery): Promise<EventPage> {
-    const where = ['tenant_id = $1'];
-    const params: unknown[] = [q.tenantId];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (q.visibleWarehouses !== 'all') add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', q.visibleWarehouses);
-    if (q.name) add('name = ?', q.name);
-    if (q.aggregateType) add('aggregate_type = ?', q.aggregateType);
-    if (q.aggregateId) add('aggregate_id = ?', q.aggregateId);
-    if (q.warehouseId) add('warehouse_id = ?', q.warehouseId);
-    if (q.from) add('occurred_at >= ?', q.from);
-    if (q.to) add('occurred_at < ?', q.to);
-    if (q.after) add('id < ?', q.after);
-    params.push(q.limit + 1);
+    const where = new SqlWhere()
+      .add('tenant_id = ?', q.tenantId)
+      .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', q.visibleWarehouses === 'all' ? undefined : q.visibleWarehouses)
+      .add('name = ?', q.name)
+      .add('aggregate_type = ?', q.aggregateType)
+      .add('aggregate_id = ?', q.aggregateId)
+      .add('warehouse_id = ?', q.warehouseId)
+      .add('occurred_at >= ?', q.from)
+      .add('occurred_at < ?', q.to)
+      .add('id < ?', q.after);
     const rows: EventRow[] = await this.db.query(
-      `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT $${params.length}`,
-      params,
+      `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE ${where.sql} ORDER BY id DESC LIMIT ${where.param(q.limit + 1)}`,
+      where.params,
     );
     const items = rows.slice(0, q.limit).map(toEnvelope);
     return { items, nextCursor: rows.length > q.limit ? items[items.length - 1].id : null };

@@ -1,0 +1,23 @@
+/** Builds a WHERE clause from optional filters: each `?` in a condition becomes the value's `$n`. */
+export class SqlWhere {
+  readonly params: unknown[] = [];
+  private readonly clauses: string[] = [];
+
+  /** Adds the condition when `value` is set (not undefined, null or ''). */
+  add(condition: string, value: unknown): this {
+    if (value === undefined || value === null || value === '') return this;
+    this.params.push(value);
+    this.clauses.push(condition.replaceAll('?', `$${this.params.length}`));
+    return this;
+  }
+
+  /** A placeholder for a value used outside the conditions (LIMIT, …). */
+  param(value: unknown): string {
+    this.params.push(value);
+    return `$${this.params.length}`;
+  }
+
+  get sql(): string {
+    return this.clauses.length ? this.clauses.join(' AND ') : 'true';
+  }
+}

@@ -16,6 +16,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/libs libs
 COPY --from=build /app/dist dist
+COPY --from=build /app/apps/api/public apps/api/public
 USER node
 EXPOSE 3000
 CMD ["node", "dist/apps/api/src/main.js"]

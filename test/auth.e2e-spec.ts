@@ -80,6 +80,8 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'POST /admin/dead-letters/retry': ['admin'],
   'POST /admin/dead-letters/:id/discard': ['admin'],
   'POST /admin/replays': ['admin'],
+  'GET /dashboard/stats': ['supervisor', 'admin'],
+  'GET /metrics': ['admin', 'integration'],
 };
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD'];

@@ -4,6 +4,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '@wms/events';
 import helmet from 'helmet';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
@@ -22,6 +24,17 @@ export async function createApi(config: AppConfig, extra: ModuleMetadata['import
   app.useGlobalFilters(new DomainErrorFilter());
   app.useWebSocketAdapter(new ClusterIoAdapter(app, config));
   app.enableShutdownHooks();
+  // The dashboard: static files, no data (everything it shows comes from the authenticated api).
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+  const vendor: [string, string][] = [
+    ['preact.mjs', 'node_modules/preact/dist/preact.mjs'],
+    ['hooks.mjs', 'node_modules/preact/hooks/dist/hooks.mjs'],
+    ['htm.mjs', 'node_modules/htm/dist/htm.mjs'],
+    ['uPlot.esm.js', 'node_modules/uplot/dist/uPlot.esm.js'],
+    ['uPlot.min.css', 'node_modules/uplot/dist/uPlot.min.css'],
+  ];
+  for (const [file, source] of vendor) app.use(`/ui/vendor/${file}`, (_req: unknown, res: { sendFile(p: string): void }) => res.sendFile(path.join(root, source)));
+  app.useStaticAssets(path.join(root, 'apps/api/public'), { prefix: '/ui/' });
   if (config.OPENAPI_ENABLED) {
     const doc = new DocumentBuilder()
       .setTitle('WMS event backbone')

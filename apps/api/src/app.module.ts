@@ -5,6 +5,7 @@ import { NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
+import { DashboardController } from './dashboard/dashboard.controller.js';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
 import { EventsController } from './events/events.controller.js';
 import { HealthController } from './health/health.controller.js';
@@ -37,7 +38,7 @@ export class AppModule {
         AuthModule,
         ...extra,
       ],
-      controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController, DeadLettersController],
+      controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController, DeadLettersController, DashboardController],
       providers: [EventsGateway],
     };
   }

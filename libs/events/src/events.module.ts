@@ -16,6 +16,7 @@ import { DeadLetterEntity } from './dead-letters/dead-letter.entity.js';
 import { DeadLetterAdminService } from './dead-letters/dead-letter-admin.service.js';
 import { DeadLetterService } from './dead-letters/dead-letter.service.js';
 import { ReplayService } from './dead-letters/replay.service.js';
+import { MonitoringService } from './monitoring/monitoring.service.js';
 import { IdempotencyKeyEntity } from './idempotency/idempotency-key.entity.js';
 import { ListenerReceiptEntity } from './listeners/listener-receipt.entity.js';
 import { ListenerRegistry } from './listeners/listener-registry.service.js';
@@ -90,6 +91,7 @@ export class EventsModule {
       DeadLetterService,
       DeadLetterAdminService,
       ReplayService,
+      MonitoringService,
       AuditService,
     ];
     return {

@@ -10,5 +10,7 @@ export class ListEventsQuery {
   @ApiPropertyOptional({ description: 'occurredAt ≥ from (ISO-8601)' }) @IsOptional() @IsISO8601({ strict: true }) from?: string;
   @ApiPropertyOptional({ description: 'occurredAt < to (ISO-8601)' }) @IsOptional() @IsISO8601({ strict: true }) to?: string;
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' }) @IsOptional() @IsUUID() cursor?: string;
+  @ApiPropertyOptional({ description: 'only events after this id, oldest first (catching up after a reconnect)' }) @IsOptional() @IsUUID() since?: string;
+  @ApiPropertyOptional({ description: 'the events of one correlation chain' }) @IsOptional() @IsUUID() correlationId?: string;
   @ApiPropertyOptional({ default: 50, maximum: 500 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit = 50;
 }

@@ -169,6 +169,16 @@ export class AppConfig {
 
   @Type(() => Number) @IsInt({ message: 'DELIVERY_BACKOFF_MS must be an integer number of milliseconds' }) @Min(1)
   DELIVERY_BACKOFF_MS = 2000;
+
+  // ── dashboard alert thresholds ─────────────────────────────────────────────
+  @Type(() => Number) @IsInt({ message: 'ALERT_BACKLOG_AGE_S must be an integer number of seconds' }) @Min(1)
+  ALERT_BACKLOG_AGE_S = 60;
+
+  @Type(() => Number) @Min(0, { message: 'ALERT_ERROR_RATE must be a fraction between 0 and 1' }) @Max(1, { message: 'ALERT_ERROR_RATE must be a fraction between 0 and 1' })
+  ALERT_ERROR_RATE = 0.01;
+
+  @Type(() => Number) @IsInt({ message: 'ALERT_P99_LATENCY_MS must be an integer number of milliseconds' }) @Min(1)
+  ALERT_P99_LATENCY_MS = 1000;
 }
 
 export class ConfigError extends Error {

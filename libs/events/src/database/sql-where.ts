@@ -11,6 +11,12 @@ export class SqlWhere {
     return this;
   }
 
+  /** Adds a condition that needs no value. */
+  where(condition: string): this {
+    this.clauses.push(condition);
+    return this;
+  }
+
   /** A placeholder for a value used outside the conditions (LIMIT, …). */
   param(value: unknown): string {
     this.params.push(value);

@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { eventsPublished } from '../monitoring/metrics.js';
 import { MicroBatcher } from '../processing/micro-batcher.js';
 import { EVENTS_QUEUE, PROCESS_EVENT_JOB } from '../queues.js';
 
@@ -26,6 +27,7 @@ export class EventDispatcher {
   /** Called after commit; never throws. */
   dispatch(events: EventEnvelope[]): void {
     for (const event of events) {
+      eventsPublished.inc({ name: event.name });
       try {
         this.emitter.emit(event.name, event);
       } catch (error) {

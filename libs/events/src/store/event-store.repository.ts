@@ -18,6 +18,9 @@ export interface EventQuery {
   to?: string;
   /** id of the last event of the previous page (ids are UUIDv7, so they order by time) */
   after?: string;
+  /** Only events newer than this id, oldest first: how a dashboard catches up after a reconnect. */
+  since?: string;
+  correlationId?: string;
   limit: number;
 }
 
@@ -113,9 +116,11 @@ export class EventStoreRepository {
       .add('warehouse_id = ?', q.warehouseId)
       .add('occurred_at >= ?', q.from)
       .add('occurred_at < ?', q.to)
-      .add('id < ?', q.after);
+      .add('id < ?', q.after)
+      .add('id > ?', q.since)
+      .add('correlation_id = ?', q.correlationId);
     const rows: EventRow[] = await this.db.query(
-      `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE ${where.sql} ORDER BY id DESC LIMIT ${where.param(q.limit + 1)}`,
+      `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE ${where.sql} ORDER BY id ${q.since ? 'ASC' : 'DESC'} LIMIT ${where.param(q.limit + 1)}`,
       where.params,
     );
     const items = rows.slice(0, q.limit).map(toEnvelope);

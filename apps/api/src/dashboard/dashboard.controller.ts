@@ -1,0 +1,39 @@
+import { Controller, Get, Header, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { DomainError, MonitoringService } from '@wms/events';
+import type { Response } from 'express';
+import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
+
+class StatsQuery {
+  @ApiPropertyOptional({ example: 'WH1' }) @IsOptional() @IsString() @MaxLength(64) warehouseId?: string;
+  @ApiPropertyOptional({ default: 60 }) @IsOptional() @Type(() => Number) @IsInt() @Min(5) @Max(1440) minutes = 60;
+}
+
+/** What the monitoring dashboard shows, and the Prometheus endpoint for operators. */
+@ApiTags('monitoring')
+@ApiBearerAuth()
+@Controller()
+export class DashboardController {
+  constructor(private readonly monitoring: MonitoringService) {}
+
+  @Get('dashboard/stats')
+  @Allow('supervisor', 'admin')
+  stats(@Auth() p: Principal, @Query() q: StatsQuery) {
+    if (q.warehouseId && !canSeeWarehouse(p, q.warehouseId)) {
+      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', `you are not assigned to warehouse ${q.warehouseId}`, 'forbidden', [{ field: 'warehouseId', reason: 'not one of your warehouses' }]);
+    }
+    return this.monitoring.stats(p.tenantId, p.warehouses, q.warehouseId, q.minutes);
+  }
+
+  /** Prometheus scrape (bearer token of an admin or an API key): queue depths, outbox, dead letters, latency, process metrics. */
+  @Get('metrics')
+  @Allow('admin', 'integration')
+  @Header('Cache-Control', 'no-store')
+  async metrics(@Res() res: Response) {
+    const { contentType, body } = await this.monitoring.prometheus();
+    res.setHeader('Content-Type', contentType);
+    res.send(body);
+  }
+}

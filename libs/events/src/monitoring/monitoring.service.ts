@@ -1,0 +1,159 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config.js';
+import { SqlWhere } from '../database/sql-where.js';
+import { EVENTS_QUEUE, LISTENERS_QUEUE } from '../queues.js';
+import { deadLettersOpen, eventsStoredLastHour, outboxPending, queueJobs, queueOldestWaiting, registry, storeLatency } from './metrics.js';
+
+/** Queues the dashboard watches. Persistent contract with the workers: the names of their queues. */
+export const WATCHED_QUEUES = [EVENTS_QUEUE, LISTENERS_QUEUE, 'notifications'];
+
+export interface QueueBacklog {
+  queue: string;
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  /** Age of the oldest waiting job, or 0. */
+  oldestWaitingSeconds: number;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface DashboardStats {
+  windowMinutes: number;
+  throughput: { minute: string; total: number; byName: Record<string, number> }[];
+  failuresPerMinute: { minute: string; count: number }[];
+  errorRate: number;
+  /** Publish → stored, the last 5 minutes, milliseconds. */
+  storeLatencyMs: Percentiles;
+  /** Publish → handled, per queued listener, the last 5 minutes, milliseconds. */
+  listenerLatencyMs: Record<string, Percentiles>;
+  backlog: QueueBacklog[];
+  alerts: { kind: 'backlog_age' | 'error_rate' | 'latency'; message: string }[];
+}
+
+const pct = (row: Record<string, any>): Percentiles => ({
+  p50: row.p50 === null ? null : Math.round(row.p50),
+  p95: row.p95 === null ? null : Math.round(row.p95),
+  p99: row.p99 === null ? null : Math.round(row.p99),
+});
+
+/** The figures supervisors watch: throughput, failures, latency, backlog — and the alerts their thresholds raise. */
+@Injectable()
+export class MonitoringService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly moduleRef: ModuleRef,
+    private readonly config: AppConfig,
+  ) {}
+
+  async backlog(): Promise<QueueBacklog[]> {
+    return Promise.all(
+      WATCHED_QUEUES.map(async (name) => {
+        const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+        const [oldest] = await queue.getJobs(['waiting'], 0, 0, true);
+        return {
+          queue: name,
+          waiting: counts.waiting,
+          active: counts.active,
+          delayed: counts.delayed,
+          failed: counts.failed,
+          oldestWaitingSeconds: oldest ? Math.max(0, Math.round((Date.now() - oldest.timestamp) / 1000)) : 0,
+        };
+      }),
+    );
+  }
+
+  async stats(tenantId: string, warehouses: string[] | 'all', warehouseId?: string, windowMinutes = 60): Promise<DashboardStats> {
+    const scope = () =>
+      new SqlWhere()
+        .add('tenant_id = ?', tenantId)
+        .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', warehouses === 'all' ? undefined : warehouses)
+        .add('warehouse_id = ?', warehouseId);
+    const t = scope().add(`recorded_at > now() - make_interval(mins => ?)`, windowMinutes);
+    const throughputRows: { minute: string; name: string; n: number }[] = await this.db.query(
+      `SELECT to_char(date_trunc('minute', recorded_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, name, count(*)::int AS n
+       FROM event_store WHERE ${t.sql} GROUP BY 1, 2 ORDER BY 1`,
+      t.params,
+    );
+    const byMinute = new Map<string, { minute: string; total: number; byName: Record<string, number> }>();
+    for (const r of throughputRows) {
+      const m = byMinute.get(r.minute) ?? { minute: r.minute, total: 0, byName: {} };
+      m.total += r.n;
+      m.byName[r.name] = r.n;
+      byMinute.set(r.minute, m);
+    }
+    const f = scope().add(`last_failed_at > now() - make_interval(mins => ?)`, windowMinutes);
+    const failures: { minute: string; count: number }[] = await this.db.query(
+      `SELECT to_char(date_trunc('minute', last_failed_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, count(*)::int AS count FROM dead_letters WHERE ${f.sql} GROUP BY 1 ORDER BY 1`,
+      f.params,
+    );
+    const total = [...byMinute.values()].reduce((n, m) => n + m.total, 0);
+    const failed = failures.reduce((n, r) => n + r.count, 0);
+    const l = scope().where(`recorded_at > now() - interval '5 minutes'`);
+    const [store] = await this.db.query(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
+       FROM (SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms FROM event_store WHERE ${l.sql}) x`,
+      l.params,
+    );
+    const listenerRows = await this.db.query(
+      `SELECT r.listener, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
+       FROM (SELECT r.listener, extract(epoch FROM r.handled_at - e.recorded_at) * 1000 AS ms FROM listener_receipts r JOIN event_store e ON e.id = r.event_id
+             WHERE r.handled_at > now() - interval '5 minutes' AND e.tenant_id = $1) r GROUP BY r.listener`,
+      [tenantId],
+    );
+    const backlog = await this.backlog();
+    const stats: DashboardStats = {
+      windowMinutes,
+      throughput: [...byMinute.values()],
+      failuresPerMinute: failures,
+      errorRate: total ? failed / total : 0,
+      storeLatencyMs: pct(store),
+      listenerLatencyMs: Object.fromEntries(listenerRows.map((r: Record<string, any>) => [r.listener, pct(r)])),
+      backlog,
+      alerts: [],
+    };
+    stats.alerts = this.alerts(stats);
+    return stats;
+  }
+
+  /** Prometheus text: this process's counters plus gauges read from the queues and Postgres at scrape time. */
+  async prometheus(): Promise<{ contentType: string; body: string }> {
+    for (const q of await this.backlog()) {
+      for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) queueJobs.set({ queue: q.queue, state }, q[state]);
+      queueOldestWaiting.set({ queue: q.queue }, q.oldestWaitingSeconds);
+    }
+    const [{ n }] = await this.db.query(`SELECT count(*)::int AS n FROM event_outbox`);
+    outboxPending.set(n);
+    deadLettersOpen.reset();
+    for (const r of await this.db.query(`SELECT queue, count(*)::int AS n FROM dead_letters WHERE status = 'open' GROUP BY queue`)) deadLettersOpen.set({ queue: r.queue }, r.n);
+    eventsStoredLastHour.reset();
+    for (const r of await this.db.query(`SELECT name, count(*)::int AS n FROM event_store WHERE recorded_at > now() - interval '1 hour' GROUP BY name`)) eventsStoredLastHour.set({ name: r.name }, r.n);
+    const [lat] = await this.db.query(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
+       FROM (SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms FROM event_store WHERE recorded_at > now() - interval '5 minutes') x`,
+    );
+    for (const q of ['p50', 'p95', 'p99'] as const) storeLatency.set({ quantile: q }, lat[q] ?? 0);
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  /** The thresholds (ALERT_*) crossed right now. */
+  alerts(s: Pick<DashboardStats, 'backlog' | 'errorRate' | 'storeLatencyMs'>): DashboardStats['alerts'] {
+    const alerts: DashboardStats['alerts'] = [];
+    for (const q of s.backlog) {
+      if (q.oldestWaitingSeconds > this.config.ALERT_BACKLOG_AGE_S) alerts.push({ kind: 'backlog_age', message: `${q.queue}: oldest waiting job is ${q.oldestWaitingSeconds} s old (threshold ${this.config.ALERT_BACKLOG_AGE_S} s)` });
+    }
+    if (s.errorRate > this.config.ALERT_ERROR_RATE) alerts.push({ kind: 'error_rate', message: `${(s.errorRate * 100).toFixed(1)} % of events ended in the dead-letter store (threshold ${(this.config.ALERT_ERROR_RATE * 100).toFixed(1)} %)` });
+    if ((s.storeLatencyMs.p99 ?? 0) > this.config.ALERT_P99_LATENCY_MS) alerts.push({ kind: 'latency', message: `publish → stored p99 is ${s.storeLatencyMs.p99} ms (threshold ${this.config.ALERT_P99_LATENCY_MS} ms)` });
+    return alerts;
+  }
+}

@@ -39,6 +39,16 @@ describe('metrics and dashboard figures', () => {
     expect(supervisor.status).toBe(403);
   });
 
+  it('mounts the queue UI (bull-board) for admins only', async () => {
+    expect((await fetch(`${sys.url}/admin/queues`)).status).toBe(401);
+    expect((await fetch(`${sys.url}/admin/queues`, { headers: { authorization: `Bearer ${sys.tokens.supervisor}` } })).status).toBe(403);
+    const page = await fetch(`${sys.url}/admin/queues`, { headers: { cookie: `wms_board_token=${sys.tokens.admin}` } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="root"');
+    const api = await fetch(`${sys.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${sys.tokens.admin}` } });
+    expect((await api.json()).queues.map((q: { name: string }) => q.name).sort()).toEqual(['event-listeners', 'events', 'notifications']);
+  });
+
   it('answers liveness and readiness', async () => {
     expect((await sys.get('/health/live')).body).toEqual({ status: 'ok' });
     expect((await sys.get('/health')).body.status).toBe('ok');

@@ -227,6 +227,8 @@ function App() {
   useEffect(() => {
     api('/auth/me').then((m) => {
       setMe(m);
+      // Lets an admin open bull-board's queue UI in a tab (cookie limited to that path).
+      if (m.role === 'admin') document.cookie = `wms_board_token=${encodeURIComponent(session.token)}; path=/admin/queues; SameSite=Strict`;
       setWarehouseId(new URLSearchParams(location.search).get('warehouse') ?? (m.warehouses === 'all' ? 'WH1' : m.warehouses[0]));
     });
   }, []);
@@ -247,6 +249,7 @@ function App() {
       <h1>WMS monitor</h1>
       <label>warehouse <input value=${warehouseId} onChange=${(e) => setWarehouseId(e.target.value)} size="8" data-testid="warehouse" /></label>
       <nav>${tabs.map(([id, label]) => html`<button class=${tab === id ? 'active' : ''} onClick=${() => setTab(id)} data-testid=${`tab-${id}`}>${label}${id === 'inbox' && unread ? html`<span class="badge" data-testid="unread">${unread}</span>` : ''}</button>`)}</nav>
+      ${me.role === 'admin' && html`<a href="/admin/queues" target="_blank" style="color: var(--accent)">Queue UI</a>`}
     </header>
     ${alerts.map((a) => html`<div class="alert" data-testid="alert">${a.message}</div>`)}
     ${tab === 'stream' && html`<${Stream} warehouseId=${warehouseId} ...${live} />`}

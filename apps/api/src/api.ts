@@ -10,6 +10,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { validationPipe } from './common/validation.pipe.js';
+import { guardQueuesBoard } from './dashboard/queues-board.js';
 import { ClusterIoAdapter } from './socket/socket-io.adapter.js';
 
 /** Builds the api exactly as production runs it; main.ts and the tests both call this. */
@@ -24,6 +25,7 @@ export async function createApi(config: AppConfig, extra: ModuleMetadata['import
   app.useGlobalFilters(new DomainErrorFilter());
   app.useWebSocketAdapter(new ClusterIoAdapter(app, config));
   app.enableShutdownHooks();
+  guardQueuesBoard(app);
   // The dashboard: static files, no data (everything it shows comes from the authenticated api).
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
   const vendor: [string, string][] = [

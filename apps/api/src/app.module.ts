@@ -6,6 +6,7 @@ import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
+import { QueuesBoardModules } from './dashboard/queues-board.js';
 import { DeadLettersController } from './dead-letters/dead-letters.controller.js';
 import { EventsController } from './events/events.controller.js';
 import { HealthController } from './health/health.controller.js';
@@ -36,6 +37,7 @@ export class AppModule {
         WmsDomainModule,
         NotificationsModule.forRoot(config),
         AuthModule,
+        ...QueuesBoardModules,
         ...extra,
       ],
       controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController, DeadLettersController, DashboardController],

@@ -1,0 +1,36 @@
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { BullBoardModule } from '@bull-board/nestjs';
+import type { INestApplication } from '@nestjs/common';
+import { EVENTS_QUEUE, LISTENERS_QUEUE } from '@wms/events';
+import { NOTIFICATIONS_QUEUE } from '@wms/notifications';
+import type { NextFunction, Request, Response } from 'express';
+import { TokenService } from '../auth/token.service.js';
+
+export const QUEUES_BOARD_ROUTE = '/admin/queues';
+/** The cookie the dashboard sets for admins (path-limited, SameSite=Strict) so the queue UI can be opened in a tab. */
+export const BOARD_COOKIE = 'wms_board_token';
+
+/** bull-board's queue UI for the three queues. */
+export const QueuesBoardModules = [
+  BullBoardModule.forRoot({ route: QUEUES_BOARD_ROUTE, adapter: ExpressAdapter }),
+  BullBoardModule.forFeature(
+    { name: EVENTS_QUEUE, adapter: BullMQAdapter },
+    { name: LISTENERS_QUEUE, adapter: BullMQAdapter },
+    { name: NOTIFICATIONS_QUEUE, adapter: BullMQAdapter },
+  ),
+];
+
+/** Admins only: a bearer token or the dashboard's cookie. Mounted before bull-board's own routes. */
+export function guardQueuesBoard(app: INestApplication): void {
+  const tokens = app.get(TokenService);
+  app.use(QUEUES_BOARD_ROUTE, (req: Request, res: Response, next: NextFunction) => {
+    const header = req.header('authorization');
+    const cookie = /(?:^|;\s*)wms_board_token=([^;]+)/.exec(req.header('cookie') ?? '')?.[1];
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : cookie && decodeURIComponent(cookie);
+    tokens.resolve(token).then(
+      (p) => (p?.role === 'admin' ? next() : res.status(p ? 403 : 401).json({ statusCode: p ? 403 : 401, code: p ? 'AUTH.FORBIDDEN_ROLE' : 'AUTH.INVALID_TOKEN', message: 'the queue UI is for admins; open it from the dashboard', errors: [] })),
+      next,
+    );
+  });
+}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SystemAlertMonitor } from '../apps/worker/src/system-alert.monitor.js';
 import { startSystem, type TestSystem, tracking } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -47,6 +48,14 @@ describe('metrics and dashboard figures', () => {
     expect(await page.text()).toContain('<div id="root"');
     const api = await fetch(`${sys.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${sys.tokens.admin}` } });
     expect((await api.json()).queues.map((q: { name: string }) => q.name).sort()).toEqual(['event-listeners', 'events', 'notifications']);
+  });
+
+  it('publishes system.alert when a threshold starts being crossed, once, and pages the admins', async () => {
+    const monitor = sys.worker!.get(SystemAlertMonitor);
+    expect(await monitor.check()).toContain(`${sys.tenant}/latency`);
+    expect((await monitor.check()).filter((k) => k.startsWith(sys.tenant))).toEqual([]);
+    await waitFor('the system.alert event', async () => (await sys.get('/events?name=system.alert')).body.items.length === 1);
+    await waitFor('the admin’s notification', async () => (await sys.get('/me/notifications')).body.items.some((n: { title: string }) => n.title === 'System alert: latency'));
   });
 
   it('answers liveness and readiness', async () => {

@@ -33,6 +33,8 @@ export interface SystemOptions {
 export interface TestSystem {
   /** The api's Nest application, to reach lib services directly. */
   api: INestApplicationContext;
+  /** The in-process worker, when started. */
+  worker?: INestApplicationContext;
   url: string;
   config: AppConfig;
   env: Record<string, string>;
@@ -114,6 +116,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
 
   return {
     api,
+    worker,
     url,
     config,
     env,

@@ -7,6 +7,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { EventListenerProcessor } from './event-listener.processor.js';
 import { NotificationDeliveryProcessor } from './notification-delivery.processor.js';
 import { OutboxRelayScheduler } from './outbox-relay.scheduler.js';
+import { SystemAlertMonitor } from './system-alert.monitor.js';
 import { ProcessEventProcessor } from './process-event.processor.js';
 
 @Module({})
@@ -27,7 +28,7 @@ export class WorkerModule {
         NotificationsModule.forRoot(config),
         ...extra,
       ],
-      providers: [ProcessEventProcessor, EventListenerProcessor, NotificationDeliveryProcessor, OutboxRelayScheduler],
+      providers: [ProcessEventProcessor, EventListenerProcessor, NotificationDeliveryProcessor, OutboxRelayScheduler, SystemAlertMonitor],
     };
   }
 }

@@ -29,5 +29,6 @@ export * from './database/changed-rows.js';
 export * from './database/sql-where.js';
 export * from './queues.js';
 export * from './monitoring/monitoring.service.js';
+export * from './monitoring/system-alert.events.js';
 export * from './audit/audit.service.js';
 export * from './events.module.js';

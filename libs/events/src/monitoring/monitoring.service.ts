@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { SqlWhere } from '../database/sql-where.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE } from '../queues.js';
+import './system-alert.events.js';
 import { deadLettersOpen, eventsStoredLastHour, outboxPending, queueJobs, queueOldestWaiting, registry, storeLatency } from './metrics.js';
 
 /** Queues the dashboard watches. Persistent contract with the workers: the names of their queues. */

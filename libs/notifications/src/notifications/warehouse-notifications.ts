@@ -78,6 +78,20 @@ export class DeadLetterAddedNotification extends WarehouseNotification<DeadLette
   }
 }
 
+interface SystemAlertV1 { kind: string; message: string }
+
+export class SystemAlertNotification extends WarehouseNotification<SystemAlertV1> {
+  readonly kind = 'system_alert';
+  readonly category: Category = 'system';
+  readonly severity: Severity = 'critical';
+  override defaultRoles(): string[] {
+    return ['admin'];
+  }
+  render(): Rendered {
+    return { title: `System alert: ${this.p.kind.replace('_', ' ')}`, body: this.p.message, link: '/ui/' };
+  }
+}
+
 type NotificationClass = new (event: EventEnvelope<any>) => WarehouseNotification;
 
 /** Which notification an event becomes. Persistent contract: `kind` values are stored in notifications and rules. */
@@ -88,6 +102,7 @@ export const NOTIFICATIONS_BY_EVENT: Record<string, NotificationClass> = {
   'pick.short': ShortPickNotification,
   'shipment.dispatched': ShipmentDispatchedNotification,
   'dead_letter.added': DeadLetterAddedNotification,
+  'system.alert': SystemAlertNotification,
 };
 
 export const NOTIFIABLE_EVENTS = Object.keys(NOTIFICATIONS_BY_EVENT);

@@ -1,0 +1,47 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { EventService, MonitoringService } from '@wms/events';
+import { DataSource } from 'typeorm';
+
+/**
+ * Checks the dashboard's thresholds every 30 s and publishes `system.alert` when one starts being crossed,
+ * so notification rules can page someone (by default: the tenant's admins, critical, so SMS too).
+ */
+@Injectable()
+export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SystemAlertMonitor.name);
+  private readonly active = new Set<string>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly monitoring: MonitoringService,
+    private readonly events: EventService,
+    private readonly db: DataSource,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.check().catch((e: Error) => this.logger.warn({ error: e.message }, 'alert check failed')), 30_000);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass; returns the alerts it published. */
+  async check(): Promise<string[]> {
+    const published: string[] = [];
+    const tenants: { tenant_id: string }[] = await this.db.query(`SELECT DISTINCT tenant_id FROM users WHERE role = 'admin' AND NOT disabled`);
+    for (const { tenant_id: tenantId } of tenants) {
+      const stats = await this.monitoring.stats(tenantId, 'all', undefined, 5);
+      const now = new Set(stats.alerts.map((a) => `${tenantId}/${a.kind}`));
+      for (const alert of stats.alerts) {
+        const key = `${tenantId}/${alert.kind}`;
+        if (this.active.has(key)) continue;
+        await this.events.publish('system.alert', { kind: alert.kind, message: alert.message }, { tenantId, actor: { type: 'system', id: 'monitor' }, source: 'worker' });
+        published.push(key);
+      }
+      for (const key of [...this.active]) if (key.startsWith(`${tenantId}/`) && !now.has(key)) this.active.delete(key);
+      for (const key of now) this.active.add(key);
+    }
+    return published;
+  }
+}

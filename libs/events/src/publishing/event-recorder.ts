@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { retryOnConflict } from '../database/retry-on-conflict.js';
 import { MicroBatcher } from '../processing/micro-batcher.js';
 
 export interface RecordRequest {
@@ -49,8 +50,6 @@ const RECORD_BATCH_SQL = `
   SELECT id, jsonb_set(envelope, '{streamPosition}', to_jsonb(position)) FROM numbered
   RETURNING id, (envelope->>'streamPosition')::bigint AS position`;
 
-const DEADLOCK = '40P01';
-
 @Injectable()
 export class EventRecorder {
   private readonly batcher = new MicroBatcher<RecordRequest, RecordOutcome>((requests) => this.recordMany(requests));
@@ -62,7 +61,7 @@ export class EventRecorder {
     return this.batcher.push(request);
   }
 
-  private async recordMany(requests: RecordRequest[], attempt = 1): Promise<RecordOutcome[]> {
+  private async recordMany(requests: RecordRequest[]): Promise<RecordOutcome[]> {
     const input = requests.map((r, ord) => ({
       ord,
       id: r.envelope.id,
@@ -73,14 +72,9 @@ export class EventRecorder {
       ihash: r.idempotency?.requestHash ?? null,
       envelope: r.envelope,
     }));
-    try {
-      const rows: { id: string; position: string }[] = await this.db.query(RECORD_BATCH_SQL, [JSON.stringify(input)]);
-      const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
-      return requests.map((r) => positions.get(r.envelope.id) ?? null);
-    } catch (error) {
-      // Another api process may lock the same streams in another order; one of the two is told to retry.
-      if ((error as { code?: string }).code === DEADLOCK && attempt < 3) return this.recordMany(requests, attempt + 1);
-      throw error;
-    }
+    // Another api process may lock the same streams in another order; Postgres tells one of the two to retry.
+    const rows: { id: string; position: string }[] = await retryOnConflict(() => this.db.query(RECORD_BATCH_SQL, [JSON.stringify(input)]));
+    const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
+    return requests.map((r) => positions.get(r.envelope.id) ?? null);
   }
 }

@@ -6,6 +6,7 @@ import { EventCatalog, EventMap, EventName, EventTypeDefinition } from '../catal
 import type { EventEnvelope, PublishContext } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { EventStoreRepository } from '../store/event-store.repository.js';
+import { retryOnConflict } from '../database/retry-on-conflict.js';
 import { EventDispatcher } from './event-dispatcher.service.js';
 import { EventRecorder } from './event-recorder.js';
 
@@ -96,8 +97,9 @@ export class EventService {
    */
   async transaction<T>(work: (tx: EventTransaction) => Promise<T>, idempotency?: IdempotencyOptions): Promise<TransactionResult<T>> {
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
-    const published: EventEnvelope[] = [];
-    const outcome = await this.db.transaction(async (manager) => {
+    let published: EventEnvelope[] = [];
+    const outcome = await retryOnConflict(() => this.db.transaction(async (manager) => {
+      published = [];
       if (idempotency) {
         // A concurrent resend blocks here on the key's unique index until the first request commits.
         const claimed = await manager.query(
@@ -117,7 +119,7 @@ export class EventService {
         await manager.query(`UPDATE idempotency_keys SET response = $3 WHERE tenant_id = $1 AND key = $2`, [idempotency.tenantId, idempotency.key, JSON.stringify({ result })]);
       }
       return { replayed: false as const, result };
-    });
+    }));
     if (outcome.replayed) return new TransactionResult(await this.replay<T>(idempotency!, requestHash), true);
     this.dispatcher.dispatch(published);
     return new TransactionResult(outcome.result, false);

@@ -160,6 +160,8 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect(page3.body.nextCursor).toBeNull();
     expect(page4.status).toBe(400);
 
+    const byText = await sys.get('/events?warehouseId=WH9&text=SO-P3');
+    expect(orders(byText)).toEqual(['SO-P3']);
     const byAggregate = await sys.get(`/events?aggregateType=order&aggregateId=${encodeURIComponent('WH9/SO-P0')}`);
     expect(byAggregate.body.items.map((e: { payload: { status: string } }) => e.payload.status)).toEqual(['delivered', 'in_transit']);
     expect((await sys.get('/events?warehouseId=WH9&name=order.created')).body.items).toEqual([]);

@@ -89,7 +89,7 @@ function Stream({ warehouseId, connected, events }) {
     setChain((await api(`/events?correlationId=${e.correlationId}&limit=50`)).items);
   };
   const search = async (cursor) => {
-    const q = new URLSearchParams({ warehouseId, limit: '50', ...(name ? { name } : {}), ...(text ? { aggregateId: text } : {}), ...(cursor ? { cursor } : {}) });
+    const q = new URLSearchParams({ warehouseId, limit: '50', ...(name ? { name } : {}), ...(text ? { text } : {}), ...(cursor ? { cursor } : {}) });
     setHistory(await api(`/events?${q}`));
   };
   const rows = history ? history.items : shown;

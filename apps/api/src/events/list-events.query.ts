@@ -12,5 +12,6 @@ export class ListEventsQuery {
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' }) @IsOptional() @IsUUID() cursor?: string;
   @ApiPropertyOptional({ description: 'only events after this id, oldest first (catching up after a reconnect)' }) @IsOptional() @IsUUID() since?: string;
   @ApiPropertyOptional({ description: 'the events of one correlation chain' }) @IsOptional() @IsUUID() correlationId?: string;
+  @ApiPropertyOptional({ description: 'text in the payload or aggregate id: a SKU, an order number, a lot …' }) @IsOptional() @IsString() @MaxLength(100) text?: string;
   @ApiPropertyOptional({ default: 50, maximum: 500 }) @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit = 50;
 }

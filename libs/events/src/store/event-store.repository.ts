@@ -21,6 +21,8 @@ export interface EventQuery {
   /** Only events newer than this id, oldest first: how a dashboard catches up after a reconnect. */
   since?: string;
   correlationId?: string;
+  /** Text anywhere in the payload or the aggregate id (SKU, order number, lot …). */
+  text?: string;
   limit: number;
 }
 
@@ -118,7 +120,8 @@ export class EventStoreRepository {
       .add('occurred_at < ?', q.to)
       .add('id < ?', q.after)
       .add('id > ?', q.since)
-      .add('correlation_id = ?', q.correlationId);
+      .add('correlation_id = ?', q.correlationId)
+      .add(`(aggregate_id ILIKE '%' || ? || '%' OR payload::text ILIKE '%' || ? || '%')`, q.text);
     const rows: EventRow[] = await this.db.query(
       `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE ${where.sql} ORDER BY id ${q.since ? 'ASC' : 'DESC'} LIMIT ${where.param(q.limit + 1)}`,
       where.params,

@@ -37,6 +37,7 @@ else delete env.REDIS_URL;
 const children = ['api', 'worker'].map((app) => spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], { env, stdio: 'inherit' }));
 log('WMS event backbone is starting', {
   api: `http://localhost:${env.PORT}`,
+  dashboard: `http://localhost:${env.PORT}/ui/`,
   docs: `http://localhost:${env.PORT}/docs`,
   health: `http://localhost:${env.PORT}/health`,
   database: redact(databaseUrl),

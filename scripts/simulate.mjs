@@ -24,6 +24,8 @@ const log = (msg, extra = {}) => console.log(JSON.stringify({ level: 'info', tim
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 let seq = 0;
+// Idempotency keys are unique per run: a key reused for another request is refused (422), as it should be.
+const RUN = Date.now().toString(36);
 const stats = { requests: 0, ok: 0, expectedRejections: 0, unexpected: 0, byOperation: {} };
 const unexpected = [];
 
@@ -52,7 +54,7 @@ function send(method, path, body, expect) {
     const req = http.request(new URL(path, opts.url), {
       method,
       agent,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}`, 'idempotency-key': `sim-${WH}-${++seq}`, ...(data ? { 'content-length': Buffer.byteLength(data) } : {}) },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}`, 'idempotency-key': `sim-${WH}-${RUN}-${++seq}`, ...(data ? { 'content-length': Buffer.byteLength(data) } : {}) },
     }, (res) => {
       let text = '';
       res.setEncoding('utf8');

@@ -1,4 +1,4 @@
-import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
+import { DynamicModule, Module, ModuleMetadata, RequestMethod } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AppConfig, EventsModule } from '@wms/events';
 import { NotificationsModule } from '@wms/notifications';
@@ -22,6 +22,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         LoggerModule.forRoot({
+          // The publish hot path gets no per-request logger; its failures are logged by the error filter.
+          exclude: [{ method: RequestMethod.POST, path: 'events' }],
           pinoHttp: {
             level: config.LOG_LEVEL,
             base: { app: 'api' },

@@ -156,6 +156,15 @@ describe('sign-in, roles and warehouse scoping', () => {
     expect((await call('GET', '/warehouses/WH9/stock', callers.admin)).status).toBe(200);
   });
 
+  it('lets an API key scoped to warehouses publish only for those', async () => {
+    const key = (await sys.post('/admin/api-keys', { name: 'wh1 only', warehouses: ['WH1'] })).body.token;
+    expect((await call('POST', '/events', key, tracking({ warehouseId: 'WH1', orderNumber: 'SO-KEY1' }))).status).toBe(202);
+    const refused = await call('POST', '/events', key, tracking({ warehouseId: 'WH2', orderNumber: 'SO-KEY2' }));
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'AUTH.FORBIDDEN_WAREHOUSE', errors: [{ field: 'payload.warehouseId' }] });
+    expect((await sys.db.query(`SELECT 1 FROM event_outbox WHERE envelope->'payload'->>'orderNumber' = 'SO-KEY2' UNION ALL SELECT 1 FROM event_store WHERE payload->>'orderNumber' = 'SO-KEY2'`)).rowCount).toBe(0);
+  });
+
   it('shows a supervisor only the events of their warehouses', async () => {
     for (const wh of ['WH1', 'WH9']) expect((await sys.post('/events', tracking({ warehouseId: wh, orderNumber: `SO-SCOPE-${wh}` }))).status).toBe(202);
     await waitFor('both stored', async () => (await sys.get('/events?name=carrier.tracking_updated&limit=500')).body.items.filter((e: { payload: { orderNumber: string } }) => e.payload.orderNumber.startsWith('SO-SCOPE')).length === 2);

@@ -25,6 +25,7 @@ export class EventsController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a resend with the same key returns the first response and stores nothing new' })
   @ApiAcceptedResponse({ type: AcceptedEventDto, description: 'durable in Postgres; stored and broadcast shortly' })
   async publish(
+    @Auth() principal: Principal,
     @Ctx() ctx: CommandContext,
     @Body() dto: PublishEventDto,
     @Res({ passthrough: true }) res: Response,
@@ -35,6 +36,7 @@ export class EventsController {
       { ...ctx, correlationId: dto.correlationId ?? ctx.correlationId, causationId: dto.causationId },
       dto,
       ctx.idempotencyKey === undefined ? undefined : { tenantId: ctx.tenantId, key: ctx.idempotencyKey, request: { route: 'POST /events', dto } },
+      principal.warehouses,
     );
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return { id: e.id, name: e.name, version: e.version, aggregateType: e.aggregateType, aggregateId: e.aggregateId, streamPosition: e.streamPosition, recordedAt: e.recordedAt };

@@ -76,12 +76,31 @@ export class EventService {
    * requests into one statement. With `idempotency`, a repeated key returns the event the first
    * request recorded, and records nothing. Domain events are refused: only their command emits them.
    */
-  accept(name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions, idempotency?: IdempotencyOptions): Promise<Accepted> {
-    return this.recordOne(EventCatalog.resolveExternal(name, options?.version), payload, ctx, options, idempotency);
+  accept(
+    name: string,
+    payload: unknown,
+    ctx: PublishContext,
+    options?: PublishOptions,
+    idempotency?: IdempotencyOptions,
+    /** The warehouses the publisher may publish for; an event of another warehouse is refused (403). */
+    allowedWarehouses: string[] | 'all' = 'all',
+  ): Promise<Accepted> {
+    return this.recordOne(EventCatalog.resolveExternal(name, options?.version), payload, ctx, options, idempotency, allowedWarehouses);
   }
 
-  private async recordOne(definition: EventTypeDefinition<any>, payload: unknown, ctx: PublishContext, options?: PublishOptions, idempotency?: IdempotencyOptions): Promise<Accepted> {
+  private async recordOne(
+    definition: EventTypeDefinition<any>,
+    payload: unknown,
+    ctx: PublishContext,
+    options?: PublishOptions,
+    idempotency?: IdempotencyOptions,
+    allowedWarehouses: string[] | 'all' = 'all',
+  ): Promise<Accepted> {
     const envelope = this.envelope(definition, await EventCatalog.validatePayload(definition, payload), ctx, options);
+    if (allowedWarehouses !== 'all' && (envelope.warehouseId === null || !allowedWarehouses.includes(envelope.warehouseId))) {
+      const reason = envelope.warehouseId === null ? 'tenant-wide events need a credential for every warehouse' : `not allowed to publish for warehouse ${envelope.warehouseId}`;
+      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', reason, 'forbidden', [{ field: 'payload.warehouseId', reason }]);
+    }
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
     const position = await this.recorder.record({ envelope, idempotency: idempotency && { key: idempotency.key, requestHash } });
     if (position === null) return { event: await this.replayEvent(idempotency!, requestHash), replayed: true };

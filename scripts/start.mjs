@@ -30,7 +30,7 @@ const authSecret = process.env.AUTH_SECRET ?? readFileSync(secretFile, 'utf8').t
 const seeded = spawnSync(process.execPath, [path.join(root, 'dist/apps/api/src/auth/demo-seed.js')], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
 if (seeded.status !== 0) process.exit(seeded.status ?? 1);
 
-const env = { ...process.env, AUTH_SECRET: authSecret, DATABASE_URL: databaseUrl, QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres', PORT: process.env.PORT ?? '3000' };
+const env = { OPS_TENANT: 'demo', ...process.env, AUTH_SECRET: authSecret, DATABASE_URL: databaseUrl, QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres', PORT: process.env.PORT ?? '3000' };
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
 

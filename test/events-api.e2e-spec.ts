@@ -81,6 +81,21 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['occurredAt', 'extra']));
   });
 
+  it('refuses what Postgres could not store: partial dates and NUL characters', async () => {
+    for (const occurredAt of ['2026-11', '2026', '2026-W48-3', '2026-11-25']) {
+      const res = await sys.post('/events', { ...tracking(), occurredAt });
+      expect(res.status, occurredAt).toBe(400);
+      expect(res.body.errors[0].field).toBe('occurredAt');
+    }
+    const nul = await sys.post('/events', tracking({ detail: 'bad\u0000byte' }));
+    expect(nul.status).toBe(400);
+    expect(nul.body.errors[0]).toMatchObject({ field: 'payload' });
+    const offset = await sys.post('/events', { ...tracking({ orderNumber: 'SO-TZ' }), occurredAt: '2026-11-25T10:00:00+02:00' });
+    expect(offset.status).toBe(202);
+    expect((await sys.get('/events?from=2026-11&limit=1')).status).toBe(400);
+    expect(await outboxCount()).toBeLessThanOrEqual(1);
+  });
+
   it('answers malformed JSON with 400 and an oversized body with 413', async () => {
     const malformed = await sys.post('/events', '{"name": "inventory.adj');
     expect(malformed.status).toBe(400);

@@ -40,6 +40,14 @@ describe('metrics and dashboard figures', () => {
     expect(supervisor.status).toBe(403);
   });
 
+  it('shows every-tenant figures (queue UI, metrics) to the operating tenant only', async () => {
+    const other = await sys.newTenant();
+    expect((await fetch(`${sys.url}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${other.tokens.admin}` } })).status).toBe(403);
+    const metrics = await fetch(`${sys.url}/metrics`, { headers: { authorization: `Bearer ${other.tokens.admin}` } });
+    expect(metrics.status).toBe(403);
+    expect((await metrics.json()).code).toBe('AUTH.NOT_OPERATOR');
+  });
+
   it('mounts the queue UI (bull-board) for admins only', async () => {
     expect((await fetch(`${sys.url}/admin/queues`)).status).toBe(401);
     expect((await fetch(`${sys.url}/admin/queues`, { headers: { authorization: `Bearer ${sys.tokens.supervisor}` } })).status).toBe(403);

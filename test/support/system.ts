@@ -54,6 +54,7 @@ export interface TestSystem {
 
 export async function startSystem(options: SystemOptions = {}): Promise<TestSystem> {
   const mode = options.mode ?? 'redis';
+  const ownTenant = `t-${randomUUID().slice(0, 8)}`;
   const env: Record<string, string> = {
     DATABASE_URL: testEnv.databaseUrl,
     QUEUE_CONNECTION: mode,
@@ -63,6 +64,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     AUTH_SECRET: TEST_AUTH_SECRET,
     // Suites sign in many users from one address; the sign-in limit has its own test.
     LOGIN_RATE_PER_MINUTE: '10000',
+    OPS_TENANT: ownTenant,
     OPENAPI_ENABLED: 'true',
     ...(mode === 'redis' ? { REDIS_URL: testEnv.redisUrl } : {}),
     ...options.env,
@@ -99,8 +101,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   };
 
   const login = (email: string, password = TEST_PASSWORD) => request('POST', '/auth/login', { email, password }, { authorization: '' });
-  const newTenant = async () => {
-    const tenant = `t-${randomUUID().slice(0, 8)}`;
+  const newTenant = async (tenant = `t-${randomUUID().slice(0, 8)}`) => {
     const emails = await seedTenantUsers(testEnv.databaseUrl, tenant, TEST_PASSWORD, TEST_WAREHOUSES);
     const token = async (email: string) => {
       const res = await login(email);
@@ -110,7 +111,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     return { tenant, tokens: { admin: await token(emails.admin), supervisor: await token(emails.supervisor), operator: await token(emails.operator) } };
   };
   let tokens: Tokens = { admin: '', supervisor: '', operator: '' };
-  const mine = await newTenant();
+  const mine = await newTenant(ownTenant);
   tokens = mine.tokens;
   const tenant = mine.tenant;
 

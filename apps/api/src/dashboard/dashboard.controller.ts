@@ -2,7 +2,7 @@ import { Controller, Get, Header, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { DomainError, MonitoringService } from '@wms/events';
+import { AppConfig, DomainError, MonitoringService } from '@wms/events';
 import type { Response } from 'express';
 import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 
@@ -16,7 +16,10 @@ class StatsQuery {
 @ApiBearerAuth()
 @Controller()
 export class DashboardController {
-  constructor(private readonly monitoring: MonitoringService) {}
+  constructor(
+    private readonly monitoring: MonitoringService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Get('dashboard/stats')
   @Allow('supervisor', 'admin')
@@ -31,7 +34,11 @@ export class DashboardController {
   @Get('metrics')
   @Allow('admin', 'integration')
   @Header('Cache-Control', 'no-store')
-  async metrics(@Res() res: Response) {
+  async metrics(@Auth() p: Principal, @Res() res: Response) {
+    // The figures cover every tenant: only the operating tenant's credentials may scrape them.
+    if (p.tenantId !== this.config.OPS_TENANT) {
+      throw new DomainError('AUTH.NOT_OPERATOR', 'metrics cover every tenant; scrape with a credential of the operating tenant (OPS_TENANT)', 'forbidden', [{ field: 'Authorization', reason: 'not the operating tenant' }]);
+    }
     const { contentType, body } = await this.monitoring.prometheus();
     res.setHeader('Content-Type', contentType);
     res.send(body);

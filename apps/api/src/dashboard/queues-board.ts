@@ -2,7 +2,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { BullBoardModule } from '@bull-board/nestjs';
 import type { INestApplication } from '@nestjs/common';
-import { EVENTS_QUEUE, LISTENERS_QUEUE } from '@wms/events';
+import { AppConfig, EVENTS_QUEUE, LISTENERS_QUEUE } from '@wms/events';
 import { NOTIFICATIONS_QUEUE } from '@wms/notifications';
 import type { NextFunction, Request, Response } from 'express';
 import { TokenService } from '../auth/token.service.js';
@@ -24,12 +24,14 @@ export const QueuesBoardModules = [
 /** Admins only: a bearer token or the dashboard's cookie. Mounted before bull-board's own routes. */
 export function guardQueuesBoard(app: INestApplication): void {
   const tokens = app.get(TokenService);
+  const opsTenant = app.get(AppConfig).OPS_TENANT;
   app.use(QUEUES_BOARD_ROUTE, (req: Request, res: Response, next: NextFunction) => {
     const header = req.header('authorization');
     const cookie = /(?:^|;\s*)wms_board_token=([^;]+)/.exec(req.header('cookie') ?? '')?.[1];
     const token = header?.startsWith('Bearer ') ? header.slice(7) : cookie && decodeURIComponent(cookie);
     tokens.resolve(token).then(
-      (p) => (p?.role === 'admin' ? next() : res.status(p ? 403 : 401).json({ statusCode: p ? 403 : 401, code: p ? 'AUTH.FORBIDDEN_ROLE' : 'AUTH.INVALID_TOKEN', message: 'the queue UI is for admins; open it from the dashboard', errors: [] })),
+      // bull-board shows every tenant's jobs: only the operating tenant's admins (OPS_TENANT) may open it.
+      (p) => (p?.role === 'admin' && p.tenantId === opsTenant ? next() : res.status(p ? 403 : 401).json({ statusCode: p ? 403 : 401, code: p ? 'AUTH.NOT_OPERATOR' : 'AUTH.INVALID_TOKEN', message: 'the queue UI is for the admins of the operating tenant (OPS_TENANT); open it from the dashboard', errors: [] })),
       next,
     );
   });

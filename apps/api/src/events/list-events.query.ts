@@ -1,14 +1,16 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+
+const FULL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 export class ListEventsQuery {
   @ApiPropertyOptional({ example: 'inventory.adjusted' }) @IsOptional() @IsString() @MaxLength(128) name?: string;
   @ApiPropertyOptional({ example: 'stock' }) @IsOptional() @IsString() @MaxLength(64) aggregateType?: string;
   @ApiPropertyOptional({ example: 'WH1/SKU-1/A-01-01' }) @IsOptional() @IsString() @MaxLength(256) aggregateId?: string;
   @ApiPropertyOptional({ example: 'WH1' }) @IsOptional() @IsString() @MaxLength(64) warehouseId?: string;
-  @ApiPropertyOptional({ description: 'occurredAt ≥ from (ISO-8601)' }) @IsOptional() @IsISO8601({ strict: true }) from?: string;
-  @ApiPropertyOptional({ description: 'occurredAt < to (ISO-8601)' }) @IsOptional() @IsISO8601({ strict: true }) to?: string;
+  @ApiPropertyOptional({ description: 'occurredAt ≥ from (ISO-8601)' }) @IsOptional() @Matches(FULL_DATE_TIME, { message: 'from must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z' }) from?: string;
+  @ApiPropertyOptional({ description: 'occurredAt < to (ISO-8601)' }) @IsOptional() @Matches(FULL_DATE_TIME, { message: 'to must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z' }) to?: string;
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' }) @IsOptional() @IsUUID() cursor?: string;
   @ApiPropertyOptional({ description: 'only events after this id, oldest first (catching up after a reconnect)' }) @IsOptional() @IsUUID() since?: string;
   @ApiPropertyOptional({ description: 'the events of one correlation chain' }) @IsOptional() @IsUUID() correlationId?: string;

@@ -125,6 +125,10 @@ export class EventCatalog {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload must be a JSON object', 'invalid', [{ field: 'payload', reason: 'must be a JSON object' }]);
     }
+    // Postgres cannot store \u0000 in jsonb or text: refuse it here rather than fail the whole batch later.
+    if (JSON.stringify(payload).includes('\\u0000')) {
+      throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload contains a NUL character (\\u0000)', 'invalid', [{ field: 'payload', reason: 'contains a NUL character' }]);
+    }
     const instance = plainToInstance(definition.payload, payload, { enableImplicitConversion: false });
     const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
     if (errors.length) {

@@ -170,6 +170,13 @@ export class AppConfig {
   @Type(() => Number) @IsInt({ message: 'DELIVERY_BACKOFF_MS must be an integer number of milliseconds' }) @Min(1)
   DELIVERY_BACKOFF_MS = 2000;
 
+  /**
+   * The tenant whose admins run the installation: only they see the queue UI and /metrics, which show every
+   * tenant's jobs and counts. Unset: nobody does.
+   */
+  @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'OPS_TENANT must be a tenant slug' })
+  OPS_TENANT?: string;
+
   // ── dashboard alert thresholds ─────────────────────────────────────────────
   @Type(() => Number) @IsInt({ message: 'ALERT_BACKLOG_AGE_S must be an integer number of seconds' }) @Min(1)
   ALERT_BACKLOG_AGE_S = 60;

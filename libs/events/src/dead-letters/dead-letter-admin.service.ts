@@ -183,9 +183,16 @@ export class DeadLetterAdminService {
   }
 
   private async enqueue(jobs: RetryJob[]): Promise<void> {
-    for (const job of jobs) {
+    for (const [i, job] of jobs.entries()) {
       const queue = this.moduleRef.get<Queue>(getQueueToken(job.queue), { strict: false });
-      await queue.add(job.name, job.data, { jobId: job.jobId, delay: job.delay });
+      try {
+        await queue.add(job.name, job.data, { jobId: job.jobId, delay: job.delay });
+      } catch (error) {
+        // Not queued: these stay retryable instead of stuck as "retried".
+        const ids = jobs.slice(i).map((j) => j.jobId.split('@')[1]);
+        await this.db.query(`UPDATE dead_letters SET status = 'open', retries = retries - 1 WHERE id = ANY($1::uuid[]) AND status = 'retried'`, [ids]);
+        throw error;
+      }
     }
   }
 }

@@ -77,7 +77,7 @@ export class DeadLetterService {
         await tx.publish(
           'dead_letter.added',
           { deadLetterId: dl.id as string, queue: job.queue, jobName: job.name, eventName: event?.name, error: error.message.slice(0, 2000), fingerprint, retries: dl.retries as number },
-          { tenantId, actor: { type: 'system', id: 'worker' }, source: 'worker', causationId: event?.id ?? null, correlationId: event?.correlationId },
+          { tenantId, warehouseId: event?.warehouseId ?? null, actor: { type: 'system', id: 'worker' }, source: 'worker', causationId: event?.id ?? null, correlationId: event?.correlationId },
         );
       }
       return dl;

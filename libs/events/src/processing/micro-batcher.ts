@@ -8,7 +8,7 @@ export class MicroBatcher<T, R> {
   private scheduled = false;
 
   constructor(
-    private readonly flushFn: (items: T[]) => Promise<R[]>,
+    private readonly flushFn: (items: T[]) => Promise<(R | Error)[]>,
     private readonly maxSize = 500,
     private readonly maxInFlight = 2,
   ) {}
@@ -35,7 +35,8 @@ export class MicroBatcher<T, R> {
     this.flushing++;
     try {
       const results = await this.flushFn(batch.map((b) => b.item));
-      batch.forEach((b, i) => b.resolve(results[i]));
+      // A flush may fail single items by returning an Error in their place.
+      batch.forEach((b, i) => (results[i] instanceof Error ? b.reject(results[i]) : b.resolve(results[i] as R)));
     } catch (error) {
       for (const b of batch) b.reject(error);
     } finally {

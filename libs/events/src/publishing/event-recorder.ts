@@ -61,7 +61,17 @@ export class EventRecorder {
     return this.batcher.push(request);
   }
 
-  private async recordMany(requests: RecordRequest[]): Promise<RecordOutcome[]> {
+  private async recordMany(requests: RecordRequest[]): Promise<(RecordOutcome | Error)[]> {
+    try {
+      return await this.recordBatch(requests);
+    } catch (error) {
+      if (requests.length === 1) throw error;
+      // One bad request must not fail everyone else's: record each on its own, so only it fails.
+      return Promise.all(requests.map((r) => this.recordBatch([r]).then(([o]) => o, (e: Error) => e)));
+    }
+  }
+
+  private async recordBatch(requests: RecordRequest[]): Promise<RecordOutcome[]> {
     const input = requests.map((r, ord) => ({
       ord,
       id: r.envelope.id,

@@ -55,6 +55,16 @@ const RECORD_SQL = `
   SELECT $4, jsonb_set($5::jsonb, '{streamPosition}', to_jsonb(s.position)) FROM s
   RETURNING (envelope->>'streamPosition')::bigint AS position`;
 
+/** A full ISO-8601 date-time (what Postgres stores as timestamptz), normalised to UTC; 400 otherwise. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+function dateTime(value: string, field: string): string {
+  const at = Date.parse(value);
+  if (!DATE_TIME.test(value) || Number.isNaN(at)) {
+    throw new DomainError('REQUEST.INVALID_DATE', `${field} must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z`, 'invalid', [{ field, reason: 'must be a full ISO-8601 date-time with a time zone' }]);
+  }
+  return new Date(at).toISOString();
+}
+
 const hashOf = (request: unknown) => createHash('sha256').update(JSON.stringify(request)).digest('hex');
 
 @Injectable()
@@ -188,7 +198,7 @@ export class EventService {
       id,
       name: definition.name,
       version: definition.version,
-      occurredAt: options?.occurredAt ?? now,
+      occurredAt: options?.occurredAt ? dateTime(options.occurredAt, 'occurredAt') : now,
       recordedAt: now,
       source: ctx.source,
       actor: ctx.actor,

@@ -44,6 +44,8 @@ export class StockRepository {
   /** Refuses a move that would put a location over its capacity. */
   async assertRoom(m: EntityManager, tenantId: string, warehouseId: string, location: LocationRow, quantity: number, field: string): Promise<void> {
     if (location.capacity === null) return;
+    // Held until commit: two moves into one location check its room one after the other.
+    await m.query(`SELECT 1 FROM locations WHERE tenant_id = $1 AND warehouse_code = $2 AND code = $3 FOR UPDATE`, [tenantId, warehouseId, location.code]);
     const onHand = await this.locationOnHand(m, tenantId, warehouseId, location.code);
     if (onHand + quantity > location.capacity) {
       throw conflict('LOCATION.CAPACITY_EXCEEDED', `location ${location.code} holds ${onHand} of ${location.capacity} units; ${quantity} more do not fit`, field);

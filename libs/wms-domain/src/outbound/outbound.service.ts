@@ -3,7 +3,7 @@ import { EventService, type EventTransaction, type TransactionResult } from '@wm
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { productByBarcode } from '../common/barcode.js';
-import { type CommandContext, conflict, idempotencyFor, notFound } from '../common/command-context.js';
+import { type CommandContext, conflict, idempotencyFor, isUniqueViolation, notFound } from '../common/command-context.js';
 import { publishStockThresholds } from '../inventory/stock-alerts.js';
 import { StockRepository } from '../inventory/stock.repository.js';
 
@@ -41,7 +41,9 @@ export class OutboundService {
       if (!customer) throw notFound('CUSTOMER.UNKNOWN', `no customer ${input.customerCode}`, 'customerCode');
       const [existing] = await m.query(`SELECT 1 FROM orders WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3`, [ctx.tenantId, warehouseId, input.orderNumber]);
       if (existing) throw conflict('ORDER.EXISTS', `order ${input.orderNumber} already exists`, 'orderNumber');
-      await m.query(`INSERT INTO orders (tenant_id, warehouse_code, number, customer_code) VALUES ($1, $2, $3, $4)`, [ctx.tenantId, warehouseId, input.orderNumber, input.customerCode]);
+      await m.query(`INSERT INTO orders (tenant_id, warehouse_code, number, customer_code) VALUES ($1, $2, $3, $4)`, [ctx.tenantId, warehouseId, input.orderNumber, input.customerCode]).catch((error: unknown) => {
+        throw isUniqueViolation(error) ? conflict('ORDER.EXISTS', `order ${input.orderNumber} already exists`, 'orderNumber') : error;
+      });
       const lines = [];
       for (const [i, l] of input.lines.entries()) {
         const product = await productByBarcode(m, ctx.tenantId, l.barcode, `lines[${i}].barcode`, true);
@@ -105,6 +107,10 @@ export class OutboundService {
       const m = tx.manager;
       const [task] = await m.query(`SELECT * FROM pick_tasks WHERE id = $1 AND tenant_id = $2 AND warehouse_code = $3 FOR UPDATE`, [taskId, ctx.tenantId, warehouseId]);
       if (!task) throw notFound('PICK.UNKNOWN', `no pick task ${taskId} in warehouse ${warehouseId}`, 'taskId');
+      // The order lock serialises picks with cancel, which releases the order's open reservations.
+      await this.lockOrder(tx, ctx, warehouseId, task.order_number, ['created', 'allocated', 'picked', 'packed', 'shipped', 'cancelled'], 'ORDER.UNKNOWN');
+      const [current] = await m.query(`SELECT status FROM pick_tasks WHERE id = $1`, [taskId]);
+      task.status = current.status;
       if (task.status !== 'open') throw conflict('PICK.NOT_OPEN', `pick task ${taskId} is ${task.status}`, 'taskId');
       if (input.locationCode !== task.location_code) throw conflict('PICK.WRONG_LOCATION', `this task picks from ${task.location_code}, not ${input.locationCode}`, 'locationCode');
       const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
@@ -171,7 +177,7 @@ export class OutboundService {
       const open = await m.query(`SELECT id, sku, location_code, lot, quantity FROM pick_tasks WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3 AND status = 'open' ORDER BY id`, [ctx.tenantId, warehouseId, orderNumber]);
       for (const t of open) {
         await this.stock.shift(m, { tenantId: ctx.tenantId, warehouseId, sku: t.sku, locationCode: t.location_code, lot: t.lot }, t.quantity, 'reserved', 'available');
-        await m.query(`UPDATE pick_tasks SET status = 'cancelled' WHERE id = $1`, [t.id]);
+        await m.query(`UPDATE pick_tasks SET status = 'cancelled' WHERE id = $1 AND status = 'open'`, [t.id]);
         await tx.publish('inventory.released', { warehouseId, sku: t.sku, locationCode: t.location_code, lot: t.lot, quantity: t.quantity, orderNumber }, ctx);
       }
       await this.setStatus(tx, ctx, warehouseId, orderNumber, 'cancelled');

@@ -91,7 +91,7 @@ describe('sign-in, roles and warehouse scoping', () => {
   let sys: TestSystem;
   let callers: Record<Caller, string>;
   beforeAll(async () => {
-    sys = await startSystem({ env: { AUTH_CACHE_MS: '100', LOGIN_MAX_FAILURES: '5' } });
+    sys = await startSystem({ env: { AUTH_CACHE_MS: '100', LOGIN_MAX_FAILURES: '5', SOCKET_REAUTH_MS: '200' } });
     const device = await sys.post('/admin/devices', { name: 'scanner 1', warehouses: ['WH1'] });
     const key = await sys.post('/admin/api-keys', { name: 'erp', warehouses: [] });
     expect(device.status).toBe(201);
@@ -255,6 +255,16 @@ describe('sign-in, roles and warehouse scoping', () => {
     expect(refused).toMatchObject({ ok: false, code: 'AUTH.FORBIDDEN_WAREHOUSE' });
     expect(await supervisor.timeout(5000).emitWithAck('subscribe', { warehouseId: 'WH1' })).toMatchObject({ ok: true });
     supervisor.close();
+  });
+
+  it('disconnects a live socket when its device token is revoked', async () => {
+    const device = await sys.post('/admin/devices', { name: 'scanner 3', warehouses: ['WH1'] });
+    const socket = io(sys.url, { transports: ['websocket'], auth: { token: device.body.token }, reconnection: false });
+    expect(await socket.timeout(5000).emitWithAck('subscribe', { warehouseId: 'WH1' })).toMatchObject({ ok: true });
+    const disconnected = new Promise<string>((resolve) => socket.on('disconnect', resolve));
+    expect((await call('DELETE', `/admin/devices/${device.body.id}`, sys.tokens.admin)).status).toBe(200);
+    expect(await disconnected).toBe('io server disconnect');
+    socket.close();
   });
 
   it('sends security headers', async () => {

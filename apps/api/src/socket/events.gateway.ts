@@ -1,5 +1,5 @@
 import { ConnectedSocket, MessageBody, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import { eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
+import { AppConfig, eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
 import { userRoom } from '@wms/notifications';
 import type { Server, Socket } from 'socket.io';
 import { canSeeWarehouse, type Principal } from '../auth/principal.js';
@@ -21,7 +21,10 @@ const DASHBOARD_ROLES = new Set(['operator', 'supervisor', 'admin']);
  */
 @WebSocketGateway()
 export class EventsGateway implements OnGatewayInit {
-  constructor(private readonly tokens: TokenService) {}
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly config: AppConfig,
+  ) {}
 
   afterInit(server: Server): void {
     server.use((socket, next) => {
@@ -32,6 +35,11 @@ export class EventsGateway implements OnGatewayInit {
           socket.data.principal = principal;
           // A person's own room carries their in-app notifications.
           if (principal.kind === 'user') void socket.join(userRoom(principal.tenantId, principal.id));
+          // A token that expires or is revoked ends the live stream too, not only new requests.
+          const recheck = setInterval(() => {
+            this.tokens.resolve(token).then((still) => !still && socket.disconnect(true), () => undefined);
+          }, this.config.SOCKET_REAUTH_MS);
+          socket.on('disconnect', () => clearInterval(recheck));
           next();
         },
         (error: Error) => next(error),

@@ -102,6 +102,12 @@ export class AppConfig {
   @Min(0)
   AUTH_CACHE_MS = 5000;
 
+  /** How often an open socket's token is checked again; an expired or revoked one is disconnected. */
+  @Type(() => Number)
+  @IsInt({ message: 'SOCKET_REAUTH_MS must be an integer number of milliseconds' })
+  @Min(50)
+  SOCKET_REAUTH_MS = 30_000;
+
   /** Requests per minute one device, API key or user may make (429 above it). */
   @Type(() => Number)
   @IsInt({ message: 'RATE_LIMIT_PER_MINUTE must be an integer' })

@@ -26,7 +26,7 @@ export interface DeadLetterFilter {
 }
 
 /** Runs before a dead letter's job is queued again, e.g. to put its delivery back to "queued". */
-export type RetryPreparer = (m: EntityManager, data: unknown) => Promise<void>;
+export type RetryPreparer = (m: EntityManager, data: unknown, deadLetter: { firstFailedAt: Date }) => Promise<void>;
 
 interface RetryJob {
   queue: string;
@@ -176,7 +176,7 @@ export class DeadLetterAdminService {
 
   /** Marks a dead letter retried and readies what its job needs; the job is queued after commit. */
   private async prepare(m: EntityManager, row: Record<string, any>, actor: EventActor, delay: number): Promise<RetryJob> {
-    await this.preparers.get(row.queue)?.(m, row.payload);
+    await this.preparers.get(row.queue)?.(m, row.payload, { firstFailedAt: row.first_failed_at });
     await m.query(`UPDATE dead_letters SET status = 'retried', retries = retries + 1, status_by = $2, status_at = now(), status_reason = NULL WHERE id = $1`, [row.id, `${actor.type}:${actor.id}`]);
     // A new job id: the old one may still sit in BullMQ's failed set, where adding it again would do nothing.
     return { queue: row.queue, name: row.job_name, data: row.payload, jobId: retryJobId(row.id, row.retries + 1), delay };

@@ -43,10 +43,11 @@ export class DeliveryService implements OnModuleInit {
 
   /** An admin's retry of a dead delivery job puts its failed deliveries back in the queue first. */
   onModuleInit(): void {
-    this.deadLetters.onRetry(NOTIFICATIONS_QUEUE, async (m, data) => {
+    this.deadLetters.onRetry(NOTIFICATIONS_QUEUE, async (m, data, deadLetter) => {
       const job = data as Partial<DeliverJob & DeliverGroupJob>;
       if (job.deliveryId) await m.query(`UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'failed'`, [job.deliveryId]);
-      else await m.query(`UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE user_id = $1 AND channel = $2 AND status = 'failed'`, [job.userId, job.channel]);
+      // A group job: only the deliveries it failed (since it was created), not older failures of the same person.
+      else await m.query(`UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE user_id = $1 AND channel = $2 AND status = 'failed' AND updated_at >= $3`, [job.userId, job.channel, deadLetter.firstFailedAt]);
     });
   }
 

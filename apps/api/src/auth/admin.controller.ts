@@ -1,11 +1,11 @@
-import { Body, Controller, Delete, Get, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { AuditService } from '@wms/events';
-import { FieldValidationException } from '../common/validation.pipe.js';
 import { CreateUserDto, IssueCredentialDto, UpdateUserDto } from './auth.dto.js';
 import { AuthService } from './auth.service.js';
+import { IdParam } from '../common/params.js';
 import { Allow, Auth, type Principal } from './principal.js';
 
 class AuditQuery {
@@ -13,7 +13,6 @@ class AuditQuery {
   @IsOptional() @Matches(/^\d{1,18}$/, { message: 'before must be the id of an audit entry' }) before?: string;
 }
 
-const Id = new ParseUUIDPipe({ exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]) });
 
 /** People, scanner devices, integration keys and the audit log of the caller's tenant. Admins only. */
 @ApiTags('admin')
@@ -36,7 +35,7 @@ export class AdminController {
   }
 
   @Patch('users/:id')
-  updateUser(@Auth() admin: Principal, @Param('id', Id) id: string, @Body() dto: UpdateUserDto) {
+  updateUser(@Auth() admin: Principal, @Param('id', IdParam) id: string, @Body() dto: UpdateUserDto) {
     return this.auth.updateUser(admin, id, dto);
   }
 
@@ -46,7 +45,7 @@ export class AdminController {
   }
 
   @Delete('devices/:id')
-  revokeDevice(@Auth() admin: Principal, @Param('id', Id) id: string) {
+  revokeDevice(@Auth() admin: Principal, @Param('id', IdParam) id: string) {
     return this.auth.revokeDevice(admin, id);
   }
 
@@ -56,7 +55,7 @@ export class AdminController {
   }
 
   @Delete('api-keys/:id')
-  revokeApiKey(@Auth() admin: Principal, @Param('id', Id) id: string) {
+  revokeApiKey(@Auth() admin: Principal, @Param('id', IdParam) id: string) {
     return this.auth.revokeApiKey(admin, id);
   }
 

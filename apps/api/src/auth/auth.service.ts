@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, AuditService, changedRows, DomainError, type EventActor } from '@wms/events';
+import { AppConfig, AuditService, changedRows, DomainError } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
-import type { Principal, Role } from './principal.js';
+import { actorOf, type Principal, type Role } from './principal.js';
 import { API_KEY_PREFIX, DEVICE_TOKEN_PREFIX, sha256, TokenService } from './token.service.js';
 
 export interface Session {
@@ -19,7 +19,6 @@ export interface IssuedCredential { id: string; name: string; warehouses: string
 
 const REFRESH_PREFIX = 'wmsr';
 const INVALID_CREDENTIALS = () => new DomainError('AUTH.INVALID_CREDENTIALS', 'wrong email or password', 'unauthenticated', [{ field: 'password', reason: 'wrong email or password' }]);
-const actorOf = (p: Principal): EventActor => ({ type: p.kind === 'user' ? 'user' : p.kind === 'device' ? 'device' : 'integration', id: p.id });
 
 interface UserRow { id: string; tenant_id: string; email: string; display_name: string; password_hash: string; role: Role; warehouses: string[]; failed_logins: number; locked_until: Date | null; disabled: boolean }
 

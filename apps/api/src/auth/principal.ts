@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { EventActor } from '@wms/events';
 import type { Request } from 'express';
 
 export type Role = 'operator' | 'supervisor' | 'admin' | 'integration';
@@ -13,6 +14,9 @@ export interface Principal {
   /** The warehouses this principal may act in; admins and unscoped API keys have them all. */
   warehouses: string[] | 'all';
 }
+
+/** The actor events and audit rows record for a principal. */
+export const actorOf = (p: Principal): EventActor => ({ type: p.kind, id: p.id });
 
 export const canSeeWarehouse = (p: Principal, warehouseId: string) => p.warehouses === 'all' || p.warehouses.includes(warehouseId);
 

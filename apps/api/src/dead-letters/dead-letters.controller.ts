@@ -1,12 +1,10 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { DeadLetterAdminService, type EventActor, ReplayService } from '@wms/events';
-import { Allow, Auth, type Principal } from '../auth/principal.js';
-import { FieldValidationException } from '../common/validation.pipe.js';
+import { DeadLetterAdminService, ReplayService } from '@wms/events';
+import { IdParam } from '../common/params.js';
+import { actorOf, Allow, Auth, type Principal } from '../auth/principal.js';
 import { BulkRetryDto, DeadLetterFilterDto, DeadLetterListQuery, DiscardDto, ReplayDto } from './dead-letters.dto.js';
 
-const Id = new ParseUUIDPipe({ exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]) });
-const actorOf = (p: Principal): EventActor => ({ type: p.kind === 'user' ? 'user' : p.kind === 'device' ? 'device' : 'integration', id: p.id });
 
 /** Failed jobs for admins: inspect, group, retry (one or by filter, with a dry run), discard; replay history. */
 @ApiTags('dead letters')
@@ -31,13 +29,13 @@ export class DeadLettersController {
   }
 
   @Get('dead-letters/:id')
-  get(@Auth() p: Principal, @Param('id', Id) id: string) {
+  get(@Auth() p: Principal, @Param('id', IdParam) id: string) {
     return this.deadLetters.get(p.tenantId, id);
   }
 
   @Post('dead-letters/:id/retry')
   @HttpCode(200)
-  retry(@Auth() p: Principal, @Param('id', Id) id: string) {
+  retry(@Auth() p: Principal, @Param('id', IdParam) id: string) {
     return this.deadLetters.retry(actorOf(p), p.tenantId, id);
   }
 
@@ -49,7 +47,7 @@ export class DeadLettersController {
 
   @Post('dead-letters/:id/discard')
   @HttpCode(200)
-  discard(@Auth() p: Principal, @Param('id', Id) id: string, @Body() dto: DiscardDto) {
+  discard(@Auth() p: Principal, @Param('id', IdParam) id: string, @Body() dto: DiscardDto) {
     return this.deadLetters.discard(actorOf(p), p.tenantId, id, dto.reason);
   }
 

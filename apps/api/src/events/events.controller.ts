@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { DomainError, EventCatalog, EventService, EventStoreRepository, ListenerRegistry } from '@wms/events';
 import type { CommandContext } from '@wms/wms-domain';
 import type { Response } from 'express';
 import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 import { Ctx } from '../common/request-context.js';
-import { FieldValidationException } from '../common/validation.pipe.js';
+import { IdParam } from '../common/params.js';
 import { ListEventsQuery } from './list-events.query.js';
 import { AcceptedEventDto, PublishEventDto } from './publish-event.dto.js';
 
@@ -53,7 +53,7 @@ export class EventsController {
 
   @Get('events/:id')
   @Allow('supervisor', 'admin')
-  get(@Auth() principal: Principal, @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]) })) id: string) {
+  get(@Auth() principal: Principal, @Param('id', IdParam) id: string) {
     return this.store.findById(principal.tenantId, id, principal.warehouses);
   }
 

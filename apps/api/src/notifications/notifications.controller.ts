@@ -1,12 +1,12 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '@wms/events';
 import { InboxService, NotificationRulesService, PreferencesService } from '@wms/notifications';
+import { IdParam } from '../common/params.js';
 import { Allow, Auth, type Principal } from '../auth/principal.js';
 import { FieldValidationException } from '../common/validation.pipe.js';
 import { InboxQuery, PreferencesDto, PushSubscriptionDto, RuleDto } from './notifications.dto.js';
 
-const Id = new ParseUUIDPipe({ exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]) });
 
 /** The signed-in person's inbox, notification preferences and push subscriptions. */
 @ApiTags('notifications')
@@ -32,7 +32,7 @@ export class MyNotificationsController {
 
   @Post('notifications/:id/read')
   @HttpCode(200)
-  read(@Auth() p: Principal, @Param('id', Id) id: string) {
+  read(@Auth() p: Principal, @Param('id', IdParam) id: string) {
     return this.inbox.markRead(this.userOnly(p), id);
   }
 
@@ -64,7 +64,7 @@ export class MyNotificationsController {
 
   @Delete('push-subscriptions/:id')
   @HttpCode(204)
-  async unsubscribe(@Auth() p: Principal, @Param('id', Id) id: string) {
+  async unsubscribe(@Auth() p: Principal, @Param('id', IdParam) id: string) {
     await this.preferences.unsubscribe(this.userOnly(p), id);
   }
 }
@@ -88,12 +88,12 @@ export class NotificationRulesController {
   }
 
   @Put(':id')
-  update(@Auth() p: Principal, @Param('id', Id) id: string, @Body() dto: RuleDto) {
+  update(@Auth() p: Principal, @Param('id', IdParam) id: string, @Body() dto: RuleDto) {
     return this.rules.update(p.tenantId, id, dto);
   }
 
   @Delete(':id')
-  remove(@Auth() p: Principal, @Param('id', Id) id: string) {
+  remove(@Auth() p: Principal, @Param('id', IdParam) id: string) {
     return this.rules.remove(p.tenantId, id);
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
 import { MicroBatcher } from '../processing/micro-batcher.js';
@@ -50,6 +50,18 @@ const RECORD_BATCH_SQL = `
   SELECT id, jsonb_set(envelope, '{streamPosition}', to_jsonb(position)) FROM numbered
   RETURNING id, (envelope->>'streamPosition')::bigint AS position`;
 
+const toInput = (requests: RecordRequest[]) =>
+  requests.map((r, ord) => ({
+    ord,
+    id: r.envelope.id,
+    tenant: r.envelope.tenantId,
+    atype: r.envelope.aggregateType,
+    aid: r.envelope.aggregateId,
+    ikey: r.idempotency?.key ?? null,
+    ihash: r.idempotency?.requestHash ?? null,
+    envelope: r.envelope,
+  }));
+
 @Injectable()
 export class EventRecorder {
   private readonly batcher = new MicroBatcher<RecordRequest, RecordOutcome>((requests) => this.recordMany(requests));
@@ -59,6 +71,12 @@ export class EventRecorder {
   /** Durable in Postgres when this resolves. */
   record(request: RecordRequest): Promise<RecordOutcome> {
     return this.batcher.push(request);
+  }
+
+  /** Records one event inside the caller's transaction (a unit of work), with the same statement. */
+  async recordIn(manager: EntityManager, envelope: EventEnvelope): Promise<number> {
+    const [row] = await manager.query(RECORD_BATCH_SQL, [JSON.stringify(toInput([{ envelope }]))]);
+    return Number(row.position);
   }
 
   private async recordMany(requests: RecordRequest[]): Promise<(RecordOutcome | Error)[]> {
@@ -72,16 +90,7 @@ export class EventRecorder {
   }
 
   private async recordBatch(requests: RecordRequest[]): Promise<RecordOutcome[]> {
-    const input = requests.map((r, ord) => ({
-      ord,
-      id: r.envelope.id,
-      tenant: r.envelope.tenantId,
-      atype: r.envelope.aggregateType,
-      aid: r.envelope.aggregateId,
-      ikey: r.idempotency?.key ?? null,
-      ihash: r.idempotency?.requestHash ?? null,
-      envelope: r.envelope,
-    }));
+    const input = toInput(requests);
     // Another api process may lock the same streams in another order; Postgres tells one of the two to retry.
     const rows: { id: string; position: string }[] = await retryOnConflict(() => this.db.query(RECORD_BATCH_SQL, [JSON.stringify(input)]));
     const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));

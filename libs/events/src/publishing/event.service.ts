@@ -44,22 +44,11 @@ export class TransactionResult<T> {
   ) {}
 }
 
-// One round trip: take the next gap-free position of the stream and write the outbox row.
-// The upsert's row lock serialises publishers of one stream until their transaction ends.
-const RECORD_SQL = `
-  WITH s AS (
-    INSERT INTO event_streams (tenant_id, aggregate_type, aggregate_id, position) VALUES ($1, $2, $3, 1)
-    ON CONFLICT (tenant_id, aggregate_type, aggregate_id) DO UPDATE SET position = event_streams.position + 1
-    RETURNING position)
-  INSERT INTO event_outbox (id, envelope)
-  SELECT $4, jsonb_set($5::jsonb, '{streamPosition}', to_jsonb(s.position)) FROM s
-  RETURNING (envelope->>'streamPosition')::bigint AS position`;
-
 /** A full ISO-8601 date-time (what Postgres stores as timestamptz), normalised to UTC; 400 otherwise. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
 function dateTime(value: string, field: string): string {
   const at = Date.parse(value);
-  if (!DATE_TIME.test(value) || Number.isNaN(at)) {
+  if (!ISO_DATE_TIME.test(value) || Number.isNaN(at)) {
     throw new DomainError('REQUEST.INVALID_DATE', `${field} must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z`, 'invalid', [{ field, reason: 'must be a full ISO-8601 date-time with a time zone' }]);
   }
   return new Date(at).toISOString();
@@ -184,8 +173,7 @@ export class EventService {
     published: EventEnvelope[],
   ): Promise<EventEnvelope> {
     const envelope = this.envelope(definition, payload, ctx, options);
-    const [row] = await manager.query(RECORD_SQL, [envelope.tenantId, envelope.aggregateType, envelope.aggregateId, envelope.id, JSON.stringify(envelope)]);
-    envelope.streamPosition = Number(row.position);
+    envelope.streamPosition = await this.recorder.recordIn(manager, envelope);
     published.push(envelope);
     return envelope;
   }

@@ -76,7 +76,7 @@ describe(EventService.name, () => {
   });
 
   it('runs a unit of work once per Idempotency-Key and replays its result', async () => {
-    const idempotency = { tenantId: sys.tenant, key: 'uow-1', request: { sku: 'SKU-UOW' } };
+    const idempotency = { tenantId: sys.tenant, scope: 'user:test', key: 'uow-1', request: { sku: 'SKU-UOW' } };
     const work = () =>
       events.transaction(async (tx) => {
         await tx.manager.query('INSERT INTO test_stock VALUES ($1, $2, 1) ON CONFLICT (tenant_id, sku) DO UPDATE SET qty = test_stock.qty + 1', [sys.tenant, 'SKU-UOW']);

@@ -12,6 +12,7 @@ import { EventsController } from './events/events.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { MyNotificationsController, NotificationRulesController } from './notifications/notifications.controller.js';
 import { EventsGateway } from './socket/events.gateway.js';
+import { TenantsController } from './tenants/tenants.controller.js';
 import { MasterDataController } from './warehouse/master-data.controller.js';
 import { OperationsController } from './warehouse/operations.controller.js';
 
@@ -42,7 +43,7 @@ export class AppModule {
         ...QueuesBoardModules,
         ...extra,
       ],
-      controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController, DeadLettersController, DashboardController],
+      controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController, DeadLettersController, DashboardController, TenantsController],
       providers: [EventsGateway],
     };
   }

@@ -8,6 +8,8 @@ import { Emitter as RedisEmitter } from '@socket.io/redis-emitter';
 import { createPostgresBackend, setDefaultBackendFactory, type DefaultJobOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { AccessChanges } from './access/access-changes.js';
+import { TenantsService } from './access/tenants.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/event-broadcaster.service.js';
 import { AppConfig } from './config/app-config.js';
@@ -93,6 +95,8 @@ export class EventsModule {
       ReplayService,
       MonitoringService,
       AuditService,
+      AccessChanges,
+      TenantsService,
     ];
     return {
       module: EventsModule,

@@ -31,4 +31,6 @@ export * from './queues.js';
 export * from './monitoring/monitoring.service.js';
 export * from './monitoring/system-alert.events.js';
 export * from './audit/audit.service.js';
+export * from './access/access-changes.js';
+export * from './access/tenants.service.js';
 export * from './events.module.js';

@@ -54,6 +54,12 @@ export class AdminController {
     return this.auth.issueApiKey(admin, dto.name, dto.warehouses);
   }
 
+  /** A new key for the same integration; the old one works until it is revoked. */
+  @Post('api-keys/:id/rotate')
+  rotateApiKey(@Auth() admin: Principal, @Param('id', IdParam) id: string) {
+    return this.auth.rotateApiKey(admin, id);
+  }
+
   @Delete('api-keys/:id')
   revokeApiKey(@Auth() admin: Principal, @Param('id', IdParam) id: string) {
     return this.auth.revokeApiKey(admin, id);

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post, SetMetadata } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { LoginDto, RefreshDto } from './auth.dto.js';
+import { LoginDto, RefreshDto, SetPasswordDto } from './auth.dto.js';
 import { AuthService } from './auth.service.js';
 import { Allow, Auth, type Principal, Public } from './principal.js';
 
@@ -27,6 +27,15 @@ export class AuthController {
   @LoginRateLimited()
   refresh(@Body() dto: RefreshDto) {
     return this.auth.refresh(dto.refreshToken);
+  }
+
+  /** With the one-time code a new tenant's first admin was given: sets the password and signs in. */
+  @Post('set-password')
+  @Public()
+  @HttpCode(200)
+  @LoginRateLimited()
+  setPassword(@Body() dto: SetPasswordDto) {
+    return this.auth.setPassword(dto.code, dto.password);
   }
 
   @Post('logout')

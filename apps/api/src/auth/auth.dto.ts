@@ -12,6 +12,11 @@ export class RefreshDto {
   @ApiProperty() @IsString() @Length(10, 200) refreshToken: string;
 }
 
+export class SetPasswordDto {
+  @ApiProperty({ description: 'the one-time code from tenant provisioning' }) @IsString() @Length(10, 200) code: string;
+  @ApiProperty({ description: 'at least 12 characters' }) @IsString() @Length(12, 200, { message: 'password must be at least 12 characters' }) password: string;
+}
+
 export class CreateUserDto {
   @ApiProperty({ example: 'ops@example.com' }) @IsEmail() email: string;
   @ApiProperty({ example: 'Ops Person' }) @IsString() @Length(1, 200) displayName: string;

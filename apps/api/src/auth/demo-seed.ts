@@ -7,7 +7,7 @@ export const DEMO_TENANT = 'demo';
 export const DEMO_WAREHOUSE = 'WH1';
 
 /**
- * One user per role in `tenant` (`<role>@<tenant>.local`), operator and supervisor assigned to
+ * The tenant (if new) and one user per role in it (`<role>@<tenant>.local`), operator and supervisor assigned to
  * `warehouses`. Existing users are left as they are. Returns the emails.
  */
 export async function seedTenantUsers(databaseUrl: string, tenant: string, password: string, warehouses: string[]): Promise<Record<string, string>> {
@@ -15,6 +15,7 @@ export async function seedTenantUsers(databaseUrl: string, tenant: string, passw
   await client.connect();
   try {
     const hash = await hashPassword(password);
+    await client.query(`INSERT INTO tenants (id, name, created_by) VALUES ($1, $1, 'seed') ON CONFLICT DO NOTHING`, [tenant]);
     const emails: Record<string, string> = {};
     for (const role of USER_ROLES) {
       const email = `${role}@${tenant}.local`;

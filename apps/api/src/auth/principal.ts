@@ -13,10 +13,15 @@ export interface Principal {
   role: Role;
   /** The warehouses this principal may act in; admins and unscoped API keys have them all. */
   warehouses: string[] | 'all';
+  /** For an API key: the integration it belongs to, which outlives the key when it is rotated. */
+  integrationId?: string;
 }
 
 /** The actor events and audit rows record for a principal. */
 export const actorOf = (p: Principal): EventActor => ({ type: p.kind, id: p.id });
+
+/** Whose Idempotency-Keys these are: one person, one device, or one integration across its rotated keys. */
+export const idempotencyScope = (p: Principal): string => (p.kind === 'integration' ? `integration:${p.integrationId ?? p.id}` : `${p.kind}:${p.id}`);
 
 export const canSeeWarehouse = (p: Principal, warehouseId: string) => p.warehouses === 'all' || p.warehouses.includes(warehouseId);
 

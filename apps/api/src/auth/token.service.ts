@@ -1,27 +1,75 @@
-import { Injectable } from '@nestjs/common';
-import { AppConfig } from '@wms/events';
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { type AccessChange, AccessChanges, AppConfig } from '@wms/events';
 import { jwtVerify, SignJWT } from 'jose';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import type { Principal, Role } from './principal.js';
+import { USER_ROLES, type Principal, type Role } from './principal.js';
 
 export const DEVICE_TOKEN_PREFIX = 'wmsd';
 export const API_KEY_PREFIX = 'wmsk';
 
 export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
-/** Issues and checks credentials: JWT access tokens for people, opaque tokens for devices and integrations. */
+/** A person's access as it is now: the token only says who they are; what they may do is read here. */
+interface UserAccess {
+  tenantId: string;
+  role: Role;
+  warehouses: string[];
+  /** Refused: disabled, or their tenant is suspended. */
+  refused: boolean;
+  /** Access tokens issued before this instant (ms) are refused. */
+  notBefore: number | null;
+}
+
+interface Cached<T> {
+  value: T;
+  until: number;
+}
+
+const MAX_CACHED = 10_000;
+
+/**
+ * Issues and checks credentials: JWT access tokens for people, opaque tokens for devices and integrations.
+ * Every request is answered with the principal's access as it is now — role, warehouses, disabled,
+ * revoked, tenant suspended — from a cache that every api instance drops the moment a change commits
+ * (AccessChanges), and that is bypassed whenever this instance may have missed a change.
+ */
 @Injectable()
-export class TokenService {
+export class TokenService implements OnModuleInit {
   private readonly secret: Uint8Array;
-  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  private readonly users = new Map<string, Cached<UserAccess | null>>();
+  private readonly credentials = new Map<string, Cached<Principal | null>>();
+  private readonly listeners: ((change: AccessChange) => void)[] = [];
+  /** Bumped by every change heard: a lookup that raced with a change is answered but not cached. */
+  private generation = 0;
 
   constructor(
     private readonly config: AppConfig,
     private readonly db: DataSource,
+    private readonly changes: AccessChanges,
   ) {
     if (!config.AUTH_SECRET) throw new Error('AUTH_SECRET is missing: the api needs it to sign access tokens');
     this.secret = new TextEncoder().encode(config.AUTH_SECRET);
+  }
+
+  onModuleInit(): Promise<void> {
+    return this.changes.subscribe(
+      (change) => {
+        this.generation++;
+        this.forgetChanged(change);
+        for (const listener of this.listeners) listener(change);
+      },
+      () => {
+        this.generation++;
+        this.users.clear();
+        this.credentials.clear();
+      },
+    );
+  }
+
+  /** Called after this instance's caches dropped a change, e.g. to check open sockets again. */
+  onChange(listener: (change: AccessChange) => void): void {
+    this.listeners.push(listener);
   }
 
   signAccess(user: { id: string; tenantId: string; role: Role; warehouses: string[] }): Promise<string> {
@@ -39,37 +87,77 @@ export class TokenService {
     return { token, hash: sha256(token) };
   }
 
-  /** The principal behind a bearer token, or null when it is malformed, expired, tampered with or revoked. */
+  /** The principal behind a bearer token, or null when it is malformed, expired, tampered with, revoked or its access is gone. */
   async resolve(bearer: string | undefined): Promise<Principal | null> {
     if (!bearer) return null;
     if (bearer.startsWith(`${DEVICE_TOKEN_PREFIX}_`) || bearer.startsWith(`${API_KEY_PREFIX}_`)) return this.resolveOpaque(bearer);
+    let claims: { sub?: string; tid?: unknown; iat?: number };
     try {
-      const { payload } = await jwtVerify(bearer, this.secret, { algorithms: ['HS256'] });
-      return { tenantId: payload.tid as string, kind: 'user', id: payload.sub!, role: payload.role as Role, warehouses: payload.wh as string[] | 'all' };
+      claims = (await jwtVerify(bearer, this.secret, { algorithms: ['HS256'] })).payload;
     } catch {
       return null;
     }
+    if (!claims.sub || typeof claims.tid !== 'string') return null;
+    const access = await this.userAccess(claims.sub);
+    if (!access || access.refused || access.tenantId !== claims.tid) return null;
+    if (access.notBefore !== null && (claims.iat ?? 0) * 1000 < access.notBefore) return null;
+    return { tenantId: access.tenantId, kind: 'user', id: claims.sub, role: access.role, warehouses: access.role === 'admin' ? 'all' : access.warehouses };
   }
 
-  forget(hash: string): void {
-    this.cache.delete(hash);
+  private async userAccess(userId: string): Promise<UserAccess | null> {
+    return this.cached(this.users, userId, async () => {
+      const [row] = await this.db.query(
+        `SELECT u.tenant_id, u.role, u.warehouses, u.disabled OR t.suspended_at IS NOT NULL AS refused, u.tokens_not_before
+         FROM users u
+         JOIN tenants t ON t.id = u.tenant_id
+         WHERE u.id = $1`,
+        [userId],
+      );
+      if (!row || !(USER_ROLES as readonly string[]).includes(row.role)) return null;
+      return { tenantId: row.tenant_id, role: row.role, warehouses: row.warehouses, refused: row.refused, notBefore: row.tokens_not_before?.getTime() ?? null };
+    });
   }
 
   private async resolveOpaque(token: string): Promise<Principal | null> {
-    const hash = sha256(token);
-    const cached = this.cache.get(hash);
-    if (cached && cached.until > Date.now()) return cached.principal;
     const device = token.startsWith(`${DEVICE_TOKEN_PREFIX}_`);
-    const [row] = await this.db.query(`SELECT id, tenant_id, warehouses FROM ${device ? 'device_tokens' : 'api_keys'} WHERE token_hash = $1 AND revoked_at IS NULL`, [hash]);
-    const principal: Principal | null = row
-      ? device
+    return this.cached(this.credentials, sha256(token), async (hash) => {
+      const [row] = await this.db.query(
+        device
+          ? `SELECT c.id, c.tenant_id, c.warehouses, NULL AS integration_id FROM device_tokens c
+             JOIN tenants t ON t.id = c.tenant_id AND t.suspended_at IS NULL
+             WHERE c.token_hash = $1 AND c.revoked_at IS NULL`
+          : `SELECT c.id, c.tenant_id, c.warehouses, c.integration_id FROM api_keys c
+             JOIN tenants t ON t.id = c.tenant_id AND t.suspended_at IS NULL
+             WHERE c.token_hash = $1 AND c.revoked_at IS NULL`,
+        [hash],
+      );
+      if (!row) return null;
+      return device
         ? { tenantId: row.tenant_id, kind: 'device', id: row.id, role: 'operator', warehouses: row.warehouses }
-        : { tenantId: row.tenant_id, kind: 'integration', id: row.id, role: 'integration', warehouses: row.warehouses.length ? row.warehouses : 'all' }
-      : null;
-    if (this.config.AUTH_CACHE_MS > 0) {
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(hash, { principal, until: Date.now() + this.config.AUTH_CACHE_MS });
+        : { tenantId: row.tenant_id, kind: 'integration', id: row.id, integrationId: row.integration_id, role: 'integration', warehouses: row.warehouses.length ? row.warehouses : 'all' };
+    });
+  }
+
+  /** Trusts the cache only while this instance is hearing every change. */
+  private async cached<T>(cache: Map<string, Cached<T>>, key: string, load: (key: string) => Promise<T>): Promise<T> {
+    const live = this.changes.live && this.config.AUTH_CACHE_MS > 0;
+    const hit = live ? cache.get(key) : undefined;
+    if (hit && hit.until > Date.now()) return hit.value;
+    const generation = this.generation;
+    const value = await load(key);
+    if (live && this.changes.live && generation === this.generation) {
+      if (cache.size >= MAX_CACHED) cache.clear();
+      cache.set(key, { value, until: Date.now() + this.config.AUTH_CACHE_MS });
     }
-    return principal;
+    return value;
+  }
+
+  private forgetChanged(change: AccessChange): void {
+    if (change.kind === 'user') this.users.delete(change.id);
+    for (const [key, entry] of this.credentials) {
+      const p = entry.value;
+      if (!p || (change.kind === 'credential' && p.id === change.id) || (change.kind === 'tenant' && p.tenantId === change.id)) this.credentials.delete(key);
+    }
+    if (change.kind === 'tenant') for (const [key, entry] of this.users) if (!entry.value || entry.value.tenantId === change.id) this.users.delete(key);
   }
 }

@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { DomainError } from '@wms/events';
 import type { CommandContext } from '@wms/wms-domain';
-import { actorOf, type AuthenticatedRequest, type Principal } from '../auth/principal.js';
+import { actorOf, type AuthenticatedRequest, idempotencyScope, type Principal } from '../auth/principal.js';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -24,6 +24,7 @@ export function requestContext(principal: Principal, req: AuthenticatedRequest):
     source: principal.kind === 'device' ? 'scanner' : principal.kind === 'integration' ? 'integration' : 'api',
     correlationId: correlation && UUID.test(correlation) ? correlation : undefined,
     idempotencyKey,
+    idempotencyScope: idempotencyScope(principal),
   };
 }
 

@@ -35,7 +35,7 @@ export class EventsController {
       dto.payload,
       { ...ctx, correlationId: dto.correlationId ?? ctx.correlationId, causationId: dto.causationId },
       dto,
-      ctx.idempotencyKey === undefined ? undefined : { tenantId: ctx.tenantId, key: ctx.idempotencyKey, request: { route: 'POST /events', dto } },
+      ctx.idempotencyKey === undefined ? undefined : { tenantId: ctx.tenantId, scope: ctx.idempotencyScope, key: ctx.idempotencyKey, request: { route: 'POST /events', dto } },
       principal.warehouses,
     );
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');

@@ -1,5 +1,5 @@
 import { ConnectedSocket, MessageBody, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import { AppConfig, eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
+import { type AccessChange, AppConfig, eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
 import { userRoom } from '@wms/notifications';
 import type { Server, Socket } from 'socket.io';
 import { canSeeWarehouse, type Principal } from '../auth/principal.js';
@@ -13,6 +13,12 @@ interface SubscribeRequest {
 }
 
 const CODE = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** The rooms a socket subscribed to, each with its warehouse (null: tenant-wide). */
+type Subscriptions = Map<string, string | null>;
+
+const affects = (change: AccessChange, p: Principal | undefined): boolean =>
+  !!p && (change.kind === 'tenant' ? p.tenantId === change.id : change.kind === 'user' ? p.kind === 'user' && p.id === change.id : p.kind !== 'user' && p.id === change.id);
 const DASHBOARD_ROLES = new Set(['operator', 'supervisor', 'admin']);
 
 /**
@@ -27,18 +33,22 @@ export class EventsGateway implements OnGatewayInit {
   ) {}
 
   afterInit(server: Server): void {
+    // Someone's access changed (on any instance): their open sockets here are checked again at once.
+    this.tokens.onChange((change) => {
+      for (const socket of server.sockets.sockets.values()) if (affects(change, socket.data.principal)) void this.recheck(socket);
+    });
     server.use((socket, next) => {
       const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined;
       this.tokens.resolve(token).then(
         (principal) => {
           if (!principal || !DASHBOARD_ROLES.has(principal.role)) return next(new Error('AUTH.INVALID_TOKEN: connect with auth: { token } from POST /auth/login'));
           socket.data.principal = principal;
+          socket.data.token = token;
+          socket.data.subscriptions = new Map<string, string | null>();
           // A person's own room carries their in-app notifications.
           if (principal.kind === 'user') void socket.join(userRoom(principal.tenantId, principal.id));
           // A token that expires or is revoked ends the live stream too, not only new requests.
-          const recheck = setInterval(() => {
-            this.tokens.resolve(token).then((still) => !still && socket.disconnect(true), () => undefined);
-          }, this.config.SOCKET_REAUTH_MS);
+          const recheck = setInterval(() => void this.recheck(socket), this.config.SOCKET_REAUTH_MS);
           socket.on('disconnect', () => clearInterval(recheck));
           next();
         },
@@ -63,13 +73,33 @@ export class EventsGateway implements OnGatewayInit {
       ? names.map((name) => eventNameRoom(tenantId, warehouseId, name))
       : [warehouseId === null ? tenantRoom(tenantId) : warehouseRoom(tenantId, warehouseId)];
     await socket.join(rooms);
+    for (const room of rooms) (socket.data.subscriptions as Subscriptions).set(room, warehouseId);
     return { ok: true, rooms };
+  }
+
+  /** Revoked, disabled, suspended or expired: disconnected. Still valid: keeps only the rooms of warehouses it may still see. */
+  private async recheck(socket: Socket): Promise<void> {
+    const principal = await this.tokens.resolve(socket.data.token).catch(() => undefined);
+    if (principal === undefined) return;
+    if (!principal || !DASHBOARD_ROLES.has(principal.role)) {
+      socket.disconnect(true);
+      return;
+    }
+    socket.data.principal = principal;
+    const subscriptions = socket.data.subscriptions as Subscriptions;
+    for (const [room, warehouseId] of subscriptions) {
+      if (warehouseId !== null && !canSeeWarehouse(principal, warehouseId)) {
+        subscriptions.delete(room);
+        await socket.leave(room);
+      }
+    }
   }
 
   @SubscribeMessage('unsubscribe')
   async unsubscribe(@ConnectedSocket() socket: Socket) {
     const own = socket.data.principal.kind === 'user' ? userRoom(socket.data.principal.tenantId, socket.data.principal.id) : null;
     for (const room of socket.rooms) if (room !== socket.id && room !== own) await socket.leave(room);
+    (socket.data.subscriptions as Subscriptions).clear();
     return { ok: true };
   }
 }

@@ -1,7 +1,9 @@
 import 'reflect-metadata';
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type AppConfig, ConfigError, DeadLetterAdminService, type DeadLetterFilter, DomainError, type EventActor, EventsModule, EventStoreRepository, loadConfig, ReplayService } from '@wms/events';
+import {
+  type AppConfig, ConfigError, DeadLetterAdminService, type DeadLetterFilter, DomainError, type EventActor, EventsModule, EventStoreRepository, loadConfig, type Operator, ReplayService, TenantsService,
+} from '@wms/events';
 import { NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -10,7 +12,7 @@ import { DataSource } from 'typeorm';
 
 /**
  * The admins' command line, artisan-style: `npm run wms -- dead-letters:list`, `dead-letters:retry`,
- * `dead-letters:discard`, `events:replay`, `events:tail`. Uses the same services as the api; actions
+ * `dead-letters:discard`, `events:replay`, `events:tail`, `tenants:create|suspend|resume|list`. Uses the same services as the api; actions
  * are audited as the operating-system user.
  */
 @Module({})
@@ -31,11 +33,11 @@ const int = (value: string) => {
   return n;
 };
 
-async function withApp<T>(work: (app: INestApplicationContext) => Promise<T>): Promise<T> {
+async function withApp<T>(work: (app: INestApplicationContext, config: AppConfig) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error'] });
   try {
-    return await work(app);
+    return await work(app, config);
   } finally {
     await app.close();
   }
@@ -185,6 +187,57 @@ export function program(): Command {
           if (fresh.length) last = fresh[fresh.length - 1].id;
           await new Promise((r) => setTimeout(r, 500));
         }
+      }),
+    );
+  const operator = (config: AppConfig): Operator => {
+    if (!config.OPS_TENANT) throw new ConfigError(['OPS_TENANT is not set: tenant commands act for the operating tenant and are audited in its log; set it to that tenant\'s id']);
+    return { tenantId: config.OPS_TENANT, actor };
+  };
+  const tenantLine = (t: { id: string; name: string; suspendedAt: string | null; suspendedReason: string | null }) =>
+    `${t.id.padEnd(24)} ${t.suspendedAt ? `suspended ${t.suspendedAt} (${t.suspendedReason})` : 'active'}  ${t.name}`;
+
+  cli.command('tenants:list').description('every tenant of the installation').action(() =>
+    withApp(async (app) => {
+      const tenants = await app.get(TenantsService).list();
+      print(cli.opts().json, tenants, () => tenants.map(tenantLine));
+    }),
+  );
+
+  cli
+    .command('tenants:create <id>')
+    .description('create a tenant and its first admin, who sets a password with the one-time code printed')
+    .requiredOption('--name <name>', 'display name of the tenant')
+    .requiredOption('--admin-email <email>', 'email of its first admin')
+    .option('--admin-name <name>', 'display name of its first admin', 'Administrator')
+    .action((id: string, o) =>
+      withApp(async (app, config) => {
+        const created = await app.get(TenantsService).create(operator(config), { id, name: o.name, adminEmail: o.adminEmail, adminName: o.adminName });
+        print(cli.opts().json, created, () => [
+          `created tenant ${id} with admin ${created.admin.email}`,
+          `one-time code (valid until ${created.setPasswordExpiresAt}, shown once): ${created.setPasswordCode}`,
+          `the admin sets a password with POST /auth/set-password {"code": "…", "password": "…"}`,
+        ]);
+      }),
+    );
+
+  cli
+    .command('tenants:suspend <id>')
+    .description('refuse every person, device and key of a tenant at once; its data stays')
+    .requiredOption('--reason <text>', 'why (audited)')
+    .action((id: string, o) =>
+      withApp(async (app, config) => {
+        const tenant = await app.get(TenantsService).suspend(operator(config), id, o.reason);
+        print(cli.opts().json, tenant, () => [tenantLine(tenant)]);
+      }),
+    );
+
+  cli
+    .command('tenants:resume <id>')
+    .description('let a suspended tenant in again')
+    .action((id: string) =>
+      withApp(async (app, config) => {
+        const tenant = await app.get(TenantsService).resume(operator(config), id);
+        print(cli.opts().json, tenant, () => [tenantLine(tenant)]);
       }),
     );
   return cli;

@@ -6,7 +6,7 @@ import { MicroBatcher } from '../processing/micro-batcher.js';
 
 export interface RecordRequest {
   envelope: EventEnvelope;
-  idempotency?: { key: string; requestHash: string };
+  idempotency?: { scope: string; key: string; requestHash: string };
 }
 
 /** The event's stream position when recorded now; null when its Idempotency-Key was already taken. */
@@ -19,11 +19,11 @@ export type RecordOutcome = number | null;
 const RECORD_BATCH_SQL = `
   WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
-      AS x(ord int, id uuid, tenant text, atype text, aid text, ikey text, ihash text, envelope jsonb)
+      AS x(ord int, id uuid, tenant text, atype text, aid text, iscope text, ikey text, ihash text, envelope jsonb)
   ),
   claimed AS (
-    INSERT INTO idempotency_keys (tenant_id, key, request_hash, event_id)
-    SELECT tenant, ikey, ihash, id FROM input WHERE ikey IS NOT NULL ORDER BY tenant, ikey, ord
+    INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, event_id)
+    SELECT tenant, iscope, ikey, ihash, id FROM input WHERE ikey IS NOT NULL ORDER BY tenant, iscope, ikey, ord
     ON CONFLICT DO NOTHING
     RETURNING event_id
   ),
@@ -57,6 +57,7 @@ const toInput = (requests: RecordRequest[]) =>
     tenant: r.envelope.tenantId,
     atype: r.envelope.aggregateType,
     aid: r.envelope.aggregateId,
+    iscope: r.idempotency?.scope ?? null,
     ikey: r.idempotency?.key ?? null,
     ihash: r.idempotency?.requestHash ?? null,
     envelope: r.envelope,

@@ -24,6 +24,8 @@ export interface EventTransaction {
 
 export interface IdempotencyOptions {
   tenantId: string;
+  /** Whose key it is (`user:<id>`, `device:<id>`, `integration:<id>`): two callers may send the same key. */
+  scope: string;
   key: string;
   /** Anything that identifies the request; a resend with the same key but another request is refused. */
   request: unknown;
@@ -101,7 +103,7 @@ export class EventService {
       throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', reason, 'forbidden', [{ field: 'payload.warehouseId', reason }]);
     }
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
-    const position = await this.recorder.record({ envelope, idempotency: idempotency && { key: idempotency.key, requestHash } });
+    const position = await this.recorder.record({ envelope, idempotency: idempotency && { scope: idempotency.scope, key: idempotency.key, requestHash } });
     if (position === null) return { event: await this.replayEvent(idempotency!, requestHash), replayed: true };
     envelope.streamPosition = position;
     this.dispatcher.dispatch([envelope]);
@@ -121,8 +123,8 @@ export class EventService {
       if (idempotency) {
         // A concurrent resend blocks here on the key's unique index until the first request commits.
         const claimed = await manager.query(
-          `INSERT INTO idempotency_keys (tenant_id, key, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING key`,
-          [idempotency.tenantId, idempotency.key, requestHash],
+          `INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING key`,
+          [idempotency.tenantId, idempotency.scope, idempotency.key, requestHash],
         );
         if (claimed.length === 0) return { replayed: true as const };
       }
@@ -134,7 +136,12 @@ export class EventService {
       const tx: EventTransaction = { manager, publish, publishUnchecked: publish };
       const result = await work(tx);
       if (idempotency) {
-        await manager.query(`UPDATE idempotency_keys SET response = $3 WHERE tenant_id = $1 AND key = $2`, [idempotency.tenantId, idempotency.key, JSON.stringify({ result })]);
+        await manager.query(`UPDATE idempotency_keys SET response = $4 WHERE tenant_id = $1 AND scope = $2 AND key = $3`, [
+          idempotency.tenantId,
+          idempotency.scope,
+          idempotency.key,
+          JSON.stringify({ result }),
+        ]);
       }
       return { replayed: false as const, result };
     }));
@@ -155,7 +162,11 @@ export class EventService {
   }
 
   private async firstRequest(idempotency: IdempotencyOptions, requestHash: string): Promise<{ event_id: string; response: unknown }> {
-    const [row] = await this.db.query(`SELECT request_hash, event_id, response FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`, [idempotency.tenantId, idempotency.key]);
+    const [row] = await this.db.query(`SELECT request_hash, event_id, response FROM idempotency_keys WHERE tenant_id = $1 AND scope = $2 AND key = $3`, [
+      idempotency.tenantId,
+      idempotency.scope,
+      idempotency.key,
+    ]);
     if (row.request_hash !== requestHash) {
       throw new DomainError('IDEMPOTENCY.KEY_REUSED', 'this Idempotency-Key was already used for a different request; send a new key for a new request', 'unprocessable', [
         { field: 'Idempotency-Key', reason: 'already used for a different request' },

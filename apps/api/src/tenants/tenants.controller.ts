@@ -1,0 +1,50 @@
+import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AppConfig, DomainError, TENANT_ID, TenantsService, type Operator } from '@wms/events';
+import { PathCode } from '../common/params.js';
+import { actorOf, Allow, Auth, type Principal } from '../auth/principal.js';
+import { CreateTenantDto, SuspendTenantDto } from './tenants.dto.js';
+
+const TenantIdParam = new PathCode('id', TENANT_ID, 'must be a tenant id: 2-63 lower-case letters, digits or "-"');
+
+/** The installation's tenants: created with a first admin, suspended, resumed. Admins of the operating tenant (OPS_TENANT) only. */
+@ApiTags('tenants')
+@ApiBearerAuth()
+@Allow('admin')
+@Controller('admin/tenants')
+export class TenantsController {
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  private operator(p: Principal): Operator {
+    if (!this.config.OPS_TENANT || p.tenantId !== this.config.OPS_TENANT) {
+      throw new DomainError('AUTH.NOT_OPERATOR', 'tenants are provisioned by the admins of the operating tenant (OPS_TENANT)', 'forbidden', [{ field: 'Authorization', reason: 'not the operating tenant' }]);
+    }
+    return { tenantId: p.tenantId, actor: actorOf(p) };
+  }
+
+  @Get()
+  list(@Auth() p: Principal) {
+    this.operator(p);
+    return this.tenants.list();
+  }
+
+  @Post()
+  create(@Auth() p: Principal, @Body() dto: CreateTenantDto) {
+    return this.tenants.create(this.operator(p), dto);
+  }
+
+  @Post(':id/suspend')
+  @HttpCode(200)
+  suspend(@Auth() p: Principal, @Param('id', TenantIdParam) id: string, @Body() dto: SuspendTenantDto) {
+    return this.tenants.suspend(this.operator(p), id, dto.reason);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  resume(@Auth() p: Principal, @Param('id', TenantIdParam) id: string) {
+    return this.tenants.resume(this.operator(p), id);
+  }
+}

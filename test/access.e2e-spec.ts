@@ -143,16 +143,21 @@ describe('tenants are provisioned and suspended by the operating tenant', () => 
     const created = await call('POST', '/admin/tenants', sys.tokens.admin, { id, name: 'ACME', adminEmail, adminName: 'ACME admin' });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body).toMatchObject({ tenant: { id, name: 'ACME', suspendedAt: null }, admin: { email: adminEmail } });
-    const code = created.body.setPasswordCode as string;
 
-    // No password until the admin sets one; the code works once.
+    // No password until the admin sets one; a lost code can be replaced (the old one dies); a code works once.
     expect((await sys.login(adminEmail, 'anything-at-all')).status).toBe(401);
+    const reissued = await call('POST', `/admin/tenants/${id}/admin-code`, sys.tokens.admin, { email: adminEmail });
+    expect(reissued.status).toBe(201);
+    expect((await call('POST', '/auth/set-password', undefined, { code: created.body.setPasswordCode, password: 'acme-first-password-1' })).status).toBe(401);
+    const code = reissued.body.setPasswordCode as string;
     expect((await call('POST', '/auth/set-password', undefined, { code, password: 'short' })).status).toBe(400);
     const first = await call('POST', '/auth/set-password', undefined, { code, password: 'acme-first-password-1' });
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     expect(first.body.user).toMatchObject({ email: adminEmail, role: 'admin' });
     expect((await call('POST', '/auth/set-password', undefined, { code, password: 'acme-second-password' })).body.code).toBe('AUTH.INVALID_SET_PASSWORD_CODE');
     const admin = (await sys.login(adminEmail, 'acme-first-password-1')).body.accessToken as string;
+    // Once the admin has a password, nobody can take the account over with a new code.
+    expect((await call('POST', `/admin/tenants/${id}/admin-code`, sys.tokens.admin, { email: adminEmail })).body.code).toBe('TENANT.NO_PENDING_ADMIN');
 
     // The new tenant works on its own: people, devices, keys, events.
     const device = (await call('POST', '/admin/devices', admin, { name: 'acme scanner', warehouses: ['WH1'] })).body.token as string;
@@ -185,9 +190,9 @@ describe('tenants are provisioned and suspended by the operating tenant', () => 
     expect((await sys.login(adminEmail, 'acme-first-password-1')).status).toBe(200);
 
     const ops = ((await sys.get('/admin/audit?limit=50')).body as { action: string; target: string }[]).filter((a) => a.target === id).map((a) => a.action);
-    expect(ops).toEqual(['tenant.resumed', 'tenant.suspended', 'tenant.created']);
+    expect(ops).toEqual(['tenant.resumed', 'tenant.suspended', 'tenant.admin_code_issued', 'tenant.created']);
     const own = ((await call('GET', '/admin/audit?limit=50', admin)).body as { action: string }[]).map((a) => a.action);
-    expect(own).toEqual(expect.arrayContaining(['tenant.created', 'tenant.suspended', 'tenant.resumed', 'user.password_set']));
+    expect(own).toEqual(expect.arrayContaining(['tenant.created', 'tenant.admin_code_issued', 'tenant.suspended', 'tenant.resumed', 'user.password_set']));
   });
 
   it('lets only the operating tenant’s admins provision, and refuses bad or duplicate tenants', async () => {

@@ -35,6 +35,7 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'DELETE /admin/api-keys/:id': ['admin'],
   'GET /admin/tenants': ['admin'],
   'POST /admin/tenants': ['admin'],
+  'POST /admin/tenants/:id/admin-code': ['admin'],
   'POST /admin/tenants/:id/suspend': ['admin'],
   'POST /admin/tenants/:id/resume': ['admin'],
   'GET /admin/audit': ['admin'],

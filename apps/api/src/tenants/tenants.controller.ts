@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AppConfig, DomainError, TENANT_ID, TenantsService, type Operator } from '@wms/events';
 import { PathCode } from '../common/params.js';
 import { actorOf, Allow, Auth, type Principal } from '../auth/principal.js';
-import { CreateTenantDto, SuspendTenantDto } from './tenants.dto.js';
+import { AdminCodeDto, CreateTenantDto, SuspendTenantDto } from './tenants.dto.js';
 
 const TenantIdParam = new PathCode('id', TENANT_ID, 'must be a tenant id: 2-63 lower-case letters, digits or "-"');
 
@@ -34,6 +34,12 @@ export class TenantsController {
   @Post()
   create(@Auth() p: Principal, @Body() dto: CreateTenantDto) {
     return this.tenants.create(this.operator(p), dto);
+  }
+
+  /** A new one-time set-password code for a first admin whose code expired or was lost. */
+  @Post(':id/admin-code')
+  adminCode(@Auth() p: Principal, @Param('id', TenantIdParam) id: string, @Body() dto: AdminCodeDto) {
+    return this.tenants.reissueAdminCode(this.operator(p), id, dto.email);
   }
 
   @Post(':id/suspend')

@@ -15,3 +15,7 @@ export class CreateTenantDto {
 export class SuspendTenantDto {
   @ApiProperty({ example: 'contract ended' }) @IsString() @Length(1, 500) reason: string;
 }
+
+export class AdminCodeDto {
+  @ApiProperty({ example: 'it@acme.example', description: 'an admin of the tenant who has not set a password yet' }) @IsEmail() email: string;
+}

@@ -221,6 +221,17 @@ export function program(): Command {
     );
 
   cli
+    .command('tenants:admin-code <id>')
+    .description('a new one-time set-password code for a first admin who has not set a password yet')
+    .requiredOption('--email <email>', 'the admin')
+    .action((id: string, o) =>
+      withApp(async (app, config) => {
+        const issued = await app.get(TenantsService).reissueAdminCode(operator(config), id, o.email);
+        print(cli.opts().json, issued, () => [`one-time code for ${o.email} (valid until ${issued.setPasswordExpiresAt}, shown once): ${issued.setPasswordCode}`]);
+      }),
+    );
+
+  cli
     .command('tenants:suspend <id>')
     .description('refuse every person, device and key of a tenant at once; its data stays')
     .requiredOption('--reason <text>', 'why (audited)')

@@ -104,6 +104,23 @@ export class TenantsService {
     return this.change(by, id, 'tenant.resumed', {}, `UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL WHERE id = $1 RETURNING *`, [id]);
   }
 
+  /**
+   * A new one-time code for an admin of `tenantId` who has not set a password yet (the first code expired or
+   * was lost); earlier codes stop working. An account that has a password is never taken over this way.
+   */
+  async reissueAdminCode(by: Operator, tenantId: string, email: string): Promise<{ setPasswordCode: string; setPasswordExpiresAt: string }> {
+    return this.db.transaction(async (m) => {
+      const [user] = await m.query(`SELECT id FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND role = 'admin' AND password_hash = $3 FOR UPDATE`, [tenantId, email, NO_PASSWORD]);
+      if (!user) {
+        throw new DomainError('TENANT.NO_PENDING_ADMIN', `${tenantId} has no admin ${email} waiting to set a password`, 'not_found', [{ field: 'email', reason: 'no admin of this tenant without a password' }]);
+      }
+      await m.query(`UPDATE set_password_codes SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [user.id]);
+      const code = await this.issueSetPasswordCode(m, user.id);
+      await this.recordBoth(m, by, tenantId, 'tenant.admin_code_issued', { admin: { id: user.id, email } });
+      return { setPasswordCode: code.code, setPasswordExpiresAt: code.expiresAt };
+    });
+  }
+
   /** A one-time code with which `userId` sets their password; the code itself is returned once, only its hash kept. */
   async issueSetPasswordCode(m: EntityManager, userId: string): Promise<{ code: string; expiresAt: string }> {
     const code = `${SET_PASSWORD_PREFIX}_${randomBytes(24).toString('base64url')}`;

@@ -100,7 +100,7 @@ describe('notifications', () => {
       ['email', 'in_app', 'push', 'sms'].map((channel) => ({ channel, status: 'sent', reason: null, attempts: ['sent'] })),
     );
     // Operators are not on the default route for stock alerts; admins only for critical ones.
-    const others = await sys.db.query(`SELECT u.role FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.title = $1`, [`Low stock ${sku}`]);
+    const others = await sys.db.query(`SELECT u.role FROM notifications n JOIN users u ON u.id = n.user_id WHERE n.title = $1 AND n.tenant_id = $2`, [`Low stock ${sku}`, sys.tenant]);
     expect(others.rows.map((r) => r.role)).toEqual(['supervisor']);
   });
 
@@ -179,7 +179,7 @@ describe('notifications', () => {
     expect((await sys.post(`/warehouses/${w.wh}/adjustments`, { barcode: sku, locationCode: 'A-01', quantityDelta: 5, reasonCode: 'found' })).status).toBe(201);
     expect((await sys.post(`/warehouses/${w.wh}/adjustments`, { barcode: sku, locationCode: 'A-01', quantityDelta: -8, reasonCode: 'lost' })).status).toBe(201); // available 1
     await waitFor('the admin’s in-app notification', async () => (await admin.get('/me/notifications')).body.items.some((n: { title: string }) => n.title === `Low stock ${sku}`));
-    const recipients = await sys.db.query(`SELECT user_id FROM notifications WHERE title = $1`, [`Low stock ${sku}`]);
+    const recipients = await sys.db.query(`SELECT user_id FROM notifications WHERE title = $1 AND tenant_id = $2`, [`Low stock ${sku}`, sys.tenant]);
     expect(recipients.rows.map((r) => r.user_id)).toEqual([adminId]);
     expect((await fetch(`${sys.url}/notification-rules/${rule.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${sys.tokens.admin}` } })).status).toBe(200);
   });

@@ -79,7 +79,7 @@ export async function startPushService() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'push-'));
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
   const receiver = createECDH('prime256v1');
   receiver.generateKeys();
   const authSecret = randomBytes(16).toString('base64url');
@@ -105,7 +105,8 @@ export async function startPushService() {
     received,
     /** Answer the next push with this status (e.g. 410 Gone). */
     failNext: (status: number) => (nextStatus = status),
-    subscription: (id: string) => ({ endpoint: `https://127.0.0.1:${port}/push/${id}`, keys: { p256dh: receiver.getPublicKey().toString('base64url'), auth: authSecret } }),
+    /** A browser's subscription to this service; `host` may be a name for it (the certificate also covers localhost). */
+    subscription: (id: string, host = '127.0.0.1') => ({ endpoint: `https://${host}:${port}/push/${id}`, keys: { p256dh: receiver.getPublicKey().toString('base64url'), auth: authSecret } }),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

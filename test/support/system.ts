@@ -66,6 +66,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     LOGIN_RATE_PER_MINUTE: '10000',
     OPS_TENANT: ownTenant,
     OPENAPI_ENABLED: 'true',
+    // Push endpoints in the suites are local HTTPS servers; the outbound URL policy has its own tests.
+    OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
     ...(mode === 'redis' ? { REDIS_URL: testEnv.redisUrl } : {}),
     ...options.env,
   };

@@ -27,6 +27,7 @@ export * from './dead-letters/replay.service.js';
 export * from './database/connections.js';
 export * from './database/changed-rows.js';
 export * from './database/sql-where.js';
+export * from './outbound/outbound-url.js';
 export * from './queues.js';
 export * from './monitoring/monitoring.service.js';
 export * from './monitoring/system-alert.events.js';

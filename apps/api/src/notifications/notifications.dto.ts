@@ -1,9 +1,11 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsObject, IsOptional, IsString, IsTimeZone, IsUrl, IsUUID, Length, Matches, Max, Min, ValidateNested,
+  ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsDefined, IsIn, IsInt, IsObject, IsOptional, IsString, IsTimeZone, IsUrl, IsUUID, Length, Matches, Max, MaxLength, Min,
+  ValidateIf, ValidateNested,
 } from 'class-validator';
-import { CHANNELS, type Channel, type Severity } from '@wms/notifications';
+import { type Category, CHANNELS, type Channel, type Severity } from '@wms/notifications';
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
 const OPS = ['eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in'] as const;
@@ -26,9 +28,31 @@ export class RuleDto {
   @ApiPropertyOptional() @IsOptional() @IsBoolean() enabled = true;
 }
 
+/** Present means validated: `null` is refused rather than stored (a stored non-list once broke routing for everyone). */
+const MutedChannels = () =>
+  applyDecorators(
+    ApiPropertyOptional({ enum: CHANNELS, isArray: true }),
+    ValidateIf((_, value) => value !== undefined),
+    IsArray({ message: ({ property }) => `${property} must be a list of channels (in_app, email, sms, push)` }),
+    ArrayMaxSize(CHANNELS.length),
+    IsIn(CHANNELS, { each: true, message: ({ property }) => `each channel in ${property} must be one of in_app, email, sms, push` }),
+  );
+
+/** Channels turned off per category; with the global pipe's whitelist an unknown category is refused as `muted.<name>`. */
+export class MutedDto implements Partial<Record<Category, Channel[]>> {
+  @MutedChannels() stock?: Channel[];
+  @MutedChannels() inbound?: Channel[];
+  @MutedChannels() outbound?: Channel[];
+  @MutedChannels() system?: Channel[];
+}
+
 export class PreferencesDto {
-  @ApiPropertyOptional({ example: { stock: ['sms'] }, description: 'channels turned off per category (stock, inbound, outbound, system)' })
-  @IsOptional() @IsObject() muted: Record<string, Channel[]> = {};
+  @ApiPropertyOptional({ type: MutedDto, example: { stock: ['sms'] }, description: 'channels turned off per category (stock, inbound, outbound, system)' })
+  @ValidateIf((_, value) => value !== undefined)
+  @IsObject({ message: 'muted must be an object of categories (stock, inbound, outbound, system) to lists of channels' })
+  @ValidateNested()
+  @Type(() => MutedDto)
+  muted: MutedDto = {};
   @ApiPropertyOptional({ example: '22:00' }) @IsOptional() @Matches(HHMM, { message: 'quietStart must be HH:MM' }) quietStart: string | null = null;
   @ApiPropertyOptional({ example: '06:00' }) @IsOptional() @Matches(HHMM, { message: 'quietEnd must be HH:MM' }) quietEnd: string | null = null;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() emailDigest = false;
@@ -42,7 +66,8 @@ class PushKeysDto {
 }
 
 export class PushSubscriptionDto {
-  @ApiProperty() @IsUrl({ protocols: ['https'], require_protocol: true, require_tld: false }, { message: 'endpoint must be an https URL' }) endpoint: string;
+  /** The scheme and address rules are the outbound URL policy's (https to a public address), checked by the service. */
+  @ApiProperty() @MaxLength(2048) @IsUrl({ protocols: ['https', 'http'], require_protocol: true, require_tld: false }, { message: 'endpoint must be a URL like https://push.example.com/…' }) endpoint: string;
   @ApiProperty({ type: PushKeysDto }) @ValidateNested() @Type(() => PushKeysDto) keys: PushKeysDto;
 }
 

@@ -68,6 +68,13 @@ export class AppConfig {
   @Transform(({ value }) => value === true || value === 'true' || value === '1')
   OPENAPI_ENABLED = true;
 
+  /**
+   * Lets URLs that users enter (push endpoints, webhooks) reach private, loopback and link-local addresses and
+   * use plain http. For tests and closed networks only: otherwise a user could make the worker call internal services.
+   */
+  @Transform(({ value }) => value === true || value === 'true' || value === '1')
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
+
   /** Signs access tokens; required by the api (the worker does not use it): at least 32 characters, the same on every api instance, never logged. */
   @IsOptional()
   @Matches(/^.{32,}$/, { message: 'AUTH_SECRET must be at least 32 characters' })

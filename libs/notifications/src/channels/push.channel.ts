@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '@wms/events';
+import { AppConfig, OUTBOUND_REFUSED, OutboundUrlPolicy } from '@wms/events';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { DataSource } from 'typeorm';
@@ -7,17 +7,23 @@ import webpush from 'web-push';
 import { renderPush, type Recipient, type StoredNotification } from '../notifications/notification.js';
 import { DeliveryError, type NotificationChannel } from './channel.js';
 
-/** Web push (VAPID) to every browser the person subscribed. A 404/410 answer removes that subscription. */
+/**
+ * Web push (VAPID) to every browser the person subscribed. A 404/410 answer removes that subscription.
+ * Endpoints are user input: the outbound URL policy is applied again here, and the agent's lookup refuses a
+ * name that now resolves to an internal address (DNS rebinding).
+ */
 @Injectable()
 export class PushChannel implements NotificationChannel {
   readonly kind = 'push';
-  private readonly agent?: https.Agent;
+  private readonly outbound: OutboundUrlPolicy;
+  private readonly agent: https.Agent;
 
   constructor(
     private readonly config: AppConfig,
     private readonly db: DataSource,
   ) {
-    if (config.PUSH_TLS_CA_FILE) this.agent = new https.Agent({ ca: readFileSync(config.PUSH_TLS_CA_FILE) });
+    this.outbound = new OutboundUrlPolicy(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
+    this.agent = new https.Agent({ lookup: this.outbound.lookup, ...(config.PUSH_TLS_CA_FILE ? { ca: readFileSync(config.PUSH_TLS_CA_FILE) } : {}) });
   }
 
   unavailable(): string | null {
@@ -32,15 +38,24 @@ export class PushChannel implements NotificationChannel {
     if (!subscriptions.length) throw new DeliveryError('the recipient has no push subscription', true);
     const failures: DeliveryError[] = [];
     for (const s of subscriptions) {
+      const refused = this.outbound.refusal(s.endpoint);
+      if (refused) {
+        failures.push(...items.map(() => new DeliveryError(`push endpoint refused: it ${refused}`, true)));
+        continue;
+      }
       for (const n of items) {
         try {
           await webpush.sendNotification({ endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } }, JSON.stringify(renderPush(n)), {
             vapidDetails: { subject: this.config.VAPID_SUBJECT, publicKey: this.config.VAPID_PUBLIC_KEY!, privateKey: this.config.VAPID_PRIVATE_KEY! },
             TTL: 3600,
             timeout: 10_000,
-            ...(this.agent ? { agent: this.agent } : {}),
+            agent: this.agent,
           });
         } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === OUTBOUND_REFUSED) {
+            failures.push(new DeliveryError(`push endpoint refused: ${(error as Error).message}`, true));
+            continue;
+          }
           const status = (error as { statusCode?: number }).statusCode;
           if (status === 404 || status === 410) await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
           failures.push(new DeliveryError(`push ${status ?? ''}: ${(error as Error).message}`, status !== undefined && status >= 400 && status < 500 && status !== 429));

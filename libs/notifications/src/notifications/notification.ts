@@ -4,7 +4,8 @@ export const CHANNELS = ['in_app', 'email', 'sms', 'push'] as const;
 export type Channel = (typeof CHANNELS)[number];
 export type Severity = 'info' | 'warning' | 'critical';
 export const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, critical: 2 };
-export type Category = 'stock' | 'inbound' | 'outbound' | 'system';
+export const CATEGORIES = ['stock', 'inbound', 'outbound', 'system'] as const;
+export type Category = (typeof CATEGORIES)[number];
 
 export interface Recipient {
   id: string;

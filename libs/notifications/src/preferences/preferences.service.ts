@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { DomainError } from '@wms/events';
+import { AppConfig, DomainError, OutboundUrlPolicy } from '@wms/events';
 import { createECDH } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import type { Channel } from '../notifications/notification.js';
+import type { Category, Channel } from '../notifications/notification.js';
 
 export interface Preferences {
   /** Channels turned off per category, e.g. { stock: ['sms'] }. */
-  muted: Record<string, Channel[]>;
+  muted: Partial<Record<Category, Channel[]>>;
   /** HH:MM in the person's time zone; non-critical alerts reach only the in-app inbox in between. */
   quietStart: string | null;
   quietEnd: string | null;
@@ -24,7 +24,14 @@ const bad = (field: string, reason: string) => new DomainError('PUSH.INVALID_SUB
 /** A person's notification preferences, contact details and push subscriptions. */
 @Injectable()
 export class PreferencesService {
-  constructor(private readonly db: DataSource) {}
+  private readonly outbound: OutboundUrlPolicy;
+
+  constructor(
+    private readonly db: DataSource,
+    config: AppConfig,
+  ) {
+    this.outbound = new OutboundUrlPolicy(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
+  }
 
   async get(userId: string): Promise<Preferences & { phone: string | null; timeZone: string }> {
     const [row] = await this.db.query(
@@ -52,7 +59,11 @@ export class PreferencesService {
     return this.get(userId);
   }
 
-  /** Stores a browser's push subscription after checking its keys are a P-256 public key and a 16-byte secret. */
+  /**
+   * Stores a browser's push subscription after checking its endpoint against the outbound URL policy and its keys
+   * are a P-256 public key and a 16-byte secret. Re-registering one's own endpoint updates its keys (same id); an
+   * endpoint belongs to the person who registered it first and never moves to anyone else.
+   */
   async subscribe(tenantId: string, userId: string, input: PushSubscriptionInput): Promise<{ id: string }> {
     const p256dh = Buffer.from(input.keys.p256dh, 'base64url');
     if (p256dh.length !== 65 || p256dh[0] !== 0x04) throw bad('keys.p256dh', 'must be an uncompressed P-256 public key (65 bytes, base64url)');
@@ -64,12 +75,22 @@ export class PreferencesService {
       throw bad('keys.p256dh', 'is not a point on the P-256 curve');
     }
     if (Buffer.from(input.keys.auth, 'base64url').length !== 16) throw bad('keys.auth', 'must be a 16-byte secret (base64url)');
+    const refused = await this.outbound.check(input.endpoint);
+    if (refused) throw new DomainError('PUSH.ENDPOINT_REFUSED', `endpoint ${refused}`, 'invalid', [{ field: 'endpoint', reason: refused }]);
     const id = uuidv7();
     const [row] = await this.db.query(
-      `INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (endpoint) DO UPDATE SET user_id = $3, tenant_id = $2, p256dh = $5, auth = $6 RETURNING id`,
+      `INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth)
+       VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (endpoint) DO UPDATE SET p256dh = $5, auth = $6
+         WHERE push_subscriptions.user_id = $3
+       RETURNING id`,
       [id, tenantId, userId, input.endpoint, input.keys.p256dh, input.keys.auth],
     );
+    if (!row) {
+      throw new DomainError('PUSH.ENDPOINT_TAKEN', 'endpoint is already registered by someone else', 'conflict', [
+        { field: 'endpoint', reason: 'is already registered by someone else' },
+      ]);
+    }
     return { id: row.id };
   }
 

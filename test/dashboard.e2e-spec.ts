@@ -83,6 +83,8 @@ describe('monitoring dashboard (browser)', () => {
     const before = Number(await chart.getAttribute('data-points'));
     for (let i = 0; i < 5; i++) await sys.post('/events', tracking({ orderNumber: `SO-CHART${i}` }));
     await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 20_000 }).toBeGreaterThanOrEqual(before + 5);
+    // The admin is the operating tenant's: its own backlog, and the queues (every tenant's jobs).
+    expect(await page.getByTestId('pending-events').textContent()).toMatch(/^\d+ \(\d+ s\)$/);
     expect(await page.getByTestId('backlog').textContent()).toContain('event-listeners');
     await page.screenshot({ path: path.join(artifacts, 'dashboard-stats.png') });
   });

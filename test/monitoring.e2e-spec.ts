@@ -34,7 +34,8 @@ describe('metrics and dashboard figures', () => {
     expect(stats.throughput.reduce((n: number, m: { total: number }) => n + m.total, 0)).toBe(4);
     expect(stats.throughput[0].byName).toEqual({ 'carrier.tracking_updated': 4 });
     expect(stats.storeLatencyMs.p50).toBeGreaterThanOrEqual(0);
-    expect(stats.backlog.map((q: { queue: string }) => q.queue)).toEqual(['events', 'event-listeners', 'notifications']);
+    expect(Object.keys(stats.backlog).sort()).toEqual(['oldestPendingSeconds', 'pendingEvents']);
+    expect(stats.queues.map((q: { queue: string }) => q.queue)).toEqual(['events', 'event-listeners', 'notifications']);
     expect(stats.alerts.map((a: { kind: string }) => a.kind)).toContain('latency');
     const supervisor = await sys.get('/dashboard/stats?warehouseId=WH9', { authorization: `Bearer ${sys.tokens.supervisor}` });
     expect(supervisor.status).toBe(403);

@@ -147,11 +147,12 @@ function Stats({ warehouseId }) {
       <div class="card"><div class="muted">events last minute</div><div class="value" data-testid="per-minute">${perMinute}</div></div>
       <div class="card"><div class="muted">error rate (${stats.windowMinutes} min)</div><div class="value">${(stats.errorRate * 100).toFixed(2)} %</div></div>
       <div class="card"><div class="muted">publish → stored p50 / p95 / p99</div><div class="value">${stats.storeLatencyMs.p50 ?? '–'} / ${stats.storeLatencyMs.p95 ?? '–'} / ${stats.storeLatencyMs.p99 ?? '–'} ms</div></div>
+      <div class="card"><div class="muted">events waiting to be processed (oldest)</div><div class="value" data-testid="pending-events">${stats.backlog.pendingEvents} <span class="muted">(${stats.backlog.oldestPendingSeconds} s)</span></div></div>
     </div>
     <${Chart} stats=${stats} />
-    <h3>Queues</h3>
+    ${stats.queues && html`<h3>Queues (every tenant)</h3>
     <table data-testid="backlog"><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>oldest waiting</th></tr></thead>
-      <tbody>${stats.backlog.map((q) => html`<tr><td>${q.queue}</td><td>${q.waiting}</td><td>${q.active}</td><td>${q.delayed}</td><td>${q.failed}</td><td>${q.oldestWaitingSeconds} s</td></tr>`)}</tbody></table>
+      <tbody>${stats.queues.map((q) => html`<tr><td>${q.queue}</td><td>${q.waiting}</td><td>${q.active}</td><td>${q.delayed}</td><td>${q.failed}</td><td>${q.oldestWaitingSeconds} s</td></tr>`)}</tbody></table>`}
     <h3>Listeners (publish → handled, last 5 min)</h3>
     <table><tbody>${Object.entries(stats.listenerLatencyMs).map(([l, p]) => html`<tr><td>${l}</td><td>${p.p50} / ${p.p95} / ${p.p99} ms</td></tr>`)}</tbody></table>
     <h3>By event (last ${stats.windowMinutes} min)</h3>

@@ -1,10 +1,12 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventService, MonitoringService } from '@wms/events';
+import { AppConfig, EventService, MonitoringService } from '@wms/events';
 import { DataSource } from 'typeorm';
 
 /**
  * Checks the dashboard's thresholds every 30 s and publishes `system.alert` when one starts being crossed,
  * so notification rules can page someone (by default: the tenant's admins, critical, so SMS too).
+ * Each tenant is alerted on its own figures only; the queue-wide ones (every tenant's jobs) go to the
+ * operating tenant (OPS_TENANT), so one tenant's stuck backlog does not page everyone else.
  */
 @Injectable()
 export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -16,6 +18,7 @@ export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplication
     private readonly monitoring: MonitoringService,
     private readonly events: EventService,
     private readonly db: DataSource,
+    private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -26,16 +29,17 @@ export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplication
     clearInterval(this.timer);
   }
 
-  /** One pass; returns the alerts it published. */
+  /** One pass; returns the alerts it published (`<tenant>/<kind>`). */
   async check(): Promise<string[]> {
     const published: string[] = [];
     const tenants: { tenant_id: string }[] = await this.db.query(`SELECT DISTINCT tenant_id FROM users WHERE role = 'admin' AND NOT disabled`);
     for (const { tenant_id: tenantId } of tenants) {
-      const stats = await this.monitoring.stats(tenantId, 'all', undefined, 5);
+      const stats = await this.monitoring.stats(tenantId, 'all', undefined, 5, { queueWide: tenantId === this.config.OPS_TENANT });
       const now = new Set(stats.alerts.map((a) => `${tenantId}/${a.kind}`));
       for (const alert of stats.alerts) {
         const key = `${tenantId}/${alert.kind}`;
-        if (this.active.has(key)) continue;
+        // Several queues can cross the same threshold at once: one alert of a kind per tenant.
+        if (this.active.has(key) || published.includes(key)) continue;
         await this.events.publish('system.alert', { kind: alert.kind, message: alert.message }, { tenantId, actor: { type: 'system', id: 'monitor' }, source: 'worker' });
         published.push(key);
       }

@@ -27,7 +27,9 @@ export class DashboardController {
     if (q.warehouseId && !canSeeWarehouse(p, q.warehouseId)) {
       throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', `you are not assigned to warehouse ${q.warehouseId}`, 'forbidden', [{ field: 'warehouseId', reason: 'not one of your warehouses' }]);
     }
-    return this.monitoring.stats(p.tenantId, p.warehouses, q.warehouseId, q.minutes);
+    // The queues count every tenant's jobs: their figures are for the operating tenant's admins only.
+    const queueWide = p.role === 'admin' && p.tenantId === this.config.OPS_TENANT;
+    return this.monitoring.stats(p.tenantId, p.warehouses, q.warehouseId, q.minutes, { queueWide });
   }
 
   /** Prometheus scrape (bearer token of an admin or an API key): queue depths, outbox, dead letters, latency, process metrics. */

@@ -5,13 +5,16 @@ import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 import { SqlWhere } from '../database/sql-where.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE } from '../queues.js';
 import './system-alert.events.js';
+import type { SystemAlertV1 } from './system-alert.events.js';
 import { deadLettersOpen, eventsStoredLastHour, outboxPending, queueJobs, queueOldestWaiting, registry, storeLatency } from './metrics.js';
 
 /** Queues the dashboard watches. Persistent contract with the workers: the names of their queues. */
 export const WATCHED_QUEUES = [EVENTS_QUEUE, LISTENERS_QUEUE, 'notifications'];
 
+/** One BullMQ queue: every tenant's jobs together. */
 export interface QueueBacklog {
   queue: string;
   waiting: number;
@@ -20,6 +23,13 @@ export interface QueueBacklog {
   failed: number;
   /** Age of the oldest waiting job, or 0. */
   oldestWaitingSeconds: number;
+}
+
+/** The caller's own backlog: its tenant's events accepted and not yet processed, in the warehouses it may see. */
+export interface TenantBacklog {
+  pendingEvents: number;
+  /** Age of the oldest pending event, or 0. */
+  oldestPendingSeconds: number;
 }
 
 export interface Percentiles {
@@ -37,8 +47,15 @@ export interface DashboardStats {
   storeLatencyMs: Percentiles;
   /** Publish → handled, per queued listener, the last 5 minutes, milliseconds. */
   listenerLatencyMs: Record<string, Percentiles>;
-  backlog: QueueBacklog[];
-  alerts: { kind: 'backlog_age' | 'error_rate' | 'latency'; message: string }[];
+  backlog: TenantBacklog;
+  /** Queue-wide figures, which count every tenant's jobs: only when asked for (the operating tenant's admins). */
+  queues?: QueueBacklog[];
+  alerts: { kind: SystemAlertV1['kind']; message: string }[];
+}
+
+export interface StatsOptions {
+  /** Add the queue-wide figures and their alerts. Only for the operating tenant (OPS_TENANT). */
+  queueWide?: boolean;
 }
 
 const pct = (row: Record<string, any>): Percentiles => ({
@@ -54,9 +71,11 @@ export class MonitoringService {
     private readonly db: DataSource,
     private readonly moduleRef: ModuleRef,
     private readonly config: AppConfig,
+    private readonly outbox: OutboxRepository,
   ) {}
 
-  async backlog(): Promise<QueueBacklog[]> {
+  /** Every tenant's jobs per queue: for operators only (the operating tenant, /metrics). */
+  async queueBacklog(): Promise<QueueBacklog[]> {
     return Promise.all(
       WATCHED_QUEUES.map(async (name) => {
         const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
@@ -74,7 +93,7 @@ export class MonitoringService {
     );
   }
 
-  async stats(tenantId: string, warehouses: string[] | 'all', warehouseId?: string, windowMinutes = 60): Promise<DashboardStats> {
+  async stats(tenantId: string, warehouses: string[] | 'all', warehouseId?: string, windowMinutes = 60, options: StatsOptions = {}): Promise<DashboardStats> {
     const scope = () =>
       new SqlWhere()
         .add('tenant_id = ?', tenantId)
@@ -112,7 +131,7 @@ export class MonitoringService {
              WHERE r.handled_at > now() - interval '5 minutes' AND e.tenant_id = $1) r GROUP BY r.listener`,
       [tenantId],
     );
-    const backlog = await this.backlog();
+    const pending = await this.outbox.pendingFor(tenantId, warehouses, warehouseId);
     const stats: DashboardStats = {
       windowMinutes,
       throughput: [...byMinute.values()],
@@ -120,7 +139,8 @@ export class MonitoringService {
       errorRate: total ? failed / total : 0,
       storeLatencyMs: pct(store),
       listenerLatencyMs: Object.fromEntries(listenerRows.map((r: Record<string, any>) => [r.listener, pct(r)])),
-      backlog,
+      backlog: { pendingEvents: pending.count, oldestPendingSeconds: pending.oldestSeconds },
+      ...(options.queueWide ? { queues: await this.queueBacklog() } : {}),
       alerts: [],
     };
     stats.alerts = this.alerts(stats);
@@ -129,7 +149,7 @@ export class MonitoringService {
 
   /** Prometheus text: this process's counters plus gauges read from the queues and Postgres at scrape time. */
   async prometheus(): Promise<{ contentType: string; body: string }> {
-    for (const q of await this.backlog()) {
+    for (const q of await this.queueBacklog()) {
       for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) queueJobs.set({ queue: q.queue, state }, q[state]);
       queueOldestWaiting.set({ queue: q.queue }, q.oldestWaitingSeconds);
     }
@@ -148,10 +168,14 @@ export class MonitoringService {
   }
 
   /** The thresholds (ALERT_*) crossed right now. */
-  alerts(s: Pick<DashboardStats, 'backlog' | 'errorRate' | 'storeLatencyMs'>): DashboardStats['alerts'] {
+  alerts(s: Pick<DashboardStats, 'backlog' | 'queues' | 'errorRate' | 'storeLatencyMs'>): DashboardStats['alerts'] {
     const alerts: DashboardStats['alerts'] = [];
-    for (const q of s.backlog) {
-      if (q.oldestWaitingSeconds > this.config.ALERT_BACKLOG_AGE_S) alerts.push({ kind: 'backlog_age', message: `${q.queue}: oldest waiting job is ${q.oldestWaitingSeconds} s old (threshold ${this.config.ALERT_BACKLOG_AGE_S} s)` });
+    const maxAge = this.config.ALERT_BACKLOG_AGE_S;
+    if (s.backlog.oldestPendingSeconds > maxAge) {
+      alerts.push({ kind: 'backlog_age', message: `${s.backlog.pendingEvents} events waiting to be processed, the oldest for ${s.backlog.oldestPendingSeconds} s (threshold ${maxAge} s)` });
+    }
+    for (const q of s.queues ?? []) {
+      if (q.oldestWaitingSeconds > maxAge) alerts.push({ kind: 'queue_backlog_age', message: `queue ${q.queue} (every tenant): oldest waiting job is ${q.oldestWaitingSeconds} s old (threshold ${maxAge} s)` });
     }
     if (s.errorRate > this.config.ALERT_ERROR_RATE) alerts.push({ kind: 'error_rate', message: `${(s.errorRate * 100).toFixed(1)} % of events ended in the dead-letter store (threshold ${(this.config.ALERT_ERROR_RATE * 100).toFixed(1)} %)` });
     if ((s.storeLatencyMs.p99 ?? 0) > this.config.ALERT_P99_LATENCY_MS) alerts.push({ kind: 'latency', message: `publish → stored p99 is ${s.storeLatencyMs.p99} ms (threshold ${this.config.ALERT_P99_LATENCY_MS} ms)` });

@@ -1,7 +1,9 @@
 import { IsIn, IsString, Length } from 'class-validator';
 import { defineEvent } from '../catalog/event-catalog.js';
 
-export const SYSTEM_ALERT_KINDS = ['backlog_age', 'error_rate', 'latency'] as const;
+// backlog_age: the tenant's own accepted events wait too long; queue_backlog_age: a queue's jobs (every
+// tenant's) do, raised for the operating tenant (OPS_TENANT) only.
+export const SYSTEM_ALERT_KINDS = ['backlog_age', 'queue_backlog_age', 'error_rate', 'latency'] as const;
 
 // Persistent contract: stored and queued. Add fields or versions; never rename.
 export class SystemAlertV1 {
@@ -14,7 +16,7 @@ defineEvent<SystemAlertV1>({
   version: 1,
   payload: SystemAlertV1,
   severity: 'critical',
-  description: 'A monitoring threshold was crossed (queue backlog age, error rate, publish → stored latency); sent when it starts, not while it lasts.',
+  description: 'A monitoring threshold was crossed (the age of the tenant’s own backlog; queue backlog age, for the operating tenant only; error rate; publish → stored latency); sent when it starts, not while it lasts.',
   aggregateType: 'system',
   aggregateId: (p) => p.kind,
   emittedBy: ['SystemAlertMonitor — the worker, every 30 s (ALERT_* thresholds)'],

@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { SqlWhere } from '../database/sql-where.js';
 import { MicroBatcher } from '../processing/micro-batcher.js';
+
+/** A tenant's events accepted and not yet processed, in the warehouses the caller may see. */
+export interface PendingEvents {
+  count: number;
+  /** Age of the oldest one, or 0. */
+  oldestSeconds: number;
+}
 
 /** Events accepted but not yet fully processed; the safety net for a lost queue job. */
 @Injectable()
@@ -26,6 +34,22 @@ export class OutboxRepository {
       [olderThanMs, limit, after],
     );
     return rows.map((r) => r.envelope);
+  }
+
+  /** Reads the tenant's rows only (event_outbox_tenant_idx), never the queues or the event store. */
+  async pendingFor(tenantId: string, warehouses: string[] | 'all', warehouseId?: string): Promise<PendingEvents> {
+    const w = new SqlWhere()
+      .add('tenant_id = ?', tenantId)
+      .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', warehouses === 'all' ? undefined : warehouses)
+      .add('warehouse_id = ?', warehouseId);
+    const [row] = await this.db.query(
+      `SELECT count(*)::int AS count,
+              coalesce(round(extract(epoch FROM now() - min(created_at))), 0)::int AS "oldestSeconds"
+       FROM event_outbox
+       WHERE ${w.sql}`,
+      w.params,
+    );
+    return { count: row.count, oldestSeconds: Math.max(0, row.oldestSeconds) };
   }
 
   async count(): Promise<number> {

@@ -150,6 +150,7 @@ describe('tenants are provisioned and suspended by the operating tenant', () => 
     expect(reissued.status).toBe(201);
     expect((await call('POST', '/auth/set-password', undefined, { code: created.body.setPasswordCode, password: 'acme-first-password-1' })).status).toBe(401);
     const code = reissued.body.setPasswordCode as string;
+    expect(reissued.body.setPasswordLink).toBe(`/ui/#set-password=${code}`);
     expect((await call('POST', '/auth/set-password', undefined, { code, password: 'short' })).status).toBe(400);
     const first = await call('POST', '/auth/set-password', undefined, { code, password: 'acme-first-password-1' });
     expect(first.status, JSON.stringify(first.body)).toBe(200);

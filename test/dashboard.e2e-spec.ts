@@ -104,4 +104,26 @@ describe('monitoring dashboard (browser)', () => {
     await page.getByText('Failed job: test-ui-erp-when-tracking-updated').first().waitFor();
     await page.screenshot({ path: path.join(artifacts, 'dashboard-inbox.png') });
   });
+
+  it('lets a new tenant’s first admin choose a password from the link, and signs them out when the tenant is suspended', async () => {
+    const id = `ui-${Date.now().toString(36)}`;
+    const created = await sys.post('/admin/tenants', { id, name: 'UI tenant', adminEmail: `first@${id}.example`, adminName: 'First' });
+    expect(created.status).toBe(201);
+    const newcomer = await browser.newPage({ viewport: { width: 1024, height: 700 } });
+    await newcomer.goto(`${sys.url}${created.body.setPasswordLink}`);
+    await newcomer.fill('input[name=password]', 'ui-first-password-1');
+    await newcomer.fill('input[name=repeat]', 'ui-first-password-2');
+    await newcomer.click('button[type=submit]');
+    await newcomer.getByRole('alert').filter({ hasText: 'differ' }).waitFor();
+    await newcomer.screenshot({ path: path.join(artifacts, 'dashboard-set-password.png') });
+    await newcomer.fill('input[name=repeat]', 'ui-first-password-1');
+    await newcomer.click('button[type=submit]');
+    await newcomer.getByTestId('connection').filter({ hasText: 'live' }).waitFor({ timeout: 15_000 });
+    expect(newcomer.url()).not.toContain('set-password');
+    await newcomer.screenshot({ path: path.join(artifacts, 'dashboard-first-admin.png') });
+    expect((await sys.post(`/admin/tenants/${id}/suspend`, { reason: 'ui test' })).status).toBe(200);
+    // The server closes the live stream at once; the page finds its token refused and asks to sign in again.
+    await newcomer.locator('form.login input[name=email]').waitFor({ timeout: 5000 });
+    await newcomer.close();
+  });
 });

@@ -4,7 +4,7 @@ import webpush from 'web-push';
 import { startPushService } from './support/providers.js';
 import { startSystem, TEST_PASSWORD, type TestSystem } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
-import { type DemoWarehouse, newWarehouse, stockUp } from './support/warehouse-factory.js';
+import { type DemoWarehouse, lowStock, newWarehouse } from './support/warehouse-factory.js';
 
 const as = (sys: TestSystem, token: string) => ({
   get: (path: string) => sys.get(path, { authorization: `Bearer ${token}` }),
@@ -22,13 +22,6 @@ const browserKeys = () => {
   ecdh.generateKeys();
   return { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') };
 };
-
-/** Takes a SKU from 8 available across its reorder point (5), which raises inventory.low_stock. */
-async function lowStock(sys: TestSystem, w: DemoWarehouse, sku: string) {
-  await stockUp(sys, w, sku, 'A-01', 8);
-  const res = await sys.post(`/warehouses/${w.wh}/adjustments`, { barcode: sku, locationCode: 'A-01', quantityDelta: -4, reasonCode: 'damaged' });
-  expect(res.status).toBe(201);
-}
 
 const deliveriesOf = async (sys: TestSystem, userId: string, sku: string) =>
   (

@@ -4,7 +4,7 @@ import webpush from 'web-push';
 import { startPushService, startSmtp, startTwilio } from './support/providers.js';
 import { startSystem, TEST_PASSWORD, type TestSystem } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
-import { type DemoWarehouse, newWarehouse, stockUp } from './support/warehouse-factory.js';
+import { type DemoWarehouse, lowStock, newWarehouse } from './support/warehouse-factory.js';
 
 type Providers = { smtp: Awaited<ReturnType<typeof startSmtp>>; twilio: Awaited<ReturnType<typeof startTwilio>>; push: Awaited<ReturnType<typeof startPushService>> };
 
@@ -35,13 +35,6 @@ const as = (sys: TestSystem, token: string) => ({
   post: (path: string, body: unknown) => sys.post(path, body, { authorization: `Bearer ${token}` }),
   put: (path: string, body: unknown) => fetch(`${sys.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then(async (r) => ({ status: r.status, body: await r.json() })),
 });
-
-/** Takes a SKU from 8 available across its reorder point (5), which raises inventory.low_stock. */
-async function lowStock(sys: TestSystem, w: DemoWarehouse, sku: string) {
-  await stockUp(sys, w, sku, 'A-01', 8);
-  const res = await sys.post(`/warehouses/${w.wh}/adjustments`, { barcode: sku, locationCode: 'A-01', quantityDelta: -4, reasonCode: 'damaged' });
-  expect(res.status).toBe(201);
-}
 
 const deliveriesOf = async (sys: TestSystem, userId: string, sku: string) =>
   (

@@ -59,6 +59,13 @@ export async function stockUp(sys: TestSystem, w: DemoWarehouse, sku: string, lo
   expect(moved.status, JSON.stringify(moved.body)).toBe(201);
 }
 
+/** Takes a SKU from 8 available across its reorder point (5), which raises inventory.low_stock. */
+export async function lowStock(sys: TestSystem, w: DemoWarehouse, sku: string) {
+  await stockUp(sys, w, sku, 'A-01', 8);
+  const res = await sys.post(`/warehouses/${w.wh}/adjustments`, { barcode: sku, locationCode: 'A-01', quantityDelta: -4, reasonCode: 'damaged' });
+  expect(res.status).toBe(201);
+}
+
 /** Stock lines of the warehouse (as GET /warehouses/:wh/stock answers). */
 export async function stockOf(sys: TestSystem, w: DemoWarehouse, query = '') {
   const res = await sys.get(`/warehouses/${w.wh}/stock${query}`);

@@ -21,23 +21,45 @@ async function api(path, options = {}) {
 }
 const post = (path, body) => api(path, { method: 'POST', body: JSON.stringify(body ?? {}) });
 
+/** The one-time code a new tenant's first admin was given, from a link like /ui/#set-password=<code> (never sent to the server in the URL). */
+const setPasswordCode = new URLSearchParams(location.hash.slice(1)).get('set-password');
+
+async function signedIn(res) {
+  const body = await res.json();
+  if (!res.ok) return body.message;
+  history.replaceState(null, '', location.pathname);
+  sessionStorage.setItem('wms.token', body.accessToken);
+  location.reload();
+  return '';
+}
+
 function Login() {
   const [error, setError] = useState('');
   const submit = async (e) => {
     e.preventDefault();
     const form = new FormData(e.target);
-    const res = await fetch('/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: form.get('email'), password: form.get('password') }) });
-    const body = await res.json();
-    if (!res.ok) return setError(body.message);
-    sessionStorage.setItem('wms.token', body.accessToken);
-    location.reload();
+    const json = { 'content-type': 'application/json' };
+    if (setPasswordCode) {
+      if (form.get('password') !== form.get('repeat')) return setError('the two passwords differ');
+      return setError(await signedIn(await fetch('/auth/set-password', { method: 'POST', headers: json, body: JSON.stringify({ code: setPasswordCode, password: form.get('password') }) })));
+    }
+    setError(await signedIn(await fetch('/auth/login', { method: 'POST', headers: json, body: JSON.stringify({ email: form.get('email'), password: form.get('password') }) })));
   };
+  if (setPasswordCode) {
+    return html`<form class="login" onSubmit=${submit}>
+      <h2>Choose your password</h2>
+      <label>New password (at least 12 characters)<input name="password" type="password" required minlength="12" autocomplete="new-password" /></label>
+      <label>Repeat it<input name="repeat" type="password" required minlength="12" autocomplete="new-password" /></label>
+      <button type="submit">Set password and sign in</button>
+      ${error && html`<div class="error" role="alert">${error}</div>`}
+    </form>`;
+  }
   return html`<form class="login" onSubmit=${submit}>
     <h2>WMS monitor</h2>
-    <input name="email" type="email" placeholder="email" required autocomplete="username" />
-    <input name="password" type="password" placeholder="password" required autocomplete="current-password" />
+    <input name="email" type="email" placeholder="email" required autocomplete="username" aria-label="email" />
+    <input name="password" type="password" placeholder="password" required autocomplete="current-password" aria-label="password" />
     <button type="submit">Sign in</button>
-    ${error && html`<div class="error">${error}</div>`}
+    ${error && html`<div class="error" role="alert">${error}</div>`}
   </form>`;
 }
 
@@ -68,7 +90,11 @@ function useLiveEvents(warehouseId) {
         add(missed.items);
       }
     });
-    socket.on('disconnect', () => setConnected(false));
+    socket.on('disconnect', (reason) => {
+      setConnected(false);
+      // The server closed the stream: access was revoked or changed. A 401 here sends the user to sign in.
+      if (reason === 'io server disconnect') api('/auth/me').then(() => socket.connect(), () => {});
+    });
     socket.on('event', (e) => add([e]));
     window.__wmsSocket = socket;
     return () => socket.close();

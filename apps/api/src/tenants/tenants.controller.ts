@@ -7,6 +7,9 @@ import { AdminCodeDto, CreateTenantDto, SuspendTenantDto } from './tenants.dto.j
 
 const TenantIdParam = new PathCode('id', TENANT_ID, 'must be a tenant id: 2-63 lower-case letters, digits or "-"');
 
+/** Where the admin chooses a password on the dashboard, relative to the api's URL; the code is in the fragment, so it never reaches a server log. */
+const withLink = <T extends { setPasswordCode: string }>(r: T) => ({ ...r, setPasswordLink: `/ui/#set-password=${r.setPasswordCode}` });
+
 /** The installation's tenants: created with a first admin, suspended, resumed. Admins of the operating tenant (OPS_TENANT) only. */
 @ApiTags('tenants')
 @ApiBearerAuth()
@@ -32,14 +35,14 @@ export class TenantsController {
   }
 
   @Post()
-  create(@Auth() p: Principal, @Body() dto: CreateTenantDto) {
-    return this.tenants.create(this.operator(p), dto);
+  async create(@Auth() p: Principal, @Body() dto: CreateTenantDto) {
+    return withLink(await this.tenants.create(this.operator(p), dto));
   }
 
   /** A new one-time set-password code for a first admin whose code expired or was lost. */
   @Post(':id/admin-code')
-  adminCode(@Auth() p: Principal, @Param('id', TenantIdParam) id: string, @Body() dto: AdminCodeDto) {
-    return this.tenants.reissueAdminCode(this.operator(p), id, dto.email);
+  async adminCode(@Auth() p: Principal, @Param('id', TenantIdParam) id: string, @Body() dto: AdminCodeDto) {
+    return withLink(await this.tenants.reissueAdminCode(this.operator(p), id, dto.email));
   }
 
   @Post(':id/suspend')

@@ -215,7 +215,7 @@ export function program(): Command {
         print(cli.opts().json, created, () => [
           `created tenant ${id} with admin ${created.admin.email}`,
           `one-time code (valid until ${created.setPasswordExpiresAt}, shown once): ${created.setPasswordCode}`,
-          `the admin sets a password with POST /auth/set-password {"code": "…", "password": "…"}`,
+          `the admin opens <api url>/ui/#set-password=<code> (or POST /auth/set-password {"code": "…", "password": "…"})`,
         ]);
       }),
     );

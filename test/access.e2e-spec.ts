@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from './support/api-process.js';
 import { testEnv } from './support/env.js';
 import { startSystem, TEST_PASSWORD, type TestSystem, tracking } from './support/system.js';
+import { startSilencingProxy } from './support/tcp-proxy.js';
 import { waitFor } from './support/wait-for.js';
 import { newWarehouse, stockUp } from './support/warehouse-factory.js';
 
@@ -112,6 +113,37 @@ describe('access changes take effect at once, on every api instance', () => {
     await atOnce('the device to be refused on B', t0, async () => (await call(b.url, 'GET', '/warehouses/WH1/stock', device.token)).status === 401);
     await atOnce('the key to be refused on B', t0, async () => (await call(b.url, 'POST', '/events', key.token, tracking({ orderNumber: `SO-KEY-${Date.now()}` }))).status === 401);
     expect(await Promise.race([live.closed, new Promise<number>((r) => setTimeout(() => r(Infinity), t0 + AT_ONCE_MS - Date.now()))])).toBeLessThan(t0 + AT_ONCE_MS);
+  });
+  it('keeps serving, and keeps its promise, when someone sends a malformed access notice', async () => {
+    // Any database session may NOTIFY; a notice that is not ours must neither crash an instance nor be trusted.
+    for (const payload of ['not json', 'null', '{"kind":"user"}', '{"kind":"root","id":"x"}']) await sys.db.query(`SELECT pg_notify('wms_access_changed', $1)`, [payload]);
+    const p = await person('supervisor');
+    expect((await call(b.url, 'GET', '/auth/me', p.token)).status).toBe(200);
+    expect(b.process.exitCode).toBeNull();
+    const t0 = Date.now();
+    expect((await call(sys.url, 'PATCH', `/admin/users/${p.id}`, sys.tokens.admin, { disabled: true })).status).toBe(200);
+    await atOnce('instance B to refuse the token', t0, async () => (await call(b.url, 'GET', '/auth/me', p.token)).status === 401);
+  });
+
+  it('notices when its change listener goes silent without a word, and stops trusting its cache', async () => {
+    const db = new URL(testEnv.databaseUrl);
+    const proxy = await startSilencingProxy(Number(db.port || 5432), db.hostname);
+    db.hostname = '127.0.0.1';
+    db.port = String(proxy.port);
+    const c = await startApiProcess({ ...sys.env, DATABASE_URL: db.toString() });
+    try {
+      const admin = await person('admin');
+      expect((await call(c.url, 'GET', '/admin/users', admin.token)).status).toBe(200);
+      // A NAT forgets the listener's idle flow: no FIN, no RST, nothing more arrives on it.
+      proxy.silence('wms-access-changes');
+      const t0 = Date.now();
+      expect((await call(sys.url, 'PATCH', `/admin/users/${admin.id}`, sys.tokens.admin, { role: 'operator' })).status).toBe(200);
+      // The heartbeat notices within a second; a margin for a busy machine, far below the 60 s cache.
+      await waitFor('the silenced instance to refuse the demoted admin', async () => (await call(c.url, 'GET', '/admin/users', admin.token)).status === 403, Math.max(0, t0 + 2500 - Date.now()), 20);
+    } finally {
+      await c.stop();
+      await proxy.close();
+    }
   });
 });
 
@@ -270,6 +302,27 @@ describe('idempotency keys belong to the caller', () => {
     expect(again.body).toEqual(a.body);
     const stock = (await sys.get(`/warehouses/${w.wh}/stock`)).body as { locationCode: string; onHand: number }[];
     expect(stock.find((s) => s.locationCode === 'A-01')?.onHand).toBe(8);
+  });
+
+  it('still answers resends of keys recorded before keys were scoped to their caller', async () => {
+    const w = await newWarehouse(sys, 1);
+    const sku = w.sku(1);
+    await stockUp(sys, w, sku, 'A-01', 10);
+    const scanner = (await sys.post('/admin/devices', { name: 'legacy', warehouses: [w.wh] })).body.token;
+    const scan = { barcode: sku, locationCode: 'A-01', quantityDelta: -1, reasonCode: 'damaged' };
+    const first = await send(scanner, `/warehouses/${w.wh}/adjustments`, scan, 'legacy-scan-1');
+    const event = tracking({ orderNumber: `SO-LEGACY-${Date.now()}` });
+    const published = await send(sys.tokens.admin, '/events', event, 'legacy-event-1');
+    // As the upgrade left them: recorded under the whole tenant.
+    await sys.db.query(`UPDATE idempotency_keys SET scope = '' WHERE tenant_id = $1 AND key IN ('legacy-scan-1', 'legacy-event-1')`, [sys.tenant]);
+    const again = await send(scanner, `/warehouses/${w.wh}/adjustments`, scan, 'legacy-scan-1');
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(first.body);
+    const republished = await send(sys.tokens.admin, '/events', event, 'legacy-event-1');
+    expect(republished.headers.get('idempotent-replayed')).toBe('true');
+    expect(republished.body.id).toBe(published.body.id);
+    const stock = (await sys.get(`/warehouses/${w.wh}/stock`)).body as { locationCode: string; onHand: number }[];
+    expect(stock.find((s) => s.locationCode === 'A-01')?.onHand).toBe(9);
   });
 
   it('keeps an integration’s keys across a rotation of its API key, and apart from another integration', async () => {

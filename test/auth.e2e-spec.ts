@@ -28,6 +28,7 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'GET /admin/users': ['admin'],
   'POST /admin/users': ['admin'],
   'PATCH /admin/users/:id': ['admin'],
+  'POST /admin/users/:id/unlock': ['admin'],
   'POST /admin/devices': ['admin'],
   'DELETE /admin/devices/:id': ['admin'],
   'POST /admin/api-keys': ['admin'],
@@ -231,6 +232,13 @@ describe('sign-in, roles and warehouse scoping', () => {
     expect(locked.body.code).toBe('AUTH.LOCKED');
     const audit = (await sys.get('/admin/audit?limit=50')).body as { action: string; target: string }[];
     expect(audit.some((a) => a.action === 'user.locked' && a.target === created.body.id)).toBe(true);
+    // An admin lifts the lock at once (audited); another tenant's admin cannot.
+    const other = await sys.newTenant();
+    expect((await call('POST', `/admin/users/${created.body.id}/unlock`, other.tokens.admin)).status).toBe(404);
+    expect((await sys.login(email)).status).toBe(429);
+    expect((await sys.post(`/admin/users/${created.body.id}/unlock`, {})).body).toEqual({ id: created.body.id, unlocked: true });
+    expect((await sys.login(email)).status).toBe(200);
+    expect(((await sys.get('/admin/audit?limit=5')).body as { action: string }[])[0].action).toBe('user.unlocked');
   });
 
   it('audits role changes, and nobody can edit the audit log', async () => {

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
@@ -37,6 +37,12 @@ export class AdminController {
   @Patch('users/:id')
   updateUser(@Auth() admin: Principal, @Param('id', IdParam) id: string, @Body() dto: UpdateUserDto) {
     return this.auth.updateUser(admin, id, dto);
+  }
+
+  @Post('users/:id/unlock')
+  @HttpCode(200)
+  unlockUser(@Auth() admin: Principal, @Param('id', IdParam) id: string) {
+    return this.auth.unlockUser(admin, id);
   }
 
   @Post('devices')

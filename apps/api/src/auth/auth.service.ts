@@ -45,11 +45,12 @@ export class AuthService {
     const key = email.toLowerCase();
     const user = await this.db.transaction(async (m) => {
       // One row per email, taken for update, so concurrent guesses at one email are counted one by one.
+      // Failures older than the lockout window are forgotten.
       const [failed] = await m.query(
         `INSERT INTO login_failures (email) VALUES ($1)
          ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-         RETURNING failures, locked_until`,
-        [key],
+         RETURNING CASE WHEN updated_at < now() - make_interval(mins => $2) THEN 0 ELSE failures END AS failures, locked_until`,
+        [key, this.config.LOGIN_LOCKOUT_MINUTES],
       );
       const [row]: UserRow[] = await m.query(
         `SELECT u.*, t.suspended_at IS NOT NULL AS suspended
@@ -69,7 +70,7 @@ export class AuthService {
         return row.suspended ? TENANT_SUSPENDED() : row;
       }
       if (failed.failures + 1 < this.config.LOGIN_MAX_FAILURES) {
-        await m.query(`UPDATE login_failures SET failures = failures + 1, updated_at = now() WHERE email = $1`, [key]);
+        await m.query(`UPDATE login_failures SET failures = $2, updated_at = now() WHERE email = $1`, [key, failed.failures + 1]);
         return INVALID_CREDENTIALS();
       }
       await m.query(`UPDATE login_failures SET failures = 0, locked_until = now() + make_interval(mins => $2), updated_at = now() WHERE email = $1`, [key, this.config.LOGIN_LOCKOUT_MINUTES]);
@@ -185,6 +186,18 @@ export class AuthService {
         details: { before: { role: before.role, warehouses: before.warehouses, disabled: before.disabled }, after: { role: after.role, warehouses: after.warehouses, disabled: after.disabled } },
       }, m);
       return { id: after.id, email: after.email, displayName: after.display_name, role: after.role, warehouses: after.warehouses };
+    });
+  }
+
+  /** Lifts a sign-in lockout of one of the tenant's people at once (it also ends by itself after LOGIN_LOCKOUT_MINUTES). */
+  async unlockUser(admin: Principal, userId: string): Promise<{ id: string; unlocked: boolean }> {
+    return this.db.transaction(async (m) => {
+      const [user] = await m.query(`SELECT email FROM users WHERE id = $1 AND tenant_id = $2`, [userId, admin.tenantId]);
+      if (!user) throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [{ field: 'id', reason: 'no such user' }]);
+      const removed = await changedRows(m, `DELETE FROM login_failures WHERE email = lower($1) RETURNING locked_until`, [user.email]);
+      const unlocked = removed.some((r) => r.locked_until && r.locked_until > new Date());
+      await this.audit.record({ tenantId: admin.tenantId, actor: actorOf(admin), action: 'user.unlocked', target: userId, details: { email: user.email, wasLocked: unlocked } }, m);
+      return { id: userId, unlocked };
     });
   }
 

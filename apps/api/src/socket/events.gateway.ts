@@ -32,15 +32,22 @@ export class EventsGateway implements OnGatewayInit {
     private readonly config: AppConfig,
   ) {}
 
+  /** Sockets whose handshake is looking up their token: a change heard meanwhile makes them look again. */
+  private readonly handshaking = new Set<Socket>();
+
   afterInit(server: Server): void {
     // Someone's access changed (on any instance): their open sockets here are checked again at once.
     this.tokens.onChange((change) => {
+      for (const socket of this.handshaking) socket.data.stale = true;
       for (const socket of server.sockets.sockets.values()) if (affects(change, socket.data.principal)) void this.recheck(socket);
     });
     server.use((socket, next) => {
       const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined;
-      this.tokens.resolve(token).then(
+      this.handshaking.add(socket);
+      this.resolveSettled(socket, token).then(
         (principal) => {
+          // socket.io registers the socket on the next tick, before any change notice can arrive.
+          this.handshaking.delete(socket);
           if (!principal || !DASHBOARD_ROLES.has(principal.role)) return next(new Error('AUTH.INVALID_TOKEN: connect with auth: { token } from POST /auth/login'));
           socket.data.principal = principal;
           socket.data.token = token;
@@ -52,14 +59,31 @@ export class EventsGateway implements OnGatewayInit {
           socket.on('disconnect', () => clearInterval(recheck));
           next();
         },
-        (error: Error) => next(error),
+        (error: Error) => {
+          this.handshaking.delete(socket);
+          next(error);
+        },
       );
     });
   }
 
+  /** The token's principal, looked up again if someone's access changed while it was being looked up. */
+  private async resolveSettled(socket: Socket, token: string | undefined): Promise<Principal | null> {
+    for (;;) {
+      socket.data.stale = false;
+      const principal = await this.tokens.resolve(token);
+      if (!socket.data.stale) return principal;
+    }
+  }
+
   @SubscribeMessage('subscribe')
   async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: SubscribeRequest) {
-    const principal = socket.data.principal as Principal;
+    // Access as it is now (a cache hit), not as it was at the handshake or the last re-check.
+    const principal = await this.tokens.resolve(socket.data.token);
+    if (!principal) {
+      socket.disconnect(true);
+      return { ok: false, code: 'AUTH.INVALID_TOKEN', message: 'the token is invalid, expired or revoked; sign in again' };
+    }
     const warehouseId = body?.warehouseId ?? null;
     const names = body?.names ?? [];
     if ((warehouseId !== null && !CODE.test(warehouseId)) || !Array.isArray(names) || !names.every((n) => typeof n === 'string' && CODE.test(n))) {
@@ -79,8 +103,10 @@ export class EventsGateway implements OnGatewayInit {
 
   /** Revoked, disabled, suspended or expired: disconnected. Still valid: keeps only the rooms of warehouses it may still see. */
   private async recheck(socket: Socket): Promise<void> {
+    const seq = (socket.data.recheckSeq = (socket.data.recheckSeq ?? 0) + 1);
     const principal = await this.tokens.resolve(socket.data.token).catch(() => undefined);
-    if (principal === undefined) return;
+    // A later re-check started after a newer change: its answer wins, not this older one.
+    if (principal === undefined || seq !== socket.data.recheckSeq) return;
     if (!principal || !DASHBOARD_ROLES.has(principal.role)) {
       socket.disconnect(true);
       return;

@@ -9,6 +9,21 @@ export type AccessChange = { kind: 'user'; id: string } | { kind: 'credential'; 
 // Persistent contract between processes of different versions: renaming the channel or the payload's shape
 // leaves older api instances deaf to revocations until they are restarted.
 const CHANNEL = 'wms_access_changed';
+const KINDS = new Set(['user', 'credential', 'tenant']);
+/** A listening connection can die without a word (a NAT or firewall dropping an idle flow): it is asked to answer this often… */
+const HEARTBEAT_MS = 250;
+/** …and counted as lost when an answer is this late, so a missed change is noticed well within a second. */
+const HEARTBEAT_TIMEOUT_MS = 750;
+
+/** A change notice as sent by announce(); anything else on the channel is not to be trusted. */
+function parseChange(payload: string | undefined): AccessChange | null {
+  try {
+    const change = JSON.parse(payload ?? '') as AccessChange;
+    return change && typeof change === 'object' && KINDS.has(change.kind) && typeof change.id === 'string' ? change : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Tells every api instance, at once, that someone's access changed, so their caches drop it and their open
@@ -53,11 +68,24 @@ export class AccessChanges implements OnApplicationShutdown {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.config.DATABASE_URL, application_name: 'wms-access-changes' });
+    const client = new pg.Client({ connectionString: this.config.DATABASE_URL, application_name: 'wms-access-changes', keepAlive: true });
     client.on('notification', (message) => {
-      if (message.channel !== CHANNEL || !message.payload) return;
-      const change = JSON.parse(message.payload) as AccessChange;
-      for (const handler of this.handlers) handler(change);
+      if (message.channel !== CHANNEL) return;
+      const change = parseChange(message.payload);
+      if (!change) {
+        // Anyone who can connect may NOTIFY: a notice we cannot read means some change may be unknown.
+        this.logger.warn({ channel: CHANNEL }, 'unreadable access-change notice; dropping every cached access');
+        this.reset();
+        return;
+      }
+      for (const handler of this.handlers) {
+        try {
+          handler(change);
+        } catch (error) {
+          this.logger.error({ error: (error as Error).message, change }, 'access-change handler failed; dropping every cached access');
+          this.reset();
+        }
+      }
     });
     let lost = false;
     const onLost = (error: Error) => {
@@ -78,16 +106,43 @@ export class AccessChanges implements OnApplicationShutdown {
     this.client = client;
     this.retryDelayMs = 100;
     // Whatever changed while nobody was listening is unknown: start from a clean cache.
-    for (const reset of this.resets) reset();
+    this.reset();
     this.live = true;
+    this.heartbeat(client, onLost);
+  }
+
+  private heartbeat(client: pg.Client, onLost: (error: Error) => void): void {
+    let askedAt: number | null = null;
+    const timer = setInterval(() => {
+      if (this.client !== client) return clearInterval(timer);
+      if (askedAt !== null) {
+        if (Date.now() - askedAt > HEARTBEAT_TIMEOUT_MS) {
+          clearInterval(timer);
+          onLost(new Error(`no answer within ${HEARTBEAT_TIMEOUT_MS} ms`));
+        }
+        return;
+      }
+      askedAt = Date.now();
+      client.query('SELECT 1').then(
+        () => (askedAt = null),
+        (error: Error) => onLost(error),
+      );
+    }, HEARTBEAT_MS).unref();
+  }
+
+  private reset(): void {
+    for (const reset of this.resets) reset();
   }
 
   private lost(client: pg.Client, error: Error): void {
-    if (this.client === client) this.client = null;
-    this.live = false;
     client.removeAllListeners('end');
+    // end() waits for the server, which may never answer: drop the socket as well.
     client.end().catch(() => undefined);
-    for (const reset of this.resets) reset();
+    (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+    if (this.client !== null && this.client !== client) return;
+    this.client = null;
+    this.live = false;
+    this.reset();
     if (this.stopped) return;
     this.logger.warn({ error: error.message, retryInMs: this.retryDelayMs }, 'lost the access-changes listener; caches are bypassed until it is back');
     setTimeout(() => void this.listen(), this.retryDelayMs).unref();

@@ -23,7 +23,11 @@ const RECORD_BATCH_SQL = `
   ),
   claimed AS (
     INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, event_id)
-    SELECT tenant, iscope, ikey, ihash, id FROM input WHERE ikey IS NOT NULL ORDER BY tenant, iscope, ikey, ord
+    SELECT tenant, iscope, ikey, ihash, id FROM input
+    WHERE ikey IS NOT NULL
+      -- a key recorded before keys were scoped to their caller (scope '') still answers its resends
+      AND NOT EXISTS (SELECT 1 FROM idempotency_keys l WHERE l.tenant_id = input.tenant AND l.scope = '' AND l.key = input.ikey)
+    ORDER BY tenant, iscope, ikey, ord
     ON CONFLICT DO NOTHING
     RETURNING event_id
   ),

@@ -123,7 +123,11 @@ export class EventService {
       if (idempotency) {
         // A concurrent resend blocks here on the key's unique index until the first request commits.
         const claimed = await manager.query(
-          `INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING key`,
+          `INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash)
+           SELECT $1, $2, $3, $4
+           WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE tenant_id = $1 AND scope = '' AND key = $3)
+           ON CONFLICT DO NOTHING
+           RETURNING key`,
           [idempotency.tenantId, idempotency.scope, idempotency.key, requestHash],
         );
         if (claimed.length === 0) return { replayed: true as const };
@@ -162,11 +166,15 @@ export class EventService {
   }
 
   private async firstRequest(idempotency: IdempotencyOptions, requestHash: string): Promise<{ event_id: string; response: unknown }> {
-    const [row] = await this.db.query(`SELECT request_hash, event_id, response FROM idempotency_keys WHERE tenant_id = $1 AND scope = $2 AND key = $3`, [
-      idempotency.tenantId,
-      idempotency.scope,
-      idempotency.key,
-    ]);
+    // A key recorded before keys were scoped to their caller (scope '') still answers its resends.
+    const [row] = await this.db.query(
+      `SELECT request_hash, event_id, response
+       FROM idempotency_keys
+       WHERE tenant_id = $1 AND scope IN ($2, '') AND key = $3
+       ORDER BY scope DESC
+       LIMIT 1`,
+      [idempotency.tenantId, idempotency.scope, idempotency.key],
+    );
     if (row.request_hash !== requestHash) {
       throw new DomainError('IDEMPOTENCY.KEY_REUSED', 'this Idempotency-Key was already used for a different request; send a new key for a new request', 'unprocessable', [
         { field: 'Idempotency-Key', reason: 'already used for a different request' },

@@ -6,6 +6,7 @@ import { type ApiProcess, startApiProcess } from './support/api-process.js';
 import { testEnv } from './support/env.js';
 import { startSystem, TEST_PASSWORD, type TestSystem, tracking } from './support/system.js';
 import { startSilencingProxy } from './support/tcp-proxy.js';
+import { EVENT_MESSAGE, SOCKET_EMITTER, type SocketEmitter, warehouseRoom } from '@wms/events';
 import { waitFor } from './support/wait-for.js';
 import { newWarehouse, stockUp } from './support/warehouse-factory.js';
 
@@ -377,5 +378,30 @@ describe('sign-in lockout', () => {
     }
     const [k, u] = [median(times.known), median(times.unknown)];
     expect(Math.max(k, u) / Math.min(k, u), JSON.stringify(times)).toBeLessThan(2);
+  });
+});
+
+describe('installations sharing one Redis', () => {
+  let x: TestSystem;
+  let y: TestSystem;
+  beforeAll(async () => {
+    [x, y] = [await startSystem(), await startSystem()];
+  });
+  afterAll(async () => {
+    await y?.close();
+    await x?.close();
+  });
+
+  it('never deliver one installation’s broadcasts to the other’s sockets', async () => {
+    const { received } = await x.socket({ warehouseId: 'WH1' });
+    const room = warehouseRoom(x.tenant, 'WH1');
+    // The same room name, emitted by the other installation's worker: a tenant id can exist in both.
+    y.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENT_MESSAGE, { id: 'from-y', payload: {} });
+    x.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENT_MESSAGE, { id: 'from-x', payload: {} });
+    await waitFor('x’s own broadcast', () => received.some((e) => e.id === 'from-x'));
+    // A second round trip: anything y sent before would have arrived by now.
+    x.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENT_MESSAGE, { id: 'from-x-2', payload: {} });
+    await waitFor('x’s second broadcast', () => received.some((e) => e.id === 'from-x-2'));
+    expect(received.map((e) => e.id)).not.toContain('from-y');
   });
 });

@@ -12,6 +12,7 @@ import { AccessChanges } from './access/access-changes.js';
 import { TenantsService } from './access/tenants.service.js';
 import { AuditService } from './audit/audit.service.js';
 import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/event-broadcaster.service.js';
+import { socketChannel } from './broadcasting/rooms.js';
 import { AppConfig } from './config/app-config.js';
 import { redisOptions } from './database/connections.js';
 import { DeadLetterEntity } from './dead-letters/dead-letter.entity.js';
@@ -45,11 +46,11 @@ class SocketEmitterConnection implements OnApplicationShutdown {
       const client = new Redis({ ...redisOptions(config.REDIS_URL!), lazyConnect: false });
       // ioredis reconnects by itself; log instead of crashing on an unhandled 'error'.
       client.on('error', (error: Error) => new Logger('SocketEmitter').warn({ error: error.message }, 'Redis connection error; reconnecting'));
-      this.emitter = new RedisEmitter(client);
+      this.emitter = new RedisEmitter(client, { key: socketChannel(config.QUEUE_PREFIX) });
       this.close = () => client.quit().catch(() => client.disconnect());
     } else {
       const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
-      this.emitter = new PostgresEmitter(pool);
+      this.emitter = new PostgresEmitter(pool, undefined, { channelPrefix: socketChannel(config.QUEUE_PREFIX) });
       this.close = () => pool.end();
     }
   }

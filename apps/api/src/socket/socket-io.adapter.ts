@@ -2,7 +2,7 @@ import { type INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter as createPostgresAdapter } from '@socket.io/postgres-adapter';
 import { createAdapter as createRedisAdapter } from '@socket.io/redis-adapter';
-import { AppConfig, redisOptions } from '@wms/events';
+import { AppConfig, redisOptions, socketChannel } from '@wms/events';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Server, ServerOptions } from 'socket.io';
@@ -27,11 +27,11 @@ export class ClusterIoAdapter extends IoAdapter {
       const pub = new Redis(redisOptions(this.config.REDIS_URL!));
       const sub = pub.duplicate();
       for (const client of [pub, sub]) client.on('error', (error: Error) => new Logger(ClusterIoAdapter.name).warn({ error: error.message }, 'Redis connection error; reconnecting'));
-      server.adapter(createRedisAdapter(pub, sub));
+      server.adapter(createRedisAdapter(pub, sub, { key: socketChannel(this.config.QUEUE_PREFIX) }));
       this.closers.push(() => pub.quit(), () => sub.quit());
     } else {
       const pool = new pg.Pool({ connectionString: this.config.DATABASE_URL, max: 2 });
-      server.adapter(createPostgresAdapter(pool));
+      server.adapter(createPostgresAdapter(pool, { channelPrefix: socketChannel(this.config.QUEUE_PREFIX) }));
       this.closers.push(() => pool.end());
     }
     return server;

@@ -14,3 +14,10 @@ export function roomsFor(event: EventEnvelope): string[] {
 
 /** The socket.io event name clients listen to for stored events. */
 export const EVENT_MESSAGE = 'event';
+
+/**
+ * The pub/sub channel socket.io's adapter (api) and emitter (worker) share, per installation (QUEUE_PREFIX),
+ * so two installations on one Redis or Postgres never hear each other's broadcasts. Persistent contract:
+ * api and worker must agree on it, so change them together.
+ */
+export const socketChannel = (queuePrefix: string) => `${queuePrefix}-socket.io`;

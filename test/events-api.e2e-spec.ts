@@ -217,6 +217,8 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     const health = await sys.get('/health');
     expect(health.status).toBe(200);
     expect(health.body.info).toMatchObject({ postgres: { status: 'up' }, queue: { status: 'up', backend: 'redis' } });
+    // Anyone may ask: no figure of anyone's volume.
+    expect(health.body.info.queue).toEqual({ status: 'up', backend: 'redis' });
     const doc = await sys.get('/docs/openapi.json');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/events', '/events/{id}', '/event-types', '/health']));

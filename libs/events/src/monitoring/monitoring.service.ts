@@ -153,8 +153,7 @@ export class MonitoringService {
       for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) queueJobs.set({ queue: q.queue, state }, q[state]);
       queueOldestWaiting.set({ queue: q.queue }, q.oldestWaitingSeconds);
     }
-    const [{ n }] = await this.db.query(`SELECT count(*)::int AS n FROM event_outbox`);
-    outboxPending.set(n);
+    outboxPending.set(await this.outbox.count());
     deadLettersOpen.reset();
     for (const r of await this.db.query(`SELECT queue, count(*)::int AS n FROM dead_letters WHERE status = 'open' GROUP BY queue`)) deadLettersOpen.set({ queue: r.queue }, r.n);
     eventsStoredLastHour.reset();

@@ -272,6 +272,20 @@ describe('tenants are provisioned and suspended by the operating tenant', () => 
     expect(audit.map((a) => a.action)).toEqual(['tenant.suspended', 'tenant.created']);
     expect(audit[0].actor.id).toMatch(/^cli:/);
   });
+
+  it('bootstraps the operating tenant itself from the command line on an installation without the demo', async () => {
+    const ops = `ops-${Date.now().toString(36)}`;
+    const created = spawnSync(process.execPath, [path.join(testEnv.root, 'dist/apps/worker/src/cli/wms.js'), '--json', 'tenants:create', ops, '--name', 'Operations', '--admin-email', `root@${ops}.example`], {
+      env: { ...process.env, ...sys.env, OPS_TENANT: ops, LOG_LEVEL: 'error' },
+      encoding: 'utf8',
+    });
+    expect(created.status, created.stderr).toBe(0);
+    const { setPasswordCode } = JSON.parse(created.stdout);
+    const session = await call('POST', '/auth/set-password', undefined, { code: setPasswordCode, password: 'ops-first-password-1' });
+    expect(session.body.user).toMatchObject({ role: 'admin' });
+    const audit = ((await call('GET', '/admin/audit?limit=5', session.body.accessToken)).body as { action: string }[]).map((a) => a.action);
+    expect(audit).toEqual(['user.password_set', 'tenant.created']);
+  });
 });
 
 describe('idempotency keys belong to the caller', () => {

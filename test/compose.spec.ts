@@ -57,8 +57,9 @@ function runMigrateCommand(migrate: Service): string[] {
 describe('docker-compose.yml', () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-  it.runIf(!installed && process.env.CI === 'true')('can be checked (docker-compose is installed)', () => {
-    throw new Error(MISSING);
+  // In CI the checker must be there; on a developer's machine without it the rendered checks are skipped.
+  it.runIf(installed || process.env.CI === 'true')('can be checked (docker-compose is installed)', () => {
+    expect(installed, MISSING).toBe(true);
   });
 
   describe.skipIf(!installed)('rendered by docker-compose config', () => {

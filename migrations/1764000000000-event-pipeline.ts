@@ -38,7 +38,9 @@ export class EventPipeline1764000000000 implements MigrationInterface {
         stream_position bigint NOT NULL CHECK (stream_position > 0),
         payload jsonb NOT NULL
       )`);
-    await q.query(`CREATE UNIQUE INDEX event_store_stream_position_uq ON event_store (tenant_id, aggregate_type, aggregate_id, stream_position)`);
+    await q.query(
+      `CREATE UNIQUE INDEX event_store_stream_position_uq ON event_store (tenant_id, aggregate_type, aggregate_id, stream_position)`,
+    );
     await q.query(`CREATE INDEX event_store_name_idx ON event_store (tenant_id, name, id)`);
     await q.query(`CREATE INDEX event_store_warehouse_idx ON event_store (tenant_id, warehouse_id, id)`);
     await q.query(`CREATE INDEX event_store_occurred_at_idx ON event_store (tenant_id, occurred_at)`);
@@ -47,7 +49,9 @@ export class EventPipeline1764000000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION event_store_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'event_store is append-only'; END $$`);
-    await q.query(`CREATE TRIGGER event_store_append_only BEFORE UPDATE OR DELETE ON event_store FOR EACH ROW EXECUTE FUNCTION event_store_append_only()`);
+    await q.query(
+      `CREATE TRIGGER event_store_append_only BEFORE UPDATE OR DELETE ON event_store FOR EACH ROW EXECUTE FUNCTION event_store_append_only()`,
+    );
     await q.query(`
       CREATE TABLE idempotency_keys (
         tenant_id text NOT NULL,
@@ -97,7 +101,15 @@ export class EventPipeline1764000000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['socket_io_attachments', 'dead_letters', 'listener_receipts', 'idempotency_keys', 'event_store', 'event_outbox', 'event_streams']) {
+    for (const table of [
+      'socket_io_attachments',
+      'dead_letters',
+      'listener_receipts',
+      'idempotency_keys',
+      'event_store',
+      'event_outbox',
+      'event_streams',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${table}`);
     }
     await q.query(`DROP FUNCTION IF EXISTS event_store_append_only()`);

@@ -151,7 +151,20 @@ export class WarehouseModel1764100000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['cartons', 'pick_tasks', 'order_lines', 'orders', 'asn_lines', 'asns', 'stock', 'partners', 'products', 'locations', 'zones', 'warehouses']) {
+    for (const table of [
+      'cartons',
+      'pick_tasks',
+      'order_lines',
+      'orders',
+      'asn_lines',
+      'asns',
+      'stock',
+      'partners',
+      'products',
+      'locations',
+      'zones',
+      'warehouses',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${table}`);
     }
   }

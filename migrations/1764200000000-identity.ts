@@ -62,11 +62,14 @@ export class Identity1764200000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$`);
-    await q.query(`CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`);
+    await q.query(
+      `CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()`,
+    );
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const table of ['audit_log', 'api_keys', 'device_tokens', 'refresh_tokens', 'users']) await q.query(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of ['audit_log', 'api_keys', 'device_tokens', 'refresh_tokens', 'users'])
+      await q.query(`DROP TABLE IF EXISTS ${table}`);
     await q.query(`DROP FUNCTION IF EXISTS audit_log_append_only()`);
   }
 }

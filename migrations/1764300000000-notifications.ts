@@ -18,7 +18,9 @@ export class Notifications1764300000000 implements MigrationInterface {
         enabled boolean NOT NULL DEFAULT true,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE INDEX notification_rules_event_idx ON notification_rules (tenant_id, event_name) WHERE enabled`);
+    await q.query(
+      `CREATE INDEX notification_rules_event_idx ON notification_rules (tenant_id, event_name) WHERE enabled`,
+    );
     await q.query(`
       CREATE TABLE notification_preferences (
         user_id uuid PRIMARY KEY REFERENCES users (id),
@@ -45,7 +47,9 @@ export class Notifications1764300000000 implements MigrationInterface {
         read_at timestamptz
       )`);
     await q.query(`CREATE INDEX notifications_inbox_idx ON notifications (user_id, created_at DESC)`);
-    await q.query(`CREATE UNIQUE INDEX notifications_event_user_uq ON notifications (event_id, user_id, kind) WHERE event_id IS NOT NULL`);
+    await q.query(
+      `CREATE UNIQUE INDEX notifications_event_user_uq ON notifications (event_id, user_id, kind) WHERE event_id IS NOT NULL`,
+    );
     // One row per (notification, channel): what was delivered, with every attempt in delivery_attempts.
     await q.query(`
       CREATE TABLE notification_deliveries (
@@ -60,7 +64,9 @@ export class Notifications1764300000000 implements MigrationInterface {
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await q.query(`CREATE INDEX notification_deliveries_pending_idx ON notification_deliveries (user_id, channel) WHERE status = 'queued'`);
+    await q.query(
+      `CREATE INDEX notification_deliveries_pending_idx ON notification_deliveries (user_id, channel) WHERE status = 'queued'`,
+    );
     await q.query(`
       CREATE TABLE delivery_attempts (
         id bigserial PRIMARY KEY,
@@ -100,7 +106,16 @@ export class Notifications1764300000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['push_subscriptions', 'sms_budget', 'notification_dedup', 'delivery_attempts', 'notification_deliveries', 'notifications', 'notification_preferences', 'notification_rules']) {
+    for (const t of [
+      'push_subscriptions',
+      'sms_budget',
+      'notification_dedup',
+      'delivery_attempts',
+      'notification_deliveries',
+      'notifications',
+      'notification_preferences',
+      'notification_rules',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }
   }

@@ -67,7 +67,9 @@ export class Access1764500000000 implements MigrationInterface {
     await q.query(`ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey`);
     await q.query(`ALTER TABLE idempotency_keys ADD PRIMARY KEY (tenant_id, key)`);
     await q.query(`ALTER TABLE idempotency_keys DROP COLUMN scope`);
-    await q.query(`ALTER TABLE users ADD COLUMN failed_logins int NOT NULL DEFAULT 0, ADD COLUMN locked_until timestamptz`);
+    await q.query(
+      `ALTER TABLE users ADD COLUMN failed_logins int NOT NULL DEFAULT 0, ADD COLUMN locked_until timestamptz`,
+    );
     await q.query(`DROP TABLE login_failures`);
     await q.query(`ALTER TABLE api_keys DROP COLUMN integration_id`);
     await q.query(`DROP TABLE set_password_codes`);

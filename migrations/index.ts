@@ -8,4 +8,13 @@ import { RecipientFailures1764510000000 } from './1764510000000-recipient-failur
 import { TenantBacklog1764520000000 } from './1764520000000-tenant-backlog.js';
 
 /** Every migration, in order. The only way the schema changes. */
-export const migrations = [EventPipeline1764000000000, WarehouseModel1764100000000, Identity1764200000000, Notifications1764300000000, DeadLetterAdmin1764400000000, Access1764500000000, RecipientFailures1764510000000, TenantBacklog1764520000000];
+export const migrations = [
+  EventPipeline1764000000000,
+  WarehouseModel1764100000000,
+  Identity1764200000000,
+  Notifications1764300000000,
+  DeadLetterAdmin1764400000000,
+  Access1764500000000,
+  RecipientFailures1764510000000,
+  TenantBacklog1764520000000,
+];

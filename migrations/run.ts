@@ -9,7 +9,13 @@ import { migrations } from './index.js';
  * several processes at once: both take a lock.
  */
 export async function runMigrations(url: string): Promise<{ applied: string[]; bullmqSchemaVersion: number }> {
-  const dataSource = new DataSource({ type: 'postgres', url, migrations, migrationsTableName: 'typeorm_migrations', logging: ['error'] });
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url,
+    migrations,
+    migrationsTableName: 'typeorm_migrations',
+    logging: ['error'],
+  });
   await dataSource.initialize();
   let applied: string[];
   try {

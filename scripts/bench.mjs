@@ -8,7 +8,19 @@ import http from 'node:http';
 import path from 'node:path';
 import { Queue, Worker } from 'bullmq';
 import { io } from 'socket.io-client';
-import { build, createDatabase, dropDatabase, findRedis, freePort, log, migrate, provisionPostgres, redisServerBinary, root, startRedisServer } from './services.mjs';
+import {
+  build,
+  createDatabase,
+  dropDatabase,
+  findRedis,
+  freePort,
+  log,
+  migrate,
+  provisionPostgres,
+  redisServerBinary,
+  root,
+  startRedisServer,
+} from './services.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 64);
@@ -48,7 +60,12 @@ const env = {
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
 
-const children = ['api', 'worker'].map((app) => spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+const children = ['api', 'worker'].map((app) =>
+  spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  }),
+);
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
   try {
@@ -60,8 +77,22 @@ for (let i = 0; ; i++) {
 
 // Credentials: the demo admin signs in and issues an API key, as an integration would get one.
 spawnSync(process.execPath, [path.join(root, 'dist/apps/api/src/auth/demo-seed.js')], { env, stdio: 'ignore' });
-const session = await (await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@demo.local', password: process.env.DEMO_PASSWORD ?? 'demo-password-1234' }) })).json();
-const apiKey = (await (await fetch(`${base}/admin/api-keys`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` }, body: JSON.stringify({ name: 'bench', warehouses: [] }) })).json()).token;
+const session = await (
+  await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'admin@demo.local', password: process.env.DEMO_PASSWORD ?? 'demo-password-1234' }),
+  })
+).json();
+const apiKey = (
+  await (
+    await fetch(`${base}/admin/api-keys`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
+      body: JSON.stringify({ name: 'bench', warehouses: [] }),
+    })
+  ).json()
+).token;
 
 // One socket.io client, like a supervisor's dashboard, subscribed to every warehouse of the run.
 const socket = io(base, { transports: ['websocket'], auth: { token: session.accessToken } });
@@ -76,7 +107,17 @@ const sentAt = new Map();
 function publish() {
   const lot = `L${++seq}`;
   const warehouseId = WAREHOUSES[seq % WAREHOUSES.length];
-  const body = JSON.stringify({ name: 'carrier.tracking_updated', payload: { warehouseId, orderNumber: `SO-${seq % 2000}`, carrierCode: 'DHL', trackingNumber: `JD${seq}`, status: 'in_transit', detail: lot } });
+  const body = JSON.stringify({
+    name: 'carrier.tracking_updated',
+    payload: {
+      warehouseId,
+      orderNumber: `SO-${seq % 2000}`,
+      carrierCode: 'DHL',
+      trackingNumber: `JD${seq}`,
+      status: 'in_transit',
+      detail: lot,
+    },
+  });
   sentAt.set(lot, performance.now());
   return new Promise((resolve, reject) => {
     const req = http.request(
@@ -84,11 +125,18 @@ function publish() {
       {
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${apiKey}`, 'idempotency-key': `bench-${prefix}-${lot}` },
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          authorization: `Bearer ${apiKey}`,
+          'idempotency-key': `bench-${prefix}-${lot}`,
+        },
       },
       (res) => {
         res.resume();
-        res.on('end', () => (res.statusCode === 202 ? resolve(lot) : reject(new Error(`publish answered ${res.statusCode}`))));
+        res.on('end', () =>
+          res.statusCode === 202 ? resolve(lot) : reject(new Error(`publish answered ${res.statusCode}`)),
+        );
       },
     );
     req.on('error', reject);
@@ -142,11 +190,19 @@ for (let i = 0; i < RATE * LATENCY_SECONDS; i++) {
   const due = l0 + (i * 1000) / RATE;
   const wait = due - performance.now();
   if (wait > 1) await sleep(wait);
-  inflight.push(publish().then((lot) => latencyLots.push(lot), () => errors++));
+  inflight.push(
+    publish().then(
+      (lot) => latencyLots.push(lot),
+      () => errors++,
+    ),
+  );
 }
 await Promise.all(inflight);
 await waitForBroadcasts(latencyLots, 60_000);
-const latencies = latencyLots.filter((l) => broadcastAt.has(l)).map((l) => broadcastAt.get(l) - sentAt.get(l)).sort((a, b) => a - b);
+const latencies = latencyLots
+  .filter((l) => broadcastAt.has(l))
+  .map((l) => broadcastAt.get(l) - sentAt.get(l))
+  .sort((a, b) => a - b);
 
 // 3. Reference: raw BullMQ on the same backend, a no-op job, a worker with our worker's concurrency.
 //    a) added one at a time by CLIENTS concurrent producers (the shape of scanner traffic);
@@ -165,11 +221,16 @@ async function rawBullmq(n, addOne) {
   const r0 = performance.now();
   if (addOne) {
     let next = 0;
-    await Promise.all(Array.from({ length: CLIENTS }, async () => {
-      while (next < n) await queue.add('noop', { i: next++ }, { removeOnComplete: true });
-    }));
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < n) await queue.add('noop', { i: next++ }, { removeOnComplete: true });
+      }),
+    );
   } else {
-    for (let i = 0; i < n; i += 500) await queue.addBulk(Array.from({ length: 500 }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })));
+    for (let i = 0; i < n; i += 500)
+      await queue.addBulk(
+        Array.from({ length: 500 }, (_, j) => ({ name: 'noop', data: { i: i + j }, opts: { removeOnComplete: true } })),
+      );
   }
   await finished;
   const perSecond = n / ((performance.now() - r0) / 1000);

@@ -8,8 +8,13 @@ build();
 const { EventCatalog, declaredQueuedListeners, renderCatalogMarkdown } = await import('@wms/events');
 await import('@wms/wms-domain');
 await import('@wms/notifications');
-const listenersOf = (name) => declaredQueuedListeners().filter((l) => l.events.includes(name)).map((l) => l.name);
+const listenersOf = (name) =>
+  declaredQueuedListeners()
+    .filter((l) => l.events.includes(name))
+    .map((l) => l.name);
 const file = path.join(root, 'docs', 'event-catalog.md');
 mkdirSync(path.dirname(file), { recursive: true });
 writeFileSync(file, renderCatalogMarkdown(EventCatalog.describe(listenersOf)));
-console.log(JSON.stringify({ level: 'info', msg: 'event catalog written', file, types: EventCatalog.definitions().length }));
+console.log(
+  JSON.stringify({ level: 'info', msg: 'event catalog written', file, types: EventCatalog.definitions().length }),
+);

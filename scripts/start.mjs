@@ -30,17 +30,31 @@ const authSecret = process.env.AUTH_SECRET ?? readFileSync(secretFile, 'utf8').t
 // password is published, so DEMO_SEED=false leaves it out (then set OPS_TENANT and create it with the CLI).
 const seedDemo = process.env.DEMO_SEED !== 'false';
 if (seedDemo) {
-  const seeded = spawnSync(process.execPath, [path.join(root, 'dist/apps/api/src/auth/demo-seed.js')], { env: { ...process.env, DATABASE_URL: databaseUrl }, stdio: 'inherit' });
+  const seeded = spawnSync(process.execPath, [path.join(root, 'dist/apps/api/src/auth/demo-seed.js')], {
+    env: { ...process.env, DATABASE_URL: databaseUrl },
+    stdio: 'inherit',
+  });
   if (seeded.status !== 0) process.exit(seeded.status ?? 1);
 } else if (!process.env.OPS_TENANT) {
-  log('no demo tenant and no OPS_TENANT: nobody operates this installation yet', { next: 'OPS_TENANT=ops npm start, then npm run wms -- tenants:create ops --name Ops --admin-email you@example.com' });
+  log('no demo tenant and no OPS_TENANT: nobody operates this installation yet', {
+    next: 'OPS_TENANT=ops npm start, then npm run wms -- tenants:create ops --name Ops --admin-email you@example.com',
+  });
 }
 
-const env = { ...(seedDemo ? { OPS_TENANT: 'demo' } : {}), ...process.env, AUTH_SECRET: authSecret, DATABASE_URL: databaseUrl, QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres', PORT: process.env.PORT ?? '3000' };
+const env = {
+  ...(seedDemo ? { OPS_TENANT: 'demo' } : {}),
+  ...process.env,
+  AUTH_SECRET: authSecret,
+  DATABASE_URL: databaseUrl,
+  QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres',
+  PORT: process.env.PORT ?? '3000',
+};
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
 
-const children = ['api', 'worker'].map((app) => spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], { env, stdio: 'inherit' }));
+const children = ['api', 'worker'].map((app) =>
+  spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], { env, stdio: 'inherit' }),
+);
 log('WMS event backbone is starting', {
   api: `http://localhost:${env.PORT}`,
   dashboard: `http://localhost:${env.PORT}/ui/`,

@@ -2,7 +2,16 @@
 // Extra arguments go to vitest, e.g. `npm test -- dist/test/events-api`.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { build, createDatabase, dropDatabase, log, migrate, provisionPostgres, root, startRedisServer } from './services.mjs';
+import {
+  build,
+  createDatabase,
+  dropDatabase,
+  log,
+  migrate,
+  provisionPostgres,
+  root,
+  startRedisServer,
+} from './services.mjs';
 
 build();
 const pg = await provisionPostgres();
@@ -16,10 +25,18 @@ const vitest = path.join(root, 'node_modules/vitest/vitest.mjs');
 const child = spawn(process.execPath, [vitest, 'run', ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',
-  env: { ...process.env, TEST_DATABASE_URL: databaseUrl, TEST_REDIS_URL: redis.url, TEST_REDIS_PORT: String(redis.port), TEST_ROOT: root },
+  env: {
+    ...process.env,
+    TEST_DATABASE_URL: databaseUrl,
+    TEST_REDIS_URL: redis.url,
+    TEST_REDIS_PORT: String(redis.port),
+    TEST_ROOT: root,
+  },
 });
 const code = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
 await redis.stop();
-await dropDatabase(pg.serverUrl, database).catch((e) => log('could not drop the test database', { database, error: e.message }));
+await dropDatabase(pg.serverUrl, database).catch((e) =>
+  log('could not drop the test database', { database, error: e.message }),
+);
 await pg.stop();
 process.exit(code);

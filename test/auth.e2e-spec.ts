@@ -93,7 +93,14 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
 };
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'ALL', 'OPTIONS', 'HEAD'];
-const SAMPLE_PARAMS: Record<string, string> = { wh: 'WH1', id: '01900000-0000-7000-8000-000000000000', code: 'A-01', sku: 'SKU-X', number: 'SO-1', taskId: '01900000-0000-7000-8000-000000000001' };
+const SAMPLE_PARAMS: Record<string, string> = {
+  wh: 'WH1',
+  id: '01900000-0000-7000-8000-000000000000',
+  code: 'A-01',
+  sku: 'SKU-X',
+  number: 'SO-1',
+  taskId: '01900000-0000-7000-8000-000000000001',
+};
 
 describe('sign-in, roles and warehouse scoping', () => {
   let sys: TestSystem;
@@ -146,7 +153,8 @@ describe('sign-in, roles and warehouse scoping', () => {
       for (const caller of Object.keys(callers) as Caller[]) {
         const res = await call(method, path, callers[caller]);
         const ok = allowed.includes(caller);
-        if (ok && (res.status === 401 || res.status === 403)) failures.push(`${route} as ${caller}: ${res.status} ${res.body?.code}`);
+        if (ok && (res.status === 401 || res.status === 403))
+          failures.push(`${route} as ${caller}: ${res.status} ${res.body?.code}`);
         if (!ok && res.status !== 403) failures.push(`${route} as ${caller}: expected 403, got ${res.status}`);
       }
     }
@@ -166,16 +174,36 @@ describe('sign-in, roles and warehouse scoping', () => {
 
   it('lets an API key scoped to warehouses publish only for those', async () => {
     const key = (await sys.post('/admin/api-keys', { name: 'wh1 only', warehouses: ['WH1'] })).body.token;
-    expect((await call('POST', '/events', key, tracking({ warehouseId: 'WH1', orderNumber: 'SO-KEY1' }))).status).toBe(202);
+    expect((await call('POST', '/events', key, tracking({ warehouseId: 'WH1', orderNumber: 'SO-KEY1' }))).status).toBe(
+      202,
+    );
     const refused = await call('POST', '/events', key, tracking({ warehouseId: 'WH2', orderNumber: 'SO-KEY2' }));
     expect(refused.status).toBe(403);
-    expect(refused.body).toMatchObject({ code: 'AUTH.FORBIDDEN_WAREHOUSE', errors: [{ field: 'payload.warehouseId' }] });
-    expect((await sys.db.query(`SELECT 1 FROM event_outbox WHERE envelope->'payload'->>'orderNumber' = 'SO-KEY2' UNION ALL SELECT 1 FROM event_store WHERE payload->>'orderNumber' = 'SO-KEY2'`)).rowCount).toBe(0);
+    expect(refused.body).toMatchObject({
+      code: 'AUTH.FORBIDDEN_WAREHOUSE',
+      errors: [{ field: 'payload.warehouseId' }],
+    });
+    expect(
+      (
+        await sys.db.query(
+          `SELECT 1 FROM event_outbox WHERE envelope->'payload'->>'orderNumber' = 'SO-KEY2' UNION ALL SELECT 1 FROM event_store WHERE payload->>'orderNumber' = 'SO-KEY2'`,
+        )
+      ).rowCount,
+    ).toBe(0);
   });
 
   it('shows a supervisor only the events of their warehouses', async () => {
-    for (const wh of ['WH1', 'WH9']) expect((await sys.post('/events', tracking({ warehouseId: wh, orderNumber: `SO-SCOPE-${wh}` }))).status).toBe(202);
-    await waitFor('both stored', async () => (await sys.get('/events?name=carrier.tracking_updated&limit=500')).body.items.filter((e: { payload: { orderNumber: string } }) => e.payload.orderNumber.startsWith('SO-SCOPE')).length === 2);
+    for (const wh of ['WH1', 'WH9'])
+      expect((await sys.post('/events', tracking({ warehouseId: wh, orderNumber: `SO-SCOPE-${wh}` }))).status).toBe(
+        202,
+      );
+    await waitFor(
+      'both stored',
+      async () =>
+        (await sys.get('/events?name=carrier.tracking_updated&limit=500')).body.items.filter(
+          (e: { payload: { orderNumber: string } }) => e.payload.orderNumber.startsWith('SO-SCOPE'),
+        ).length === 2,
+    );
     const seen = await call('GET', '/events?limit=500', callers.supervisor);
     const warehouses = new Set(seen.body.items.map((e: { warehouseId: string }) => e.warehouseId));
     expect(warehouses.has('WH1')).toBe(true);
@@ -188,8 +216,16 @@ describe('sign-in, roles and warehouse scoping', () => {
     const [head, payload, signature] = sys.tokens.admin.split('.');
     const tampered = `${head}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin', tid: 'other' })).toString('base64url')}.${signature}`;
     const key = new TextEncoder().encode(TEST_AUTH_SECRET);
-    const expired = await new SignJWT({ tid: sys.tenant, role: 'admin', wh: 'all' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setExpirationTime(Math.floor(Date.now() / 1000) - 10).sign(key);
-    const foreign = await new SignJWT({ tid: sys.tenant, role: 'admin', wh: 'all' }).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setExpirationTime('1h').sign(new TextEncoder().encode('another-secret-another-secret-another-secret'));
+    const expired = await new SignJWT({ tid: sys.tenant, role: 'admin', wh: 'all' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 10)
+      .sign(key);
+    const foreign = await new SignJWT({ tid: sys.tenant, role: 'admin', wh: 'all' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('x')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('another-secret-another-secret-another-secret'));
     for (const token of [tampered, expired, foreign, 'wmsd_not-a-real-token', 'garbage']) {
       const res = await call('GET', '/auth/me', token);
       expect(res.status).toBe(401);
@@ -201,10 +237,17 @@ describe('sign-in, roles and warehouse scoping', () => {
     const session = await sys.login(`operator@${sys.tenant}.local`);
     const first = await call('POST', '/auth/refresh', undefined, { refreshToken: session.body.refreshToken });
     expect(first.status).toBe(200);
-    expect((await call('GET', '/auth/me', first.body.accessToken)).body).toMatchObject({ role: 'operator', warehouses: ['WH1', 'WH2'] });
-    expect((await call('POST', '/auth/refresh', undefined, { refreshToken: session.body.refreshToken })).status).toBe(401);
+    expect((await call('GET', '/auth/me', first.body.accessToken)).body).toMatchObject({
+      role: 'operator',
+      warehouses: ['WH1', 'WH2'],
+    });
+    expect((await call('POST', '/auth/refresh', undefined, { refreshToken: session.body.refreshToken })).status).toBe(
+      401,
+    );
     expect((await call('POST', '/auth/logout', undefined, { refreshToken: first.body.refreshToken })).status).toBe(204);
-    expect((await call('POST', '/auth/refresh', undefined, { refreshToken: first.body.refreshToken })).status).toBe(401);
+    expect((await call('POST', '/auth/refresh', undefined, { refreshToken: first.body.refreshToken })).status).toBe(
+      401,
+    );
   });
 
   it('revokes a device token, audited', async () => {
@@ -212,15 +255,28 @@ describe('sign-in, roles and warehouse scoping', () => {
     expect((await call('GET', '/warehouses/WH1/stock', device.body.token)).status).toBe(200);
     const res = await call('DELETE', `/admin/devices/${device.body.id}`, sys.tokens.admin);
     expect(res.body).toEqual({ id: device.body.id, revoked: true });
-    await waitFor('the revoked token to be refused', async () => (await call('GET', '/warehouses/WH1/stock', device.body.token)).status === 401, 5000);
+    await waitFor(
+      'the revoked token to be refused',
+      async () => (await call('GET', '/warehouses/WH1/stock', device.body.token)).status === 401,
+      5000,
+    );
     expect((await call('DELETE', `/admin/devices/${device.body.id}`, sys.tokens.admin)).status).toBe(404);
     const audit = (await sys.get('/admin/audit?limit=50')).body as { action: string; target: string }[];
-    expect(audit.filter((a) => a.target === device.body.id).map((a) => a.action)).toEqual(['device.revoked', 'device.issued']);
+    expect(audit.filter((a) => a.target === device.body.id).map((a) => a.action)).toEqual([
+      'device.revoked',
+      'device.issued',
+    ]);
   });
 
   it('locks an account after repeated wrong passwords, with an audit entry, and refuses even the right password', async () => {
     const email = `lock-${Date.now()}@example.com`;
-    const created = await sys.post('/admin/users', { email, displayName: 'Lock Me', password: TEST_PASSWORD, role: 'operator', warehouses: ['WH1'] });
+    const created = await sys.post('/admin/users', {
+      email,
+      displayName: 'Lock Me',
+      password: TEST_PASSWORD,
+      role: 'operator',
+      warehouses: ['WH1'],
+    });
     expect(created.status).toBe(201);
     for (let i = 0; i < 5; i++) {
       const wrong = await sys.login(email, 'not-the-password');
@@ -236,20 +292,43 @@ describe('sign-in, roles and warehouse scoping', () => {
     const other = await sys.newTenant();
     expect((await call('POST', `/admin/users/${created.body.id}/unlock`, other.tokens.admin)).status).toBe(404);
     expect((await sys.login(email)).status).toBe(429);
-    expect((await sys.post(`/admin/users/${created.body.id}/unlock`, {})).body).toEqual({ id: created.body.id, unlocked: true });
+    expect((await sys.post(`/admin/users/${created.body.id}/unlock`, {})).body).toEqual({
+      id: created.body.id,
+      unlocked: true,
+    });
     expect((await sys.login(email)).status).toBe(200);
     expect(((await sys.get('/admin/audit?limit=5')).body as { action: string }[])[0].action).toBe('user.unlocked');
   });
 
   it('audits role changes, and nobody can edit the audit log', async () => {
     const email = `promote-${Date.now()}@example.com`;
-    const user = (await sys.post('/admin/users', { email, displayName: 'P', password: TEST_PASSWORD, role: 'operator', warehouses: ['WH1'] })).body;
-    const changed = await call('PATCH', `/admin/users/${user.id}`, sys.tokens.admin, { role: 'supervisor', warehouses: ['WH1', 'WH2'] });
+    const user = (
+      await sys.post('/admin/users', {
+        email,
+        displayName: 'P',
+        password: TEST_PASSWORD,
+        role: 'operator',
+        warehouses: ['WH1'],
+      })
+    ).body;
+    const changed = await call('PATCH', `/admin/users/${user.id}`, sys.tokens.admin, {
+      role: 'supervisor',
+      warehouses: ['WH1', 'WH2'],
+    });
     expect(changed.status).toBe(200);
-    const [entry] = ((await sys.get('/admin/audit?limit=10')).body as { action: string; target: string; details: any }[]).filter((a) => a.target === user.id);
-    expect(entry).toMatchObject({ action: 'user.role_changed', details: { before: { role: 'operator' }, after: { role: 'supervisor', warehouses: ['WH1', 'WH2'] } } });
-    await expect(sys.db.query(`UPDATE audit_log SET action = 'nothing' WHERE tenant_id = $1`, [sys.tenant])).rejects.toThrow(/append-only/);
-    await expect(sys.db.query(`DELETE FROM audit_log WHERE tenant_id = $1`, [sys.tenant])).rejects.toThrow(/append-only/);
+    const [entry] = (
+      (await sys.get('/admin/audit?limit=10')).body as { action: string; target: string; details: any }[]
+    ).filter((a) => a.target === user.id);
+    expect(entry).toMatchObject({
+      action: 'user.role_changed',
+      details: { before: { role: 'operator' }, after: { role: 'supervisor', warehouses: ['WH1', 'WH2'] } },
+    });
+    await expect(
+      sys.db.query(`UPDATE audit_log SET action = 'nothing' WHERE tenant_id = $1`, [sys.tenant]),
+    ).rejects.toThrow(/append-only/);
+    await expect(sys.db.query(`DELETE FROM audit_log WHERE tenant_id = $1`, [sys.tenant])).rejects.toThrow(
+      /append-only/,
+    );
   });
 
   it('keeps tenants apart in admin actions', async () => {
@@ -308,7 +387,8 @@ describe('rate limits', () => {
 
   it('answers 429 to a caller that publishes faster than its limit', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 40; i++) statuses.push((await sys.post('/events', tracking({ orderNumber: `SO-RL${i}` }))).status);
+    for (let i = 0; i < 40; i++)
+      statuses.push((await sys.post('/events', tracking({ orderNumber: `SO-RL${i}` }))).status);
     expect(statuses.filter((s) => s === 202).length).toBeLessThanOrEqual(30);
     expect(statuses.at(-1)).toBe(429);
   });

@@ -7,7 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { testEnv } from './support/env.js';
 
 describe('event catalog', () => {
-  const describeAll = () => EventCatalog.describe((name) => declaredQueuedListeners().filter((l) => (l.events as string[]).includes(name)).map((l) => l.name));
+  const describeAll = () =>
+    EventCatalog.describe((name) =>
+      declaredQueuedListeners()
+        .filter((l) => (l.events as string[]).includes(name))
+        .map((l) => l.name),
+    );
 
   it('names, for every event type, the command that emits it', () => {
     for (const t of describeAll()) expect(t.emittedBy, t.name).not.toEqual([]);
@@ -16,17 +21,44 @@ describe('event catalog', () => {
   it('covers the warehouse events the customer’s system names', () => {
     const names = EventCatalog.definitions().map((d) => d.name);
     for (const name of [
-      'product.created', 'product.updated', 'product.discontinued', 'location.created', 'location.blocked', 'supplier.created',
-      'asn.created', 'goods.received', 'receipt.discrepancy_found', 'quality.hold_placed', 'putaway.completed',
-      'inventory.adjusted', 'inventory.moved', 'inventory.counted', 'inventory.discrepancy_found', 'inventory.reserved', 'inventory.released',
-      'inventory.low_stock', 'inventory.out_of_stock', 'inventory.expiring_soon', 'location.capacity_exceeded',
-      'order.created', 'order.allocated', 'pick.assigned', 'pick.completed', 'pick.short', 'order.packed', 'shipment.dispatched', 'order.cancelled',
-    ]) expect(names).toContain(name);
+      'product.created',
+      'product.updated',
+      'product.discontinued',
+      'location.created',
+      'location.blocked',
+      'supplier.created',
+      'asn.created',
+      'goods.received',
+      'receipt.discrepancy_found',
+      'quality.hold_placed',
+      'putaway.completed',
+      'inventory.adjusted',
+      'inventory.moved',
+      'inventory.counted',
+      'inventory.discrepancy_found',
+      'inventory.reserved',
+      'inventory.released',
+      'inventory.low_stock',
+      'inventory.out_of_stock',
+      'inventory.expiring_soon',
+      'location.capacity_exceeded',
+      'order.created',
+      'order.allocated',
+      'pick.assigned',
+      'pick.completed',
+      'pick.short',
+      'order.packed',
+      'shipment.dispatched',
+      'order.cancelled',
+    ])
+      expect(names).toContain(name);
   });
 
   it('includes nested payload classes in the JSON Schema', () => {
     const asn = describeAll().find((t) => t.name === 'asn.created')!;
-    expect(asn.schema).toMatchObject({ definitions: { AsnLineV1: { properties: { sku: { type: 'string' }, quantity: { type: 'integer' } } } } });
+    expect(asn.schema).toMatchObject({
+      definitions: { AsnLineV1: { properties: { sku: { type: 'string' }, quantity: { type: 'integer' } } } },
+    });
   });
 
   it('matches the committed docs/event-catalog.md (run `npm run catalog` after changing an event)', () => {

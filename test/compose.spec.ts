@@ -26,10 +26,14 @@ interface Service {
 /** `docker-compose config` with exactly `env` (and PATH) as the caller's environment. */
 function composeConfig(env: Record<string, string>) {
   const root = testEnv.root;
-  const res = spawnSync('docker-compose', ['--project-directory', root, '-f', path.join(root, 'docker-compose.yml'), '--env-file', emptyEnvFile, 'config'], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
-    encoding: 'utf8',
-  });
+  const res = spawnSync(
+    'docker-compose',
+    ['--project-directory', root, '-f', path.join(root, 'docker-compose.yml'), '--env-file', emptyEnvFile, 'config'],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      encoding: 'utf8',
+    },
+  );
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
@@ -47,9 +51,14 @@ function runMigrateCommand(migrate: Service): string[] {
   const calls = path.join(bin, 'calls');
   writeFileSync(path.join(bin, 'node'), `#!/bin/sh\necho "$*" >> "${calls}"\n`);
   chmodSync(path.join(bin, 'node'), 0o755);
-  const environment = Object.fromEntries(Object.entries(migrate.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]));
+  const environment = Object.fromEntries(
+    Object.entries(migrate.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]),
+  );
   // The rendered file keeps compose's `$$` escape; compose hands the container a single `$`.
-  const res = spawnSync('sh', ['-c', script.replaceAll('$$', '$')], { env: { ...environment, PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+  const res = spawnSync('sh', ['-c', script.replaceAll('$$', '$')], {
+    env: { ...environment, PATH: `${bin}:/usr/bin:/bin` },
+    encoding: 'utf8',
+  });
   expect(res.status, res.stderr).toBe(0);
   return existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n') : [];
 }
@@ -77,7 +86,8 @@ describe('docker-compose.yml', () => {
 
     it('starts with them set, passes them on, and restarts api and worker unless stopped', () => {
       const services = rendered({ AUTH_SECRET: SECRET, OPS_TENANT: 'ops' });
-      for (const name of ['migrate', 'api', 'worker']) expect(services[name].environment).toMatchObject({ AUTH_SECRET: SECRET, OPS_TENANT: 'ops' });
+      for (const name of ['migrate', 'api', 'worker'])
+        expect(services[name].environment).toMatchObject({ AUTH_SECRET: SECRET, OPS_TENANT: 'ops' });
       expect(services.api.restart).toBe('unless-stopped');
       expect(services.worker.restart).toBe('unless-stopped');
       // A one-shot job: restarting it would run the migrations (and a seed) again and again.

@@ -20,12 +20,16 @@ describe('configuration', () => {
   });
 
   it('reports a missing DATABASE_URL and a redis profile without REDIS_URL', () => {
-    expect(() => loadConfig({ QUEUE_CONNECTION: 'redis' })).toThrow(/DATABASE_URL is missing[\s\S]*REDIS_URL is missing/);
+    expect(() => loadConfig({ QUEUE_CONNECTION: 'redis' })).toThrow(
+      /DATABASE_URL is missing[\s\S]*REDIS_URL is missing/,
+    );
   });
 
   it('requires the api’s token-signing secret', () => {
     expect(() => loadApiConfig({ DATABASE_URL: 'postgres://x/y' })).toThrow(/AUTH_SECRET is missing/);
-    expect(() => loadApiConfig({ DATABASE_URL: 'postgres://x/y', AUTH_SECRET: 'short' })).toThrow(/AUTH_SECRET must be at least 32 characters/);
+    expect(() => loadApiConfig({ DATABASE_URL: 'postgres://x/y', AUTH_SECRET: 'short' })).toThrow(
+      /AUTH_SECRET must be at least 32 characters/,
+    );
     expect(loadApiConfig({ DATABASE_URL: 'postgres://x/y', AUTH_SECRET: 'x'.repeat(32) }).AUTH_SECRET).toHaveLength(32);
   });
 
@@ -46,7 +50,13 @@ describe('configuration', () => {
 
   it('stops the api at boot naming DATABASE_URL when Postgres does not answer there', () => {
     const result = spawnSync(process.execPath, [path.join(testEnv.root, 'dist/apps/api/src/main.js')], {
-      env: { PATH: process.env.PATH, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere', QUEUE_CONNECTION: 'postgres', PORT: '0', AUTH_SECRET: 'x'.repeat(40) },
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/nowhere',
+        QUEUE_CONNECTION: 'postgres',
+        PORT: '0',
+        AUTH_SECRET: 'x'.repeat(40),
+      },
       encoding: 'utf8',
       timeout: 60_000,
     });

@@ -34,7 +34,15 @@ describe('monitoring dashboard (browser)', () => {
     sys = await startSystem({ imports: [FailingErpModule], env: { LISTENER_ATTEMPTS: '1' } });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${sys.url}/ui/`);
@@ -54,7 +62,8 @@ describe('monitoring dashboard (browser)', () => {
   it('shows published events in the live stream as they happen, filters them and opens one', async () => {
     const started = Date.now();
     const published: string[] = [];
-    for (const o of ['SO-UI1', 'SO-UI2', 'SO-UI3']) published.push((await sys.post('/events', tracking({ orderNumber: o }))).body.id as string);
+    for (const o of ['SO-UI1', 'SO-UI2', 'SO-UI3'])
+      published.push((await sys.post('/events', tracking({ orderNumber: o }))).body.id as string);
     await row(published[2]).waitFor({ timeout: 10_000 });
     timings.publishToStreamMs = Date.now() - started;
     await page.getByTestId('text-filter').fill('SO-UI2');
@@ -69,7 +78,8 @@ describe('monitoring dashboard (browser)', () => {
     await page.evaluate(() => (window as unknown as { __wmsSocket: { disconnect(): void } }).__wmsSocket.disconnect());
     await page.getByTestId('connection').filter({ hasText: 'reconnecting' }).waitFor();
     const missed: string[] = [];
-    for (const o of ['SO-GAP1', 'SO-GAP2']) missed.push((await sys.post('/events', tracking({ orderNumber: o }))).body.id as string);
+    for (const o of ['SO-GAP1', 'SO-GAP2'])
+      missed.push((await sys.post('/events', tracking({ orderNumber: o }))).body.id as string);
     // Wait until both are stored, so the catch-up is what brings them (the socket was down when they were broadcast).
     await expect.poll(async () => (await sys.get(`/events/${missed[1]}`)).status, { timeout: 15_000 }).toBe(200);
     await page.evaluate(() => (window as unknown as { __wmsSocket: { connect(): void } }).__wmsSocket.connect());
@@ -79,10 +89,14 @@ describe('monitoring dashboard (browser)', () => {
   it('charts throughput and shows the queues', async () => {
     await page.getByTestId('tab-stats').click();
     const chart = page.getByTestId('throughput-chart');
-    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 15_000 }).toBeGreaterThanOrEqual(5);
+    await expect
+      .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 15_000 })
+      .toBeGreaterThanOrEqual(5);
     const before = Number(await chart.getAttribute('data-points'));
     for (let i = 0; i < 5; i++) await sys.post('/events', tracking({ orderNumber: `SO-CHART${i}` }));
-    await expect.poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 20_000 }).toBeGreaterThanOrEqual(before + 5);
+    await expect
+      .poll(async () => Number(await chart.getAttribute('data-points')), { timeout: 20_000 })
+      .toBeGreaterThanOrEqual(before + 5);
     // The admin is the operating tenant's: its own backlog, and the queues (every tenant's jobs).
     expect(await page.getByTestId('pending-events').textContent()).toMatch(/^\d+ \(\d+ s\)$/);
     expect(await page.getByTestId('backlog').textContent()).toContain('event-listeners');
@@ -91,13 +105,17 @@ describe('monitoring dashboard (browser)', () => {
 
   it('opens a dead letter and retries it, and shows the admin’s unread notification', async () => {
     await sys.post('/events', tracking({ orderNumber: 'SO-FAIL1' }));
-    await expect.poll(async () => (await sys.get('/admin/dead-letters?search=SO-FAIL1')).body.length, { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(async () => (await sys.get('/admin/dead-letters?search=SO-FAIL1')).body.length, { timeout: 15_000 })
+      .toBe(1);
     await page.getByTestId('tab-dead').click();
     await page.getByTestId('dead-letters').getByText('ERP refused SO-FAIL1').click();
     await page.getByTestId('retry').click();
     await expect.poll(() => page.getByTestId('dl-message').textContent()).toContain('retried');
     // The ERP still refuses it, so the retry comes back to the same dead letter with one retry counted.
-    await expect.poll(async () => (await sys.get('/admin/dead-letters?search=SO-FAIL1')).body[0].retries, { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(async () => (await sys.get('/admin/dead-letters?search=SO-FAIL1')).body[0].retries, { timeout: 15_000 })
+      .toBe(1);
     await page.getByTestId('unread').waitFor({ timeout: 15_000 });
     await page.screenshot({ path: path.join(artifacts, 'dashboard-dead-letters.png') });
     await page.getByTestId('tab-inbox').click();
@@ -107,7 +125,12 @@ describe('monitoring dashboard (browser)', () => {
 
   it('lets a new tenant’s first admin choose a password from the link, and signs them out when the tenant is suspended', async () => {
     const id = `ui-${Date.now().toString(36)}`;
-    const created = await sys.post('/admin/tenants', { id, name: 'UI tenant', adminEmail: `first@${id}.example`, adminName: 'First' });
+    const created = await sys.post('/admin/tenants', {
+      id,
+      name: 'UI tenant',
+      adminEmail: `first@${id}.example`,
+      adminName: 'First',
+    });
     expect(created.status).toBe(201);
     const newcomer = await browser.newPage({ viewport: { width: 1024, height: 700 } });
     await newcomer.goto(`${sys.url}${created.body.setPasswordLink}`);

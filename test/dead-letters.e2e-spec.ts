@@ -42,27 +42,46 @@ class TestListenersModule {}
 describe('dead letters, retry and replay', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    sys = await startSystem({ imports: [TestListenersModule], env: { LISTENER_ATTEMPTS: '2', LISTENER_BACKOFF_MS: '50' } });
-    await sys.db.query(`CREATE TABLE IF NOT EXISTS test_order_projection (tenant_id text, order_number text, updates int, last_status text, PRIMARY KEY (tenant_id, order_number))`);
+    sys = await startSystem({
+      imports: [TestListenersModule],
+      env: { LISTENER_ATTEMPTS: '2', LISTENER_BACKOFF_MS: '50' },
+    });
+    await sys.db.query(
+      `CREATE TABLE IF NOT EXISTS test_order_projection (tenant_id text, order_number text, updates int, last_status text, PRIMARY KEY (tenant_id, order_number))`,
+    );
   });
   afterAll(async () => {
     await sys?.close();
   });
 
   const deadLetterFor = (order: string) =>
-    waitFor(`the dead letter of ${order}`, async () => (await sys.get(`/admin/dead-letters?jobName=${ERP}&search=${order}`)).body[0]);
+    waitFor(
+      `the dead letter of ${order}`,
+      async () => (await sys.get(`/admin/dead-letters?jobName=${ERP}&search=${order}`)).body[0],
+    );
   const statusOf = async (id: string) => (await sys.get(`/admin/dead-letters/${id}`)).body;
 
   it('stores the exhausted listener job with its error, tells the admins, and a retry after the fix succeeds exactly once', async () => {
     erp.down = true;
     const published = await sys.post('/events', tracking({ orderNumber: 'SO-DL1' }));
     const dead = await deadLetterFor('SO-DL1');
-    expect(dead).toMatchObject({ status: 'open', queue: 'event-listeners', jobName: ERP, eventId: published.body.id, eventName: 'carrier.tracking_updated', warehouseId: 'WH1', error: 'ERP down for SO-DL1', attempts: 2 });
+    expect(dead).toMatchObject({
+      status: 'open',
+      queue: 'event-listeners',
+      jobName: ERP,
+      eventId: published.body.id,
+      eventName: 'carrier.tracking_updated',
+      warehouseId: 'WH1',
+      error: 'ERP down for SO-DL1',
+      attempts: 2,
+    });
     const detail = await statusOf(dead.id);
     expect(detail.payload).toMatchObject({ id: published.body.id, payload: { orderNumber: 'SO-DL1' } });
     expect(detail.history).toHaveLength(2);
     expect(detail.stack).toContain('ERP down');
-    await waitFor('the admin’s notification', async () => (await sys.get('/me/notifications')).body.items.some((n: { title: string }) => n.title === `Failed job: ${ERP}`));
+    await waitFor('the admin’s notification', async () =>
+      (await sys.get('/me/notifications')).body.items.some((n: { title: string }) => n.title === `Failed job: ${ERP}`),
+    );
 
     erp.down = false;
     const retried = await sys.post(`/admin/dead-letters/${dead.id}/retry`, {});
@@ -95,15 +114,24 @@ describe('dead letters, retry and replay', () => {
     const empty = await sys.post('/admin/dead-letters/retry', { filter: {} });
     expect(empty.status).toBe(400);
     expect(empty.body.code).toBe('DEAD_LETTER.FILTER_REQUIRED');
-    const dry = await sys.post('/admin/dead-letters/retry', { filter: { jobName: ERP, search: 'SO-DL3' }, dryRun: true });
+    const dry = await sys.post('/admin/dead-letters/retry', {
+      filter: { jobName: ERP, search: 'SO-DL3' },
+      dryRun: true,
+    });
     expect(dry.body).toEqual({ dryRun: true, matched: 3, retried: 0 });
     expect((await sys.get(`/admin/dead-letters?search=SO-DL3&status=open`)).body).toHaveLength(3);
     const groups = (await sys.get(`/admin/dead-letters/groups?jobName=${ERP}`)).body;
     expect(groups.reduce((n: number, g: { count: number }) => n + g.count, 0)).toBe(4);
     erp.down = false;
-    const bulk = await sys.post('/admin/dead-letters/retry', { filter: { jobName: ERP, search: 'SO-DL3' }, perSecond: 50 });
+    const bulk = await sys.post('/admin/dead-letters/retry', {
+      filter: { jobName: ERP, search: 'SO-DL3' },
+      perSecond: 50,
+    });
     expect(bulk.body).toEqual({ dryRun: false, matched: 3, retried: 3 });
-    await waitFor('all three resolved', async () => (await sys.get(`/admin/dead-letters?search=SO-DL3&status=resolved`)).body.length === 3);
+    await waitFor(
+      'all three resolved',
+      async () => (await sys.get(`/admin/dead-letters?search=SO-DL3&status=resolved`)).body.length === 3,
+    );
     const audit = (await sys.get('/admin/audit?limit=20')).body as { action: string; details: { count?: number } }[];
     expect(audit.find((a) => a.action === 'dead_letter.bulk_retried')?.details.count).toBe(3);
   });
@@ -111,13 +139,24 @@ describe('dead letters, retry and replay', () => {
   it('discards only with a reason, audited; a discarded or unknown one cannot be retried', async () => {
     const [open] = (await sys.get(`/admin/dead-letters?jobName=${ERP}&status=open`)).body;
     expect((await sys.post(`/admin/dead-letters/${open.id}/discard`, {})).status).toBe(400);
-    const discarded = await sys.post(`/admin/dead-letters/${open.id}/discard`, { reason: 'order closed by hand in the ERP' });
+    const discarded = await sys.post(`/admin/dead-letters/${open.id}/discard`, {
+      reason: 'order closed by hand in the ERP',
+    });
     expect(discarded.body).toEqual({ id: open.id, status: 'discarded' });
-    expect(await statusOf(open.id)).toMatchObject({ status: 'discarded', statusReason: 'order closed by hand in the ERP' });
+    expect(await statusOf(open.id)).toMatchObject({
+      status: 'discarded',
+      statusReason: 'order closed by hand in the ERP',
+    });
     expect((await sys.post(`/admin/dead-letters/${open.id}/retry`, {})).body.code).toBe('DEAD_LETTER.NOT_OPEN');
     expect((await sys.post('/admin/dead-letters/01900000-0000-7000-8000-000000000000/retry', {})).status).toBe(404);
-    const audit = (await sys.get('/admin/audit?limit=20')).body as { action: string; target: string; details: { reason?: string } }[];
-    expect(audit.find((a) => a.action === 'dead_letter.discarded' && a.target === open.id)?.details.reason).toBe('order closed by hand in the ERP');
+    const audit = (await sys.get('/admin/audit?limit=20')).body as {
+      action: string;
+      target: string;
+      details: { reason?: string };
+    }[];
+    expect(audit.find((a) => a.action === 'dead_letter.discarded' && a.target === open.id)?.details.reason).toBe(
+      'order closed by hand in the ERP',
+    );
   });
 
   it('replays 1,000 stored events into a rebuilt projection; twice gives what once gives', async () => {
@@ -128,12 +167,20 @@ describe('dead letters, retry and replay', () => {
       Array.from({ length: 20 }, async () => {
         while (next < 1000) {
           const i = next++;
-          expect((await sys.post('/events', tracking({ orderNumber: `SO-R${i % 100}`, status: statuses[i % 3] }))).status).toBe(202);
+          expect(
+            (await sys.post('/events', tracking({ orderNumber: `SO-R${i % 100}`, status: statuses[i % 3] }))).status,
+          ).toBe(202);
         }
       }),
     );
     const to = new Date(Date.now() + 1000).toISOString();
-    const projection = async () => (await sys.db.query(`SELECT order_number, updates FROM test_order_projection WHERE tenant_id = $1 ORDER BY order_number`, [sys.tenant])).rows;
+    const projection = async () =>
+      (
+        await sys.db.query(
+          `SELECT order_number, updates FROM test_order_projection WHERE tenant_id = $1 ORDER BY order_number`,
+          [sys.tenant],
+        )
+      ).rows;
     const total = async () => (await projection()).reduce((n, r) => n + r.updates, 0);
     await waitFor('the live projection', async () => (await total()) === 1000, 60_000, 100);
     const live = await projection();
@@ -146,12 +193,22 @@ describe('dead letters, retry and replay', () => {
       const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
       return c.waiting + c.active + c.delayed + c.prioritized === 0;
     };
-    const first = await sys.post('/admin/replays', { from, to, name: 'carrier.tracking_updated', listener: PROJECTION });
+    const first = await sys.post('/admin/replays', {
+      from,
+      to,
+      name: 'carrier.tracking_updated',
+      listener: PROJECTION,
+    });
     expect(first.status).toBe(201);
     expect(first.body.events).toBeGreaterThanOrEqual(1000);
     await waitFor('the first replay', async () => (await total()) === 1000 && (await idle()), 60_000, 100);
     expect(await projection()).toEqual(live);
-    const second = await sys.post('/admin/replays', { from, to, name: 'carrier.tracking_updated', listener: PROJECTION });
+    const second = await sys.post('/admin/replays', {
+      from,
+      to,
+      name: 'carrier.tracking_updated',
+      listener: PROJECTION,
+    });
     expect(second.body.jobs).toBe(first.body.jobs);
     await waitFor('the second replay to drain', idle, 60_000, 100);
     expect(await projection()).toEqual(live);
@@ -160,17 +217,25 @@ describe('dead letters, retry and replay', () => {
   it('refuses a replay with from after to, or an unknown listener', async () => {
     const bad = await sys.post('/admin/replays', { from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' });
     expect(bad.body).toMatchObject({ code: 'REPLAY.RANGE', errors: [{ field: 'from' }] });
-    const unknown = await sys.post('/admin/replays', { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', listener: 'nope' });
+    const unknown = await sys.post('/admin/replays', {
+      from: '2026-01-01T00:00:00Z',
+      to: '2026-02-01T00:00:00Z',
+      listener: 'nope',
+    });
     expect(unknown.body).toMatchObject({ code: 'REPLAY.UNKNOWN_LISTENER', errors: [{ field: 'listener' }] });
   });
 
   it('serves admins on the command line too, with a non-zero exit on a refused action', () => {
     const wms = (...args: string[]) =>
-      spawnSync(process.execPath, [path.join(testEnv.root, 'dist/apps/worker/src/cli/wms.js'), '--tenant', sys.tenant, ...args], {
-        env: { PATH: process.env.PATH, ...sys.env, LOG_LEVEL: 'silent' },
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+      spawnSync(
+        process.execPath,
+        [path.join(testEnv.root, 'dist/apps/worker/src/cli/wms.js'), '--tenant', sys.tenant, ...args],
+        {
+          env: { PATH: process.env.PATH, ...sys.env, LOG_LEVEL: 'silent' },
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
     const list = wms('--json', 'dead-letters:list', '--job', ERP);
     expect(list.status, list.stderr).toBe(0);
     const items = JSON.parse(list.stdout) as { status: string }[];
@@ -178,7 +243,15 @@ describe('dead letters, retry and replay', () => {
     const refused = wms('dead-letters:retry');
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('needs at least one filter');
-    const replay = wms('events:replay', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-02T00:00:00Z', '--listener', 'nope');
+    const replay = wms(
+      'events:replay',
+      '--from',
+      '2026-01-01T00:00:00Z',
+      '--to',
+      '2026-01-02T00:00:00Z',
+      '--listener',
+      'nope',
+    );
     expect(replay.status).toBe(1);
     expect(replay.stderr).toContain('no queued listener named nope');
   });

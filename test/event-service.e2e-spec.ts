@@ -6,7 +6,14 @@ import { startSystem, TestSystem } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
 const ctx = (tenantId: string) => ({ tenantId, actor: { type: 'user' as const, id: 'u-1' }, source: 'test' });
-const adjusted = (sku: string, quantityDelta = -1) => ({ warehouseId: 'WH1', sku, locationCode: 'A-01', lot: '', quantityDelta, reasonCode: 'damaged' as const });
+const adjusted = (sku: string, quantityDelta = -1) => ({
+  warehouseId: 'WH1',
+  sku,
+  locationCode: 'A-01',
+  lot: '',
+  quantityDelta,
+  reasonCode: 'damaged' as const,
+});
 
 const local: EventEnvelope[] = [];
 
@@ -27,16 +34,31 @@ describe(EventService.name, () => {
   beforeAll(async () => {
     sys = await startSystem({ imports: [LocalListenerModule] });
     events = sys.api.get(EventService);
-    await sys.db.query('CREATE TABLE IF NOT EXISTS test_stock (tenant_id text, sku text, qty int, PRIMARY KEY (tenant_id, sku))');
+    await sys.db.query(
+      'CREATE TABLE IF NOT EXISTS test_stock (tenant_id text, sku text, qty int, PRIMARY KEY (tenant_id, sku))',
+    );
   });
   afterAll(async () => {
     await sys?.close();
   });
 
-  const stock = async (sku: string) => (await sys.db.query('SELECT qty FROM test_stock WHERE tenant_id = $1 AND sku = $2', [sys.tenant, sku])).rows[0]?.qty;
+  const stock = async (sku: string) =>
+    (await sys.db.query('SELECT qty FROM test_stock WHERE tenant_id = $1 AND sku = $2', [sys.tenant, sku])).rows[0]
+      ?.qty;
   const outboxFor = async (sku: string) =>
-    (await sys.db.query(`SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1 AND envelope->'payload'->>'sku' = $2`, [sys.tenant, sku])).rows[0].n;
-  const storedFor = async (sku: string) => (await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'sku' = $2`, [sys.tenant, sku])).rows[0].n;
+    (
+      await sys.db.query(
+        `SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1 AND envelope->'payload'->>'sku' = $2`,
+        [sys.tenant, sku],
+      )
+    ).rows[0].n;
+  const storedFor = async (sku: string) =>
+    (
+      await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'sku' = $2`, [
+        sys.tenant,
+        sku,
+      ])
+    ).rows[0].n;
 
   it('commits a domain change and its event together', async () => {
     const { result } = await events.transaction(async (tx) => {
@@ -61,7 +83,10 @@ describe(EventService.name, () => {
     expect(await stock('SKU-ROLLBACK')).toBeUndefined();
     expect(local.some((e) => (e.payload as { sku: string }).sku === 'SKU-ROLLBACK')).toBe(false);
     expect(await outboxFor('SKU-ROLLBACK')).toBe(0);
-    const streams = await sys.db.query(`SELECT 1 FROM event_streams WHERE tenant_id = $1 AND aggregate_id LIKE '%SKU-ROLLBACK%'`, [sys.tenant]);
+    const streams = await sys.db.query(
+      `SELECT 1 FROM event_streams WHERE tenant_id = $1 AND aggregate_id LIKE '%SKU-ROLLBACK%'`,
+      [sys.tenant],
+    );
     expect(streams.rowCount).toBe(0);
   });
 
@@ -79,7 +104,10 @@ describe(EventService.name, () => {
     const idempotency = { tenantId: sys.tenant, scope: 'user:test', key: 'uow-1', request: { sku: 'SKU-UOW' } };
     const work = () =>
       events.transaction(async (tx) => {
-        await tx.manager.query('INSERT INTO test_stock VALUES ($1, $2, 1) ON CONFLICT (tenant_id, sku) DO UPDATE SET qty = test_stock.qty + 1', [sys.tenant, 'SKU-UOW']);
+        await tx.manager.query(
+          'INSERT INTO test_stock VALUES ($1, $2, 1) ON CONFLICT (tenant_id, sku) DO UPDATE SET qty = test_stock.qty + 1',
+          [sys.tenant, 'SKU-UOW'],
+        );
         const e = await tx.publish('inventory.adjusted', adjusted('SKU-UOW', 1), ctx(sys.tenant));
         return { eventId: e.id };
       }, idempotency);
@@ -87,6 +115,8 @@ describe(EventService.name, () => {
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
     expect(new Set(results.map((r) => r.result.eventId)).size).toBe(1);
     expect(await stock('SKU-UOW')).toBe(1);
-    await expect(events.transaction(async () => 'other', { ...idempotency, request: { sku: 'OTHER' } })).rejects.toMatchObject({ code: 'IDEMPOTENCY.KEY_REUSED' });
+    await expect(
+      events.transaction(async () => 'other', { ...idempotency, request: { sku: 'OTHER' } }),
+    ).rejects.toMatchObject({ code: 'IDEMPOTENCY.KEY_REUSED' });
   });
 });

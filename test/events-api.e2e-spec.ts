@@ -11,19 +11,33 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     await sys?.close();
   });
 
-  const storedCount = async (tenant = sys.tenant) => (await sys.db.query('SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1', [tenant])).rows[0].n as number;
+  const storedCount = async (tenant = sys.tenant) =>
+    (await sys.db.query('SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1', [tenant])).rows[0]
+      .n as number;
   const outboxCount = async (tenant = sys.tenant) =>
-    (await sys.db.query(`SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1`, [tenant])).rows[0].n as number;
+    (await sys.db.query(`SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1`, [tenant]))
+      .rows[0].n as number;
 
   it('accepts an event with 202, stores it once and broadcasts it to its warehouse room', async () => {
     const { received } = await sys.socket({ warehouseId: 'WH1' });
     const res = await sys.post('/events', tracking({ orderNumber: 'SO-BCAST' }));
     expect(res.status).toBe(202);
-    expect(res.body).toMatchObject({ name: 'carrier.tracking_updated', version: 1, aggregateType: 'order', aggregateId: 'WH1/SO-BCAST', streamPosition: 1 });
+    expect(res.body).toMatchObject({
+      name: 'carrier.tracking_updated',
+      version: 1,
+      aggregateType: 'order',
+      aggregateId: 'WH1/SO-BCAST',
+      streamPosition: 1,
+    });
     expect(res.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-/);
 
     const event = await waitFor('the broadcast', () => received.find((e) => e.id === res.body.id));
-    expect(event).toMatchObject({ tenantId: sys.tenant, warehouseId: 'WH1', source: 'api', payload: { orderNumber: 'SO-BCAST', status: 'in_transit' } });
+    expect(event).toMatchObject({
+      tenantId: sys.tenant,
+      warehouseId: 'WH1',
+      source: 'api',
+      payload: { orderNumber: 'SO-BCAST', status: 'in_transit' },
+    });
     expect(event.correlationId).toBe(event.id);
 
     const stored = await sys.get(`/events/${res.body.id}`);
@@ -71,14 +85,19 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect(fields).toEqual(expect.arrayContaining(['payload.trackingNumber', 'payload.status', 'payload.bogus']));
     expect(await outboxCount()).toBe(0);
     expect(await storedCount()).toBe(before);
-    const streams = await sys.db.query('SELECT 1 FROM event_streams WHERE tenant_id = $1 AND aggregate_id = $2', [sys.tenant, 'WH1/SO-1']);
+    const streams = await sys.db.query('SELECT 1 FROM event_streams WHERE tenant_id = $1 AND aggregate_id = $2', [
+      sys.tenant,
+      'WH1/SO-1',
+    ]);
     expect(streams.rowCount).toBe(0);
   });
 
   it('rejects an envelope field that is wrong or unknown', async () => {
     const res = await sys.post('/events', { ...tracking(), occurredAt: 'yesterday', extra: 1 });
     expect(res.status).toBe(400);
-    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(expect.arrayContaining(['occurredAt', 'extra']));
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual(
+      expect.arrayContaining(['occurredAt', 'extra']),
+    );
   });
 
   it('refuses what Postgres could not store: partial dates and NUL characters', async () => {
@@ -90,7 +109,10 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     const nul = await sys.post('/events', tracking({ detail: 'bad\u0000byte' }));
     expect(nul.status).toBe(400);
     expect(nul.body.errors[0]).toMatchObject({ field: 'payload' });
-    const offset = await sys.post('/events', { ...tracking({ orderNumber: 'SO-TZ' }), occurredAt: '2026-11-25T10:00:00+02:00' });
+    const offset = await sys.post('/events', {
+      ...tracking({ orderNumber: 'SO-TZ' }),
+      occurredAt: '2026-11-25T10:00:00+02:00',
+    });
     expect(offset.status).toBe(202);
     expect((await sys.get('/events?from=2026-11&limit=1')).status).toBe(400);
     expect(await outboxCount()).toBeLessThanOrEqual(1);
@@ -108,10 +130,23 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
 
   it('gives the events of one stream gap-free increasing positions under concurrent publishing', async () => {
     const n = 60;
-    const results = await Promise.all(Array.from({ length: n }, () => sys.post('/events', tracking({ orderNumber: 'SO-RACE' }))));
+    const results = await Promise.all(
+      Array.from({ length: n }, () => sys.post('/events', tracking({ orderNumber: 'SO-RACE' }))),
+    );
     expect(results.every((r) => r.status === 202)).toBe(true);
-    expect(results.map((r) => r.body.streamPosition).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
-    await waitFor('all stored', async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND aggregate_id = 'WH1/SO-RACE'`, [sys.tenant])).rows[0].n === n);
+    expect(results.map((r) => r.body.streamPosition).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: n }, (_, i) => i + 1),
+    );
+    await waitFor(
+      'all stored',
+      async () =>
+        (
+          await sys.db.query(
+            `SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND aggregate_id = 'WH1/SO-RACE'`,
+            [sys.tenant],
+          )
+        ).rows[0].n === n,
+    );
     const { rows } = await sys.db.query(
       `SELECT stream_position::int AS p FROM event_store WHERE tenant_id = $1 AND aggregate_id = 'WH1/SO-RACE' ORDER BY stream_position`,
       [sys.tenant],
@@ -129,17 +164,34 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
       expect(again.body).toEqual(first.body);
       expect(again.headers.get('idempotent-replayed')).toBe('true');
       await waitFor('stored', async () => (await sys.get(`/events/${first.body.id}`)).status === 200);
-      const { rows } = await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' = 'SO-IDEM'`, [sys.tenant]);
+      const { rows } = await sys.db.query(
+        `SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' = 'SO-IDEM'`,
+        [sys.tenant],
+      );
       expect(rows[0].n).toBe(1);
     });
 
     it('applies a burst of concurrent resends once', async () => {
       const headers = { 'idempotency-key': `scan-${sys.tenant}-burst` };
-      const results = await Promise.all(Array.from({ length: 12 }, () => sys.post('/events', tracking({ orderNumber: 'SO-BURST' }), headers)));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, () => sys.post('/events', tracking({ orderNumber: 'SO-BURST' }), headers)),
+      );
       expect(new Set(results.map((r) => r.status))).toEqual(new Set([202]));
       expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
-      await waitFor('stored once', async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' = 'SO-BURST'`, [sys.tenant])).rows[0].n === 1);
-      const streams = await sys.db.query(`SELECT position::int AS p FROM event_streams WHERE tenant_id = $1 AND aggregate_id = 'WH1/SO-BURST'`, [sys.tenant]);
+      await waitFor(
+        'stored once',
+        async () =>
+          (
+            await sys.db.query(
+              `SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' = 'SO-BURST'`,
+              [sys.tenant],
+            )
+          ).rows[0].n === 1,
+      );
+      const streams = await sys.db.query(
+        `SELECT position::int AS p FROM event_streams WHERE tenant_id = $1 AND aggregate_id = 'WH1/SO-BURST'`,
+        [sys.tenant],
+      );
       expect(streams.rows[0].p).toBe(1);
     });
 
@@ -159,17 +211,30 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
   });
 
   it('lists events newest first with filters and cursor pagination', async () => {
-    for (let i = 0; i < 5; i++) expect((await sys.post('/events', tracking({ warehouseId: 'WH9', orderNumber: `SO-P${i}` }))).status).toBe(202);
-    expect((await sys.post('/events', tracking({ warehouseId: 'WH9', orderNumber: 'SO-P0', status: 'delivered' }))).status).toBe(202);
-    await waitFor('6 stored in WH9', async () => (await sys.get('/events?warehouseId=WH9&limit=100')).body.items.length === 6);
+    for (let i = 0; i < 5; i++)
+      expect((await sys.post('/events', tracking({ warehouseId: 'WH9', orderNumber: `SO-P${i}` }))).status).toBe(202);
+    expect(
+      (await sys.post('/events', tracking({ warehouseId: 'WH9', orderNumber: 'SO-P0', status: 'delivered' }))).status,
+    ).toBe(202);
+    await waitFor(
+      '6 stored in WH9',
+      async () => (await sys.get('/events?warehouseId=WH9&limit=100')).body.items.length === 6,
+    );
 
-    const orders = (page: { body: { items: { payload: { orderNumber: string } }[] } }) => page.body.items.map((e) => e.payload.orderNumber);
+    const orders = (page: { body: { items: { payload: { orderNumber: string } }[] } }) =>
+      page.body.items.map((e) => e.payload.orderNumber);
     const page1 = await sys.get('/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2');
     expect(page1.status).toBe(200);
     expect(orders(page1)).toEqual(['SO-P0', 'SO-P4']);
-    const page2 = await sys.get(`/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page1.body.nextCursor}`);
-    const page3 = await sys.get(`/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page2.body.nextCursor}`);
-    const page4 = await sys.get(`/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page3.body.nextCursor}`);
+    const page2 = await sys.get(
+      `/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page1.body.nextCursor}`,
+    );
+    const page3 = await sys.get(
+      `/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page2.body.nextCursor}`,
+    );
+    const page4 = await sys.get(
+      `/events?warehouseId=WH9&name=carrier.tracking_updated&limit=2&cursor=${page3.body.nextCursor}`,
+    );
     expect(orders(page2)).toEqual(['SO-P3', 'SO-P2']);
     expect(orders(page3)).toEqual(['SO-P1', 'SO-P0']);
     expect(page3.body.nextCursor).toBeNull();
@@ -178,9 +243,14 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     const byText = await sys.get('/events?warehouseId=WH9&text=SO-P3');
     expect(orders(byText)).toEqual(['SO-P3']);
     const byAggregate = await sys.get(`/events?aggregateType=order&aggregateId=${encodeURIComponent('WH9/SO-P0')}`);
-    expect(byAggregate.body.items.map((e: { payload: { status: string } }) => e.payload.status)).toEqual(['delivered', 'in_transit']);
+    expect(byAggregate.body.items.map((e: { payload: { status: string } }) => e.payload.status)).toEqual([
+      'delivered',
+      'in_transit',
+    ]);
     expect((await sys.get('/events?warehouseId=WH9&name=order.created')).body.items).toEqual([]);
-    const future = await sys.get(`/events?warehouseId=WH9&from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    const future = await sys.get(
+      `/events?warehouseId=WH9&from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`,
+    );
     expect(future.body.items).toEqual([]);
     const other = await sys.newTenant();
     const otherTenant = await sys.get('/events?warehouseId=WH9', { authorization: `Bearer ${other.tokens.admin}` });
@@ -188,7 +258,10 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
   });
 
   it('refuses to publish a domain event directly, naming the command that emits it', async () => {
-    const res = await sys.post('/events', { name: 'inventory.adjusted', payload: { warehouseId: 'WH1', sku: 'S', locationCode: 'A', lot: '', quantityDelta: 1, reasonCode: 'found' } });
+    const res = await sys.post('/events', {
+      name: 'inventory.adjusted',
+      payload: { warehouseId: 'WH1', sku: 'S', locationCode: 'A', lot: '', quantityDelta: 1, reasonCode: 'found' },
+    });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'EVENTS.NOT_PUBLISHABLE', errors: [{ field: 'name' }] });
     expect(res.body.errors[0].reason).toContain('POST /warehouses/:wh/adjustments');
@@ -210,7 +283,9 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     const adjusted = res.body.find((t: { name: string }) => t.name === 'inventory.adjusted');
     expect(adjusted).toMatchObject({ version: 1, aggregateType: 'stock' });
     expect(adjusted.schema.properties.quantityDelta).toMatchObject({ type: 'integer' });
-    expect(adjusted.schema.required).toEqual(expect.arrayContaining(['warehouseId', 'sku', 'locationCode', 'quantityDelta', 'reasonCode']));
+    expect(adjusted.schema.required).toEqual(
+      expect.arrayContaining(['warehouseId', 'sku', 'locationCode', 'quantityDelta', 'reasonCode']),
+    );
   });
 
   it('reports Postgres and the queue in /health, and serves the OpenAPI document', async () => {
@@ -221,7 +296,8 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect(health.body.info.queue).toEqual({ status: 'up', backend: 'redis' });
     const doc = await sys.get('/docs/openapi.json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/events', '/events/{id}', '/event-types', '/health']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/events', '/events/{id}', '/event-types', '/health']),
+    );
   });
-
 });

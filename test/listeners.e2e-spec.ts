@@ -41,29 +41,44 @@ class TestListenersModule {}
 describe('queued listeners', () => {
   let sys: TestSystem;
   beforeAll(async () => {
-    sys = await startSystem({ imports: [TestListenersModule], env: { LISTENER_ATTEMPTS: '3', LISTENER_BACKOFF_MS: '200' } });
+    sys = await startSystem({
+      imports: [TestListenersModule],
+      env: { LISTENER_ATTEMPTS: '3', LISTENER_BACKOFF_MS: '200' },
+    });
   });
   afterAll(async () => {
     await sys?.close();
   });
 
-
   it('retries a listener that throws, with growing delays, without re-running the other listeners', async () => {
     const res = await sys.post('/events', tracking({ orderNumber: 'SO-L1' }));
     expect(res.status).toBe(202);
-    await waitFor('the flaky listener to succeed on its third attempt', () => callsOf('flaky', res.body.id).length === 3);
+    await waitFor(
+      'the flaky listener to succeed on its third attempt',
+      () => callsOf('flaky', res.body.id).length === 3,
+    );
     const [a1, a2, a3] = callsOf('flaky', res.body.id);
     expect(a2 - a1).toBeGreaterThanOrEqual(200);
     expect(a3 - a2).toBeGreaterThanOrEqual(400);
     expect(callsOf('steady', res.body.id)).toHaveLength(1);
-    const receipts = await sys.db.query('SELECT listener FROM listener_receipts WHERE event_id = $1 ORDER BY listener', [res.body.id]);
-    expect(receipts.rows.map((r) => r.listener)).toEqual(['test-broken-when-tracking-updated', 'test-flaky-when-tracking-updated', 'test-steady-when-tracking-updated']);
+    const receipts = await sys.db.query(
+      'SELECT listener FROM listener_receipts WHERE event_id = $1 ORDER BY listener',
+      [res.body.id],
+    );
+    expect(receipts.rows.map((r) => r.listener)).toEqual([
+      'test-broken-when-tracking-updated',
+      'test-flaky-when-tracking-updated',
+      'test-steady-when-tracking-updated',
+    ]);
   });
 
   it('moves a listener job whose attempts ran out to the dead-letter store with its error', async () => {
     const res = await sys.post('/events', tracking({ orderNumber: 'SO-77', status: 'exception' }));
     expect(res.status).toBe(202);
-    const dead = await waitFor('the dead letter', async () => (await sys.db.query('SELECT * FROM dead_letters WHERE event_id = $1', [res.body.id])).rows[0]);
+    const dead = await waitFor(
+      'the dead letter',
+      async () => (await sys.db.query('SELECT * FROM dead_letters WHERE event_id = $1', [res.body.id])).rows[0],
+    );
     expect(dead).toMatchObject({
       queue: 'event-listeners',
       job_name: 'test-broken-when-tracking-updated',
@@ -76,13 +91,22 @@ describe('queued listeners', () => {
     expect(dead.payload).toMatchObject({ id: res.body.id, payload: { orderNumber: 'SO-77' } });
     expect(dead.history).toHaveLength(3);
     expect(callsOf('broken', res.body.id)).toHaveLength(3);
-    const receipt = await sys.db.query('SELECT listener FROM listener_receipts WHERE event_id = $1 ORDER BY listener', [res.body.id]);
-    expect(receipt.rows.map((r) => r.listener)).toEqual(['test-flaky-when-tracking-updated', 'test-steady-when-tracking-updated']);
+    const receipt = await sys.db.query('SELECT listener FROM listener_receipts WHERE event_id = $1 ORDER BY listener', [
+      res.body.id,
+    ]);
+    expect(receipt.rows.map((r) => r.listener)).toEqual([
+      'test-flaky-when-tracking-updated',
+      'test-steady-when-tracking-updated',
+    ]);
   });
 
   it('lists the listeners of each event type in the catalog', async () => {
     const types = await sys.get('/event-types');
     const type = types.body.find((t: { name: string }) => t.name === 'carrier.tracking_updated');
-    expect(type.listeners).toEqual(['test-flaky-when-tracking-updated', 'test-steady-when-tracking-updated', 'test-broken-when-tracking-updated']);
+    expect(type.listeners).toEqual([
+      'test-flaky-when-tracking-updated',
+      'test-steady-when-tracking-updated',
+      'test-broken-when-tracking-updated',
+    ]);
   });
 });

@@ -10,7 +10,11 @@ const as = (sys: TestSystem, token: string) => ({
   get: (path: string) => sys.get(path, { authorization: `Bearer ${token}` }),
   post: (path: string, body: unknown) => sys.post(path, body, { authorization: `Bearer ${token}` }),
   put: (path: string, body: unknown) =>
-    fetch(`${sys.url}${path}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) }).then(async (r) => ({
+    fetch(`${sys.url}${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+    }).then(async (r) => ({
       status: r.status,
       body: await r.json(),
     })),
@@ -34,7 +38,11 @@ const deliveriesOf = async (sys: TestSystem, userId: string, sku: string) =>
 
 const newSupervisor = async (sys: TestSystem, name: string) => {
   const res = await as(sys, sys.tokens.admin).post('/admin/users', {
-    email: `${name}-${randomBytes(3).toString('hex')}@example.com`, displayName: name, password: TEST_PASSWORD, role: 'supervisor', warehouses: ['WH2'],
+    email: `${name}-${randomBytes(3).toString('hex')}@example.com`,
+    displayName: name,
+    password: TEST_PASSWORD,
+    role: 'supervisor',
+    warehouses: ['WH2'],
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body as { id: string; email: string };
@@ -59,13 +67,28 @@ describe('push subscriptions', () => {
     const first = await owner.post('/me/push-subscriptions', subscription);
     expect(first.status, JSON.stringify(first.body)).toBe(201);
     const row = async () =>
-      (await sys.db.query(`SELECT id, tenant_id, user_id, p256dh, auth FROM push_subscriptions WHERE endpoint = $1`, [subscription.endpoint])).rows;
+      (
+        await sys.db.query(`SELECT id, tenant_id, user_id, p256dh, auth FROM push_subscriptions WHERE endpoint = $1`, [
+          subscription.endpoint,
+        ])
+      ).rows;
     const before = await row();
-    expect(before).toEqual([{ id: first.body.id, tenant_id: sys.tenant, user_id: ownerId, p256dh: subscription.keys.p256dh, auth: subscription.keys.auth }]);
+    expect(before).toEqual([
+      {
+        id: first.body.id,
+        tenant_id: sys.tenant,
+        user_id: ownerId,
+        p256dh: subscription.keys.p256dh,
+        auth: subscription.keys.auth,
+      },
+    ]);
 
     const other = await sys.newTenant();
     for (const token of [other.tokens.operator, other.tokens.admin, sys.tokens.operator]) {
-      const taken = await as(sys, token).post('/me/push-subscriptions', { endpoint: subscription.endpoint, keys: browserKeys() });
+      const taken = await as(sys, token).post('/me/push-subscriptions', {
+        endpoint: subscription.endpoint,
+        keys: browserKeys(),
+      });
       expect(taken.status).toBe(409);
       expect(taken.body).toMatchObject({ code: 'PUSH.ENDPOINT_TAKEN', errors: [{ field: 'endpoint' }] });
     }
@@ -124,11 +147,20 @@ describe('outbound URL policy (OUTBOUND_ALLOW_PRIVATE_NETWORKS=false)', () => {
       expect(res.body.errors, endpoint).toEqual([{ field: 'endpoint', reason: expect.stringMatching(reason) }]);
     }
     const operatorId = (await me.get('/auth/me')).body.id;
-    expect((await sys.db.query(`SELECT endpoint FROM push_subscriptions WHERE user_id = $1`, [operatorId])).rows).toEqual([]);
+    expect(
+      (await sys.db.query(`SELECT endpoint FROM push_subscriptions WHERE user_id = $1`, [operatorId])).rows,
+    ).toEqual([]);
     // A public address is fine (a literal one, so the test needs no DNS).
     const ok = await me.post('/me/push-subscriptions', { endpoint: 'https://93.184.215.14/push/ok', keys: local.keys });
     expect(ok.status, JSON.stringify(ok.body)).toBe(201);
-    expect((await fetch(`${sys.url}/me/push-subscriptions/${ok.body.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${sys.tokens.operator}` } })).status).toBe(204);
+    expect(
+      (
+        await fetch(`${sys.url}/me/push-subscriptions/${ok.body.id}`, {
+          method: 'DELETE',
+          headers: { authorization: `Bearer ${sys.tokens.operator}` },
+        })
+      ).status,
+    ).toBe(204);
   });
 
   it('refuses to connect when a stored endpoint points to, or its name now resolves to, a loopback address', async () => {
@@ -136,23 +168,43 @@ describe('outbound URL policy (OUTBOUND_ALLOW_PRIVATE_NETWORKS=false)', () => {
     const rebinding = await newSupervisor(sys, 'rebinding');
     const literal = await newSupervisor(sys, 'literal');
     const targets = [
-      { user: rebinding, sub: push.subscription('rebinding', 'localhost'), reason: /refused to connect to localhost: it resolves to 127\.0\.0\.1, a loopback address/ },
-      { user: literal, sub: push.subscription('literal'), reason: /push endpoint refused: .*127\.0\.0\.1 is a loopback address/ },
+      {
+        user: rebinding,
+        sub: push.subscription('rebinding', 'localhost'),
+        reason: /refused to connect to localhost: it resolves to 127\.0\.0\.1, a loopback address/,
+      },
+      {
+        user: literal,
+        sub: push.subscription('literal'),
+        reason: /push endpoint refused: .*127\.0\.0\.1 is a loopback address/,
+      },
     ];
     for (const { user, sub } of targets) {
-      await sys.db.query(`INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)`, [
-        sys.tenant, user.id, sub.endpoint, sub.keys.p256dh, sub.keys.auth,
-      ]);
+      await sys.db.query(
+        `INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth) VALUES (gen_random_uuid(), $1, $2, $3, $4, $5)`,
+        [sys.tenant, user.id, sub.endpoint, sub.keys.p256dh, sub.keys.auth],
+      );
     }
     const sku = w.sku(1);
     await lowStock(sys, w, sku);
     for (const { user } of targets) {
-      await waitFor(`${user.email}'s push delivery to finish`, async () => ['failed', 'sent'].includes((await deliveriesOf(sys, user.id, sku)).find((d) => d.channel === 'push')?.status ?? ''));
+      await waitFor(`${user.email}'s push delivery to finish`, async () =>
+        ['failed', 'sent'].includes(
+          (await deliveriesOf(sys, user.id, sku)).find((d) => d.channel === 'push')?.status ?? '',
+        ),
+      );
     }
-    expect(push.received.filter((r) => r.path === '/push/rebinding' || r.path === '/push/literal').map((r) => r.path)).toEqual([]);
+    expect(
+      push.received.filter((r) => r.path === '/push/rebinding' || r.path === '/push/literal').map((r) => r.path),
+    ).toEqual([]);
     for (const { user, reason } of targets) {
       const deliveries = await deliveriesOf(sys, user.id, sku);
-      expect(deliveries.find((d) => d.channel === 'push')).toEqual({ channel: 'push', status: 'failed', reason: expect.stringMatching(reason), attempts: ['permanent_failure'] });
+      expect(deliveries.find((d) => d.channel === 'push')).toEqual({
+        channel: 'push',
+        status: 'failed',
+        reason: expect.stringMatching(reason),
+        attempts: ['permanent_failure'],
+      });
       expect(deliveries.find((d) => d.channel === 'in_app')?.status).toMatch(/queued|sent/);
     }
   });
@@ -207,40 +259,71 @@ describe('one recipient’s bad data never stops everyone else’s alert', () =>
     const garbled = await newSupervisor(sys, 'garbled');
     // Rows the API refuses today but a database can still hold (an older release, a hand edit).
     await sys.db.query(`UPDATE users SET time_zone = 'Mars/Olympus_Mons' WHERE id = $1`, [poisoned.id]);
-    await sys.db.query(`INSERT INTO notification_preferences (user_id, quiet_start, quiet_end) VALUES ($1, '00:00', '23:59')`, [poisoned.id]);
-    await sys.db.query(`INSERT INTO notification_preferences (user_id, muted) VALUES ($1, '{"stock": 5, "system": "sms"}')`, [garbled.id]);
+    await sys.db.query(
+      `INSERT INTO notification_preferences (user_id, quiet_start, quiet_end) VALUES ($1, '00:00', '23:59')`,
+      [poisoned.id],
+    );
+    await sys.db.query(
+      `INSERT INTO notification_preferences (user_id, muted) VALUES ($1, '{"stock": 5, "system": "sms"}')`,
+      [garbled.id],
+    );
 
     const sku = w.sku(1);
     await lowStock(sys, w, sku);
     for (const id of [supervisorId, garbled.id]) {
       await waitFor(`the alert of ${id}, every channel handled`, async () => {
         const deliveries = await deliveriesOf(sys, id, sku);
-        return deliveries.some((d) => d.channel === 'in_app' && d.status === 'sent') && !deliveries.some((d) => d.status === 'queued');
+        return (
+          deliveries.some((d) => d.channel === 'in_app' && d.status === 'sent') &&
+          !deliveries.some((d) => d.status === 'queued')
+        );
       });
     }
     // A malformed mute mutes nothing: that supervisor is alerted on every channel they can get.
-    expect((await deliveriesOf(sys, garbled.id, sku)).map((d) => [d.channel, d.status])).toEqual([['email', 'skipped'], ['in_app', 'sent']]);
+    expect((await deliveriesOf(sys, garbled.id, sku)).map((d) => [d.channel, d.status])).toEqual([
+      ['email', 'skipped'],
+      ['in_app', 'sent'],
+    ]);
     const inbox = await as(sys, sys.tokens.supervisor).get('/me/notifications');
     expect(inbox.body.items.map((n: { title: string }) => n.title)).toContain(`Low stock ${sku}`);
 
     expect(await deliveriesOf(sys, poisoned.id, sku)).toEqual([
-      { channel: null, status: 'unroutable', reason: expect.stringMatching(/could not route to this recipient: .*Mars\/Olympus_Mons/), attempts: [] },
+      {
+        channel: null,
+        status: 'unroutable',
+        reason: expect.stringMatching(/could not route to this recipient: .*Mars\/Olympus_Mons/),
+        attempts: [],
+      },
     ]);
     const admin = as(sys, sys.tokens.admin);
     const notice = await waitFor('the admins’ notice', async () =>
-      (await admin.get('/me/notifications')).body.items.find((n: { title: string }) => n.title === `An alert could not reach ${poisoned.email}`),
+      (await admin.get('/me/notifications')).body.items.find(
+        (n: { title: string }) => n.title === `An alert could not reach ${poisoned.email}`,
+      ),
     );
     expect(notice).toMatchObject({ category: 'system', severity: 'warning' });
     expect(notice.body).toContain(`Low stock ${sku}`);
-    const event = await sys.db.query(`SELECT id FROM event_store WHERE tenant_id = $1 AND name = 'inventory.low_stock' AND payload->>'sku' = $2`, [sys.tenant, sku]);
-    expect((await sys.db.query(`SELECT count(*)::int AS n FROM dead_letters WHERE event_id = $1`, [event.rows[0].id])).rows[0].n).toBe(0);
+    const event = await sys.db.query(
+      `SELECT id FROM event_store WHERE tenant_id = $1 AND name = 'inventory.low_stock' AND payload->>'sku' = $2`,
+      [sys.tenant, sku],
+    );
+    expect(
+      (await sys.db.query(`SELECT count(*)::int AS n FROM dead_letters WHERE event_id = $1`, [event.rows[0].id]))
+        .rows[0].n,
+    ).toBe(0);
 
     // The next alert reaches the others again; the admins are not told twice about the same person within the window.
     const next = w.sku(2);
     await lowStock(sys, w, next);
-    await waitFor('the next alert', async () => (await deliveriesOf(sys, supervisorId, next)).find((d) => d.channel === 'in_app')?.status === 'sent');
+    await waitFor(
+      'the next alert',
+      async () => (await deliveriesOf(sys, supervisorId, next)).find((d) => d.channel === 'in_app')?.status === 'sent',
+    );
     expect((await deliveriesOf(sys, poisoned.id, next)).map((d) => d.status)).toEqual(['unroutable']);
-    const notices = await sys.db.query(`SELECT count(*)::int AS n FROM notifications WHERE tenant_id = $1 AND kind = 'notification_unroutable'`, [sys.tenant]);
+    const notices = await sys.db.query(
+      `SELECT count(*)::int AS n FROM notifications WHERE tenant_id = $1 AND kind = 'notification_unroutable'`,
+      [sys.tenant],
+    );
     expect(notices.rows[0].n).toBe(1);
   });
 });

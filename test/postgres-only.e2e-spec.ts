@@ -25,13 +25,29 @@ describe('Postgres-only profile (BullMQ PostgreSQL backend, socket.io Postgres a
   });
 
   it('processes a burst exactly once', async () => {
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => sys.post('/events', tracking({ orderNumber: `SO-PGB${i % 5}` }))));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => sys.post('/events', tracking({ orderNumber: `SO-PGB${i % 5}` }))),
+    );
     expect(results.every((r) => r.status === 202)).toBe(true);
     await waitFor(
       'all 100 stored',
-      async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' LIKE 'SO-PGB%'`, [sys.tenant])).rows[0].n === 100,
+      async () =>
+        (
+          await sys.db.query(
+            `SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' LIKE 'SO-PGB%'`,
+            [sys.tenant],
+          )
+        ).rows[0].n === 100,
       30_000,
     );
-    await waitFor('the outbox to drain', async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1`, [sys.tenant])).rows[0].n === 0);
+    await waitFor(
+      'the outbox to drain',
+      async () =>
+        (
+          await sys.db.query(`SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1`, [
+            sys.tenant,
+          ])
+        ).rows[0].n === 0,
+    );
   });
 });

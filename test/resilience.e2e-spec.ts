@@ -14,7 +14,12 @@ describe('nothing accepted is lost', () => {
   let redis: RedisServer;
   let sys: TestSystem;
   let worker: ChildProcess | undefined;
-  const workerEnv = { WORKER_LOCK_MS: '2000', OUTBOX_REDRIVE_AFTER_MS: '1500', LOG_LEVEL: 'info', WORKER_CONCURRENCY: '50' };
+  const workerEnv = {
+    WORKER_LOCK_MS: '2000',
+    OUTBOX_REDRIVE_AFTER_MS: '1500',
+    LOG_LEVEL: 'info',
+    WORKER_CONCURRENCY: '50',
+  };
 
   const startWorker = async () => {
     const child = spawn(process.execPath, [path.join(testEnv.root, 'dist/apps/worker/src/main.js')], {
@@ -72,10 +77,20 @@ describe('nothing accepted is lost', () => {
   }
 
   const storedIds = async (prefix: string) =>
-    (await sys.db.query(`SELECT id FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' LIKE $2`, [sys.tenant, `${prefix}-%`])).rows.map((r) => r.id as string);
+    (
+      await sys.db.query(`SELECT id FROM event_store WHERE tenant_id = $1 AND payload->>'orderNumber' LIKE $2`, [
+        sys.tenant,
+        `${prefix}-%`,
+      ])
+    ).rows.map((r) => r.id as string);
 
   async function expectStoredOnce(prefix: string, accepted: string[]) {
-    await waitFor(`all ${accepted.length} accepted ${prefix} events to be stored`, async () => (await storedIds(prefix)).length >= accepted.length, 90_000, 200);
+    await waitFor(
+      `all ${accepted.length} accepted ${prefix} events to be stored`,
+      async () => (await storedIds(prefix)).length >= accepted.length,
+      90_000,
+      200,
+    );
     const stored = await storedIds(prefix);
     expect(stored.length).toBe(accepted.length);
     expect(new Set(stored)).toEqual(new Set(accepted));
@@ -89,8 +104,22 @@ describe('nothing accepted is lost', () => {
     });
     expect(statuses).toEqual({ 202: 1200 });
     await expectStoredOnce('SO-KILL', accepted);
-    await waitFor('every accepted event to be broadcast', () => accepted.every((id) => received.some((e) => e.id === id)), 30_000, 200);
-    await waitFor('the outbox to drain', async () => (await sys.db.query(`SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1`, [sys.tenant])).rows[0].n === 0, 30_000);
+    await waitFor(
+      'every accepted event to be broadcast',
+      () => accepted.every((id) => received.some((e) => e.id === id)),
+      30_000,
+      200,
+    );
+    await waitFor(
+      'the outbox to drain',
+      async () =>
+        (
+          await sys.db.query(`SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1`, [
+            sys.tenant,
+          ])
+        ).rows[0].n === 0,
+      30_000,
+    );
   });
 
   it('stores every accepted event once when Redis is restarted empty mid-load, and broadcasting resumes', async () => {
@@ -104,6 +133,11 @@ describe('nothing accepted is lost', () => {
 
     const { received } = await sys.socket({ warehouseId: 'WH1' });
     const after = await load(50, 5, 'SO-AFTER', {});
-    await waitFor('broadcasts after the restart', () => after.accepted.every((id) => received.some((e) => e.id === id)), 30_000, 100);
+    await waitFor(
+      'broadcasts after the restart',
+      () => after.accepted.every((id) => received.some((e) => e.id === id)),
+      30_000,
+      100,
+    );
   });
 });

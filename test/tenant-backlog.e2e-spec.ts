@@ -23,15 +23,27 @@ describe('backlog figures per tenant', () => {
     return res.body;
   };
   const pendingAlerts = async (tenant: string) =>
-    (await sys.db.query(`SELECT envelope->'payload'->>'kind' AS kind FROM event_outbox WHERE tenant_id = $1 AND envelope->>'name' = 'system.alert'`, [tenant])).rows.map((r) => r.kind as string);
+    (
+      await sys.db.query(
+        `SELECT envelope->'payload'->>'kind' AS kind FROM event_outbox WHERE tenant_id = $1 AND envelope->>'name' = 'system.alert'`,
+        [tenant],
+      )
+    ).rows.map((r) => r.kind as string);
 
   beforeAll(async () => {
     // No worker: what A publishes stays accepted and unprocessed, in A's outbox rows and in the shared events queue.
     sys = await startSystem({ worker: false, env: { ALERT_BACKLOG_AGE_S: '1' } });
     a = await sys.newTenant();
     b = await sys.newTenant();
-    for (let i = 0; i < 3; i++) expect((await sys.post('/events', tracking({ orderNumber: `SO-BL${i}` }), bearer(a.tokens.admin))).status).toBe(202);
-    await waitFor('A’s backlog to pass the 1 s threshold', async () => (await stats(a.tokens.admin)).backlog.oldestPendingSeconds > 1, 10_000);
+    for (let i = 0; i < 3; i++)
+      expect((await sys.post('/events', tracking({ orderNumber: `SO-BL${i}` }), bearer(a.tokens.admin))).status).toBe(
+        202,
+      );
+    await waitFor(
+      'A’s backlog to pass the 1 s threshold',
+      async () => (await stats(a.tokens.admin)).backlog.oldestPendingSeconds > 1,
+      10_000,
+    );
   });
   afterAll(async () => {
     await worker?.close();
@@ -44,7 +56,10 @@ describe('backlog figures per tenant', () => {
     expect(own.backlog.oldestPendingSeconds).toBeGreaterThan(1);
     expect(own.alerts.map((x: { kind: string }) => x.kind)).toContain('backlog_age');
     expect((await stats(a.tokens.supervisor, '?warehouseId=WH1')).backlog.pendingEvents).toBe(3);
-    expect((await stats(a.tokens.admin, '?warehouseId=WH2')).backlog).toEqual({ pendingEvents: 0, oldestPendingSeconds: 0 });
+    expect((await stats(a.tokens.admin, '?warehouseId=WH2')).backlog).toEqual({
+      pendingEvents: 0,
+      oldestPendingSeconds: 0,
+    });
   });
 
   it('shows another tenant none of it, and no queue-wide figures', async () => {
@@ -67,7 +82,12 @@ describe('backlog figures per tenant', () => {
   });
 
   it('alerts the tenant with the backlog, and the operating tenant about the queue; nobody else', async () => {
-    const monitor = new SystemAlertMonitor(sys.api.get(MonitoringService), sys.api.get(EventService), sys.api.get(DataSource), sys.api.get(AppConfig));
+    const monitor = new SystemAlertMonitor(
+      sys.api.get(MonitoringService),
+      sys.api.get(EventService),
+      sys.api.get(DataSource),
+      sys.api.get(AppConfig),
+    );
     const published = await monitor.check();
     expect(published).toContain(`${a.tenant}/backlog_age`);
     expect(published.filter((k) => k.endsWith('/queue_backlog_age'))).toEqual([`${sys.tenant}/queue_backlog_age`]);
@@ -82,7 +102,10 @@ describe('backlog figures per tenant', () => {
     await worker.init();
     await waitFor('A’s backlog to drain', async () => (await stats(a.tokens.admin)).backlog.pendingEvents === 0);
     // The alerts published above are processed too, so nothing of this file is left for a later one's outbox relay.
-    await waitFor('the alerts to be processed', async () => (await pendingAlerts(a.tenant)).length + (await pendingAlerts(sys.tenant)).length === 0);
+    await waitFor(
+      'the alerts to be processed',
+      async () => (await pendingAlerts(a.tenant)).length + (await pendingAlerts(sys.tenant)).length === 0,
+    );
     expect((await sys.get('/events?name=carrier.tracking_updated', bearer(a.tokens.admin))).body.items).toHaveLength(3);
   });
 });

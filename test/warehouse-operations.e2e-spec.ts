@@ -14,7 +14,12 @@ describe('warehouse operations', () => {
   const names = (events: { name: string }[]) => events.map((e) => e.name);
   // Accepted events are in the outbox, the store, or briefly both: count them once, in one snapshot.
   const eventCount = async () =>
-    (await sys.db.query(`SELECT count(*)::int AS n FROM (SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1 UNION SELECT id FROM event_store WHERE tenant_id = $1) e`, [sys.tenant])).rows[0].n as number;
+    (
+      await sys.db.query(
+        `SELECT count(*)::int AS n FROM (SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1 UNION SELECT id FROM event_store WHERE tenant_id = $1) e`,
+        [sys.tenant],
+      )
+    ).rows[0].n as number;
 
   /** Asserts a refused command: status, code, named field, and that no event was recorded. */
   async function expectRefused(path: string, body: unknown, status: number, code: string, field: string) {
@@ -30,8 +35,20 @@ describe('warehouse operations', () => {
   describe('master data', () => {
     it('creates a warehouse, zones, locations, products and partners, each with its event', async () => {
       const w = await newWarehouse(sys, 1);
-      expect(names(await eventsOf(sys, w))).toEqual(['warehouse.created', 'zone.created', 'zone.created', 'location.created', 'location.created', 'location.created', 'location.created', 'location.created']);
-      const product = await sys.db.query(`SELECT name FROM event_store WHERE tenant_id = $1 AND name = 'product.created' AND payload->>'sku' = $2`, [sys.tenant, w.sku(1)]);
+      expect(names(await eventsOf(sys, w))).toEqual([
+        'warehouse.created',
+        'zone.created',
+        'zone.created',
+        'location.created',
+        'location.created',
+        'location.created',
+        'location.created',
+        'location.created',
+      ]);
+      const product = await sys.db.query(
+        `SELECT name FROM event_store WHERE tenant_id = $1 AND name = 'product.created' AND payload->>'sku' = $2`,
+        [sys.tenant, w.sku(1)],
+      );
       expect(product.rowCount).toBe(1);
     });
 
@@ -39,19 +56,58 @@ describe('warehouse operations', () => {
       const w = await newWarehouse(sys, 1);
       const good = w.products[w.sku(1)];
       const badCheck = good.slice(0, 12) + ((Number(good[12]) + 1) % 10);
-      await expectRefused('/products', { sku: `${w.wh}-X`, gtin: badCheck, name: 'x', unitOfMeasure: 'EA' }, 400, 'PRODUCT.INVALID_GTIN', 'gtin');
-      await expectRefused('/products', { sku: w.sku(1), gtin: gtin(999_001), name: 'x', unitOfMeasure: 'EA' }, 409, 'PRODUCT.EXISTS', 'sku');
-      await expectRefused('/products', { sku: `${w.wh}-Y`, gtin: good, name: 'x', unitOfMeasure: 'EA' }, 409, 'PRODUCT.GTIN_TAKEN', 'gtin');
-      await expectRefused(`/warehouses/${w.wh}/locations`, { code: 'Z-01', zoneCode: 'NOPE' }, 404, 'ZONE.UNKNOWN', 'zoneCode');
-      await expectRefused('/products', { sku: 'lower case!', gtin: '123', name: '', unitOfMeasure: 'BOX' }, 400, 'REQUEST.INVALID', 'unitOfMeasure');
+      await expectRefused(
+        '/products',
+        { sku: `${w.wh}-X`, gtin: badCheck, name: 'x', unitOfMeasure: 'EA' },
+        400,
+        'PRODUCT.INVALID_GTIN',
+        'gtin',
+      );
+      await expectRefused(
+        '/products',
+        { sku: w.sku(1), gtin: gtin(999_001), name: 'x', unitOfMeasure: 'EA' },
+        409,
+        'PRODUCT.EXISTS',
+        'sku',
+      );
+      await expectRefused(
+        '/products',
+        { sku: `${w.wh}-Y`, gtin: good, name: 'x', unitOfMeasure: 'EA' },
+        409,
+        'PRODUCT.GTIN_TAKEN',
+        'gtin',
+      );
+      await expectRefused(
+        `/warehouses/${w.wh}/locations`,
+        { code: 'Z-01', zoneCode: 'NOPE' },
+        404,
+        'ZONE.UNKNOWN',
+        'zoneCode',
+      );
+      await expectRefused(
+        '/products',
+        { sku: 'lower case!', gtin: '123', name: '', unitOfMeasure: 'BOX' },
+        400,
+        'REQUEST.INVALID',
+        'unitOfMeasure',
+      );
     });
 
     it('updates and discontinues a product; a discontinued product cannot be received', async () => {
       const w = await newWarehouse(sys, 1);
       const updated = await sys.post(`/products/${w.sku(1)}/discontinue`, { reason: 'end of line' });
       expect(updated.status).toBe(200);
-      await expectRefused(`/warehouses/${w.wh}/receipts`, { barcode: w.sku(1), locationCode: 'DOCK-1', quantity: 1 }, 409, 'PRODUCT.DISCONTINUED', 'barcode');
-      const events = await sys.db.query(`SELECT 1 FROM event_store WHERE tenant_id = $1 AND name = 'product.discontinued' AND payload->>'sku' = $2`, [sys.tenant, w.sku(1)]);
+      await expectRefused(
+        `/warehouses/${w.wh}/receipts`,
+        { barcode: w.sku(1), locationCode: 'DOCK-1', quantity: 1 },
+        409,
+        'PRODUCT.DISCONTINUED',
+        'barcode',
+      );
+      const events = await sys.db.query(
+        `SELECT 1 FROM event_store WHERE tenant_id = $1 AND name = 'product.discontinued' AND payload->>'sku' = $2`,
+        [sys.tenant, w.sku(1)],
+      );
       expect(events.rowCount).toBe(1);
     });
   });
@@ -59,42 +115,122 @@ describe('warehouse operations', () => {
   describe('inbound', () => {
     it('receives against an ASN, reports over, damaged and short lines, and puts away', async () => {
       const w = await newWarehouse(sys, 2);
-      const asn = await sys.post(`/warehouses/${w.wh}/asns`, { asnNumber: 'ASN-1', supplierCode: w.supplier, lines: [{ barcode: w.products[w.sku(1)], quantity: 10 }, { barcode: w.sku(2), quantity: 5 }] });
+      const asn = await sys.post(`/warehouses/${w.wh}/asns`, {
+        asnNumber: 'ASN-1',
+        supplierCode: w.supplier,
+        lines: [
+          { barcode: w.products[w.sku(1)], quantity: 10 },
+          { barcode: w.sku(2), quantity: 5 },
+        ],
+      });
       expect(asn.status, JSON.stringify(asn.body)).toBe(201);
       // GTIN scan, 12 good of 10 expected → over.
-      expect((await sys.post(`/warehouses/${w.wh}/receipts`, { asnNumber: 'ASN-1', barcode: w.products[w.sku(1)], locationCode: 'DOCK-1', quantity: 12 })).status).toBe(201);
+      expect(
+        (
+          await sys.post(`/warehouses/${w.wh}/receipts`, {
+            asnNumber: 'ASN-1',
+            barcode: w.products[w.sku(1)],
+            locationCode: 'DOCK-1',
+            quantity: 12,
+          })
+        ).status,
+      ).toBe(201);
       // SKU scan, 2 good + 1 damaged of 5 expected → damaged now, short at close.
-      expect((await sys.post(`/warehouses/${w.wh}/receipts`, { asnNumber: 'ASN-1', barcode: w.sku(2), locationCode: 'DOCK-1', quantity: 2, damaged: 1 })).status).toBe(201);
+      expect(
+        (
+          await sys.post(`/warehouses/${w.wh}/receipts`, {
+            asnNumber: 'ASN-1',
+            barcode: w.sku(2),
+            locationCode: 'DOCK-1',
+            quantity: 2,
+            damaged: 1,
+          })
+        ).status,
+      ).toBe(201);
       const closed = await sys.post(`/warehouses/${w.wh}/asns/ASN-1/close`, {});
       expect(closed.body).toEqual({ asnNumber: 'ASN-1', shortLines: 1 });
-      await expectRefused(`/warehouses/${w.wh}/receipts`, { asnNumber: 'ASN-1', barcode: w.sku(2), locationCode: 'DOCK-1', quantity: 1 }, 409, 'ASN.CLOSED', 'asnNumber');
+      await expectRefused(
+        `/warehouses/${w.wh}/receipts`,
+        { asnNumber: 'ASN-1', barcode: w.sku(2), locationCode: 'DOCK-1', quantity: 1 },
+        409,
+        'ASN.CLOSED',
+        'asnNumber',
+      );
 
-      const putaway = await sys.post(`/warehouses/${w.wh}/putaways`, { barcode: w.sku(1), fromLocation: 'DOCK-1', toLocation: 'A-01', quantity: 12 });
+      const putaway = await sys.post(`/warehouses/${w.wh}/putaways`, {
+        barcode: w.sku(1),
+        fromLocation: 'DOCK-1',
+        toLocation: 'A-01',
+        quantity: 12,
+      });
       expect(putaway.status).toBe(201);
       const stock = await stockOf(sys, w);
-      expect(stock.map((s) => [s.sku, s.locationCode, s.onHand])).toEqual([[w.sku(1), 'A-01', 12], [w.sku(2), 'DOCK-1', 2]]);
+      expect(stock.map((s) => [s.sku, s.locationCode, s.onHand])).toEqual([
+        [w.sku(1), 'A-01', 12],
+        [w.sku(2), 'DOCK-1', 2],
+      ]);
 
-      const discrepancies = (await eventsOf(sys, w, ['receipt.discrepancy_found'])).map((e) => [e.payload.sku, e.payload.kind]);
-      expect(discrepancies).toEqual([[w.sku(1), 'over'], [w.sku(2), 'damaged'], [w.sku(2), 'short']]);
-      expect(names(await eventsOf(sys, w, ['asn.created', 'goods.received', 'asn.closed', 'putaway.completed']))).toEqual(['asn.created', 'goods.received', 'goods.received', 'asn.closed', 'putaway.completed']);
+      const discrepancies = (await eventsOf(sys, w, ['receipt.discrepancy_found'])).map((e) => [
+        e.payload.sku,
+        e.payload.kind,
+      ]);
+      expect(discrepancies).toEqual([
+        [w.sku(1), 'over'],
+        [w.sku(2), 'damaged'],
+        [w.sku(2), 'short'],
+      ]);
+      expect(
+        names(await eventsOf(sys, w, ['asn.created', 'goods.received', 'asn.closed', 'putaway.completed'])),
+      ).toEqual(['asn.created', 'goods.received', 'goods.received', 'asn.closed', 'putaway.completed']);
     });
 
     it('warns about goods expiring soon and a dock over capacity', async () => {
       const w = await newWarehouse(sys, 1);
       const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
-      expect((await sys.post(`/warehouses/${w.wh}/receipts`, { barcode: w.sku(1), locationCode: 'DOCK-1', quantity: 1001, lot: 'L1', expiresOn: soon })).status).toBe(201);
+      expect(
+        (
+          await sys.post(`/warehouses/${w.wh}/receipts`, {
+            barcode: w.sku(1),
+            locationCode: 'DOCK-1',
+            quantity: 1001,
+            lot: 'L1',
+            expiresOn: soon,
+          })
+        ).status,
+      ).toBe(201);
       const events = await eventsOf(sys, w, ['inventory.expiring_soon', 'location.capacity_exceeded']);
       expect(events.map((e) => e.name).sort()).toEqual(['inventory.expiring_soon', 'location.capacity_exceeded']);
-      expect(events.find((e) => e.name === 'location.capacity_exceeded')!.payload).toMatchObject({ capacity: 1000, onHand: 1001 });
+      expect(events.find((e) => e.name === 'location.capacity_exceeded')!.payload).toMatchObject({
+        capacity: 1000,
+        onHand: 1001,
+      });
     });
 
     it('puts stock on quality hold and releases it; held units are not available', async () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 10);
-      expect((await sys.post(`/warehouses/${w.wh}/holds`, { barcode: w.sku(1), locationCode: 'A-01', quantity: 4, reason: 'wet boxes' })).status).toBe(201);
+      expect(
+        (
+          await sys.post(`/warehouses/${w.wh}/holds`, {
+            barcode: w.sku(1),
+            locationCode: 'A-01',
+            quantity: 4,
+            reason: 'wet boxes',
+          })
+        ).status,
+      ).toBe(201);
       expect((await stockOf(sys, w))[0]).toMatchObject({ onHand: 10, held: 4, available: 6 });
-      await expectRefused(`/warehouses/${w.wh}/moves`, { barcode: w.sku(1), fromLocation: 'A-01', toLocation: 'A-02', quantity: 7 }, 409, 'INVENTORY.INSUFFICIENT_STOCK', 'quantity');
-      expect((await sys.post(`/warehouses/${w.wh}/holds/release`, { barcode: w.sku(1), locationCode: 'A-01', quantity: 4 })).status).toBe(200);
+      await expectRefused(
+        `/warehouses/${w.wh}/moves`,
+        { barcode: w.sku(1), fromLocation: 'A-01', toLocation: 'A-02', quantity: 7 },
+        409,
+        'INVENTORY.INSUFFICIENT_STOCK',
+        'quantity',
+      );
+      expect(
+        (await sys.post(`/warehouses/${w.wh}/holds/release`, { barcode: w.sku(1), locationCode: 'A-01', quantity: 4 }))
+          .status,
+      ).toBe(200);
       expect((await stockOf(sys, w))[0]).toMatchObject({ held: 0, available: 10 });
     });
   });
@@ -103,10 +239,21 @@ describe('warehouse operations', () => {
     it('adjusts stock with a reason, refusing to go below what is available', async () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 3);
-      const res = await sys.post(`/warehouses/${w.wh}/adjustments`, { barcode: w.products[w.sku(1)], locationCode: 'A-01', quantityDelta: -2, reasonCode: 'damaged' });
+      const res = await sys.post(`/warehouses/${w.wh}/adjustments`, {
+        barcode: w.products[w.sku(1)],
+        locationCode: 'A-01',
+        quantityDelta: -2,
+        reasonCode: 'damaged',
+      });
       expect(res.status).toBe(201);
       expect(res.body).toEqual({ sku: w.sku(1), onHand: 1 });
-      await expectRefused(`/warehouses/${w.wh}/adjustments`, { barcode: w.sku(1), locationCode: 'A-01', quantityDelta: -2, reasonCode: 'lost' }, 409, 'INVENTORY.INSUFFICIENT_STOCK', 'quantityDelta');
+      await expectRefused(
+        `/warehouses/${w.wh}/adjustments`,
+        { barcode: w.sku(1), locationCode: 'A-01', quantityDelta: -2, reasonCode: 'lost' },
+        409,
+        'INVENTORY.INSUFFICIENT_STOCK',
+        'quantityDelta',
+      );
       expect((await stockOf(sys, w))[0].onHand).toBe(1);
     });
 
@@ -114,14 +261,56 @@ describe('warehouse operations', () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 5);
       const base = `/warehouses/${w.wh}`;
-      await expectRefused(`${base}/adjustments`, { barcode: 'NOPE-1', locationCode: 'A-01', quantityDelta: 1, reasonCode: 'found' }, 404, 'PRODUCT.UNKNOWN_BARCODE', 'barcode');
-      await expectRefused(`${base}/adjustments`, { barcode: '4006381333932', locationCode: 'A-01', quantityDelta: 1, reasonCode: 'found' }, 400, 'PRODUCT.INVALID_GTIN', 'barcode');
-      await expectRefused(`${base}/adjustments`, { barcode: w.sku(1), locationCode: 'Z-99', quantityDelta: 1, reasonCode: 'found' }, 404, 'LOCATION.UNKNOWN', 'locationCode');
-      await expectRefused(`${base}/adjustments`, { barcode: w.sku(1), locationCode: 'A-01', quantityDelta: 0, reasonCode: 'found' }, 400, 'REQUEST.INVALID', 'quantityDelta');
-      await expectRefused(`${base}/moves`, { barcode: w.sku(1), fromLocation: 'A-01', toLocation: 'A-02', quantity: -3 }, 400, 'REQUEST.INVALID', 'quantity');
-      await expectRefused(`/warehouses/NOPE/moves`, { barcode: w.sku(1), fromLocation: 'A-01', toLocation: 'A-02', quantity: 1 }, 404, 'WAREHOUSE.UNKNOWN', 'warehouseId');
+      await expectRefused(
+        `${base}/adjustments`,
+        { barcode: 'NOPE-1', locationCode: 'A-01', quantityDelta: 1, reasonCode: 'found' },
+        404,
+        'PRODUCT.UNKNOWN_BARCODE',
+        'barcode',
+      );
+      await expectRefused(
+        `${base}/adjustments`,
+        { barcode: '4006381333932', locationCode: 'A-01', quantityDelta: 1, reasonCode: 'found' },
+        400,
+        'PRODUCT.INVALID_GTIN',
+        'barcode',
+      );
+      await expectRefused(
+        `${base}/adjustments`,
+        { barcode: w.sku(1), locationCode: 'Z-99', quantityDelta: 1, reasonCode: 'found' },
+        404,
+        'LOCATION.UNKNOWN',
+        'locationCode',
+      );
+      await expectRefused(
+        `${base}/adjustments`,
+        { barcode: w.sku(1), locationCode: 'A-01', quantityDelta: 0, reasonCode: 'found' },
+        400,
+        'REQUEST.INVALID',
+        'quantityDelta',
+      );
+      await expectRefused(
+        `${base}/moves`,
+        { barcode: w.sku(1), fromLocation: 'A-01', toLocation: 'A-02', quantity: -3 },
+        400,
+        'REQUEST.INVALID',
+        'quantity',
+      );
+      await expectRefused(
+        `/warehouses/NOPE/moves`,
+        { barcode: w.sku(1), fromLocation: 'A-01', toLocation: 'A-02', quantity: 1 },
+        404,
+        'WAREHOUSE.UNKNOWN',
+        'warehouseId',
+      );
       expect((await sys.post(`${base}/locations/A-01/block`, { reason: 'rack damaged' })).status).toBe(200);
-      await expectRefused(`${base}/moves`, { barcode: w.sku(1), fromLocation: 'A-01', toLocation: 'A-02', quantity: 1 }, 409, 'LOCATION.BLOCKED', 'fromLocation');
+      await expectRefused(
+        `${base}/moves`,
+        { barcode: w.sku(1), fromLocation: 'A-01', toLocation: 'A-02', quantity: 1 },
+        409,
+        'LOCATION.BLOCKED',
+        'fromLocation',
+      );
       expect((await stockOf(sys, w))[0]).toMatchObject({ locationCode: 'A-01', onHand: 5 });
     });
 
@@ -129,18 +318,41 @@ describe('warehouse operations', () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 80);
       await stockUp(sys, w, w.sku(1), 'A-02', 30);
-      await expectRefused(`/warehouses/${w.wh}/moves`, { barcode: w.sku(1), fromLocation: 'A-02', toLocation: 'A-01', quantity: 21 }, 409, 'LOCATION.CAPACITY_EXCEEDED', 'toLocation');
-      expect((await sys.post(`/warehouses/${w.wh}/moves`, { barcode: w.sku(1), fromLocation: 'A-02', toLocation: 'A-01', quantity: 20 })).status).toBe(201);
+      await expectRefused(
+        `/warehouses/${w.wh}/moves`,
+        { barcode: w.sku(1), fromLocation: 'A-02', toLocation: 'A-01', quantity: 21 },
+        409,
+        'LOCATION.CAPACITY_EXCEEDED',
+        'toLocation',
+      );
+      expect(
+        (
+          await sys.post(`/warehouses/${w.wh}/moves`, {
+            barcode: w.sku(1),
+            fromLocation: 'A-02',
+            toLocation: 'A-01',
+            quantity: 20,
+          })
+        ).status,
+      ).toBe(201);
     });
 
     it('records a cycle count and sets stock to the count when it differs', async () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 10);
-      expect((await sys.post(`/warehouses/${w.wh}/counts`, { barcode: w.sku(1), locationCode: 'A-01', counted: 10 })).body).toEqual({ sku: w.sku(1), expected: 10, counted: 10 });
-      expect((await sys.post(`/warehouses/${w.wh}/counts`, { barcode: w.sku(1), locationCode: 'A-01', counted: 8 })).status).toBe(201);
+      expect(
+        (await sys.post(`/warehouses/${w.wh}/counts`, { barcode: w.sku(1), locationCode: 'A-01', counted: 10 })).body,
+      ).toEqual({ sku: w.sku(1), expected: 10, counted: 10 });
+      expect(
+        (await sys.post(`/warehouses/${w.wh}/counts`, { barcode: w.sku(1), locationCode: 'A-01', counted: 8 })).status,
+      ).toBe(201);
       expect((await stockOf(sys, w))[0].onHand).toBe(8);
       const events = await eventsOf(sys, w, ['inventory.counted', 'inventory.discrepancy_found']);
-      expect(events.map((e) => [e.name, e.payload.counted])).toEqual([['inventory.counted', 10], ['inventory.counted', 8], ['inventory.discrepancy_found', 8]]);
+      expect(events.map((e) => [e.name, e.payload.counted])).toEqual([
+        ['inventory.counted', 10],
+        ['inventory.counted', 8],
+        ['inventory.discrepancy_found', 8],
+      ]);
       expect(events[2].payload.quantityDelta).toBe(-2);
     });
 
@@ -148,23 +360,48 @@ describe('warehouse operations', () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 8);
       for (const delta of [-2, -1, -1, -4]) {
-        expect((await sys.post(`/warehouses/${w.wh}/adjustments`, { barcode: w.sku(1), locationCode: 'A-01', quantityDelta: delta, reasonCode: 'lost' })).status).toBe(201);
+        expect(
+          (
+            await sys.post(`/warehouses/${w.wh}/adjustments`, {
+              barcode: w.sku(1),
+              locationCode: 'A-01',
+              quantityDelta: delta,
+              reasonCode: 'lost',
+            })
+          ).status,
+        ).toBe(201);
       }
       const alerts = await eventsOf(sys, w, ['inventory.low_stock', 'inventory.out_of_stock']);
-      expect(alerts.map((e) => [e.name, e.payload.available])).toEqual([['inventory.low_stock', 5], ['inventory.out_of_stock', undefined]]);
+      expect(alerts.map((e) => [e.name, e.payload.available])).toEqual([
+        ['inventory.low_stock', 5],
+        ['inventory.out_of_stock', undefined],
+      ]);
     });
 
     it('never lets racing scanners take the last units twice', async () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 5);
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => sys.post(`/warehouses/${w.wh}/adjustments`, { barcode: w.sku(1), locationCode: 'A-01', quantityDelta: -1, reasonCode: 'lost' })),
+        Array.from({ length: 20 }, () =>
+          sys.post(`/warehouses/${w.wh}/adjustments`, {
+            barcode: w.sku(1),
+            locationCode: 'A-01',
+            quantityDelta: -1,
+            reasonCode: 'lost',
+          }),
+        ),
       );
       const ok = results.filter((r) => r.status === 201);
       expect(ok).toHaveLength(5);
-      expect(results.filter((r) => r.status !== 201).every((r) => r.status === 409 && r.body.code === 'INVENTORY.INSUFFICIENT_STOCK')).toBe(true);
-      expect((await stockOf(sys, w, `?sku=${w.sku(1)}`))).toEqual([]);
-      const [row] = (await sys.db.query(`SELECT on_hand FROM stock WHERE tenant_id = $1 AND warehouse_code = $2`, [sys.tenant, w.wh])).rows;
+      expect(
+        results
+          .filter((r) => r.status !== 201)
+          .every((r) => r.status === 409 && r.body.code === 'INVENTORY.INSUFFICIENT_STOCK'),
+      ).toBe(true);
+      expect(await stockOf(sys, w, `?sku=${w.sku(1)}`)).toEqual([]);
+      const [row] = (
+        await sys.db.query(`SELECT on_hand FROM stock WHERE tenant_id = $1 AND warehouse_code = $2`, [sys.tenant, w.wh])
+      ).rows;
       expect(row.on_hand).toBe(0);
       expect(await eventsOf(sys, w, ['inventory.adjusted'])).toHaveLength(5);
     });
@@ -177,58 +414,174 @@ describe('warehouse operations', () => {
       const sooner = new Date(Date.now() + 100 * 86_400_000).toISOString().slice(0, 10);
       await stockUp(sys, w, w.sku(1), 'A-01', 6, { lot: 'LATE', expiresOn: later });
       await stockUp(sys, w, w.sku(1), 'A-02', 3, { lot: 'SOON', expiresOn: sooner });
-      expect((await sys.post(`/warehouses/${w.wh}/orders`, { orderNumber: 'SO-1', customerCode: w.customer, lines: [{ barcode: w.sku(1), quantity: 5 }] })).status).toBe(201);
-      await expectRefused(`/warehouses/${w.wh}/orders/SO-1/ship`, { carrierCode: w.carrier, trackingNumber: 'T1' }, 409, 'ORDER.NOT_PACKED', 'orderNumber');
+      expect(
+        (
+          await sys.post(`/warehouses/${w.wh}/orders`, {
+            orderNumber: 'SO-1',
+            customerCode: w.customer,
+            lines: [{ barcode: w.sku(1), quantity: 5 }],
+          })
+        ).status,
+      ).toBe(201);
+      await expectRefused(
+        `/warehouses/${w.wh}/orders/SO-1/ship`,
+        { carrierCode: w.carrier, trackingNumber: 'T1' },
+        409,
+        'ORDER.NOT_PACKED',
+        'orderNumber',
+      );
       const allocated = await sys.post(`/warehouses/${w.wh}/orders/SO-1/allocate`, {});
       expect(allocated.status).toBe(200);
-      const tasks = allocated.body.pickTasks as { taskId: string; locationCode: string; lot: string; quantity: number }[];
-      expect(tasks.map((t) => [t.locationCode, t.lot, t.quantity])).toEqual([['A-02', 'SOON', 3], ['A-01', 'LATE', 2]]);
+      const tasks = allocated.body.pickTasks as {
+        taskId: string;
+        locationCode: string;
+        lot: string;
+        quantity: number;
+      }[];
+      expect(tasks.map((t) => [t.locationCode, t.lot, t.quantity])).toEqual([
+        ['A-02', 'SOON', 3],
+        ['A-01', 'LATE', 2],
+      ]);
       expect((await stockOf(sys, w)).map((s) => s.reserved)).toEqual([2, 3]);
 
-      await expectRefused(`/warehouses/${w.wh}/picks/${tasks[0].taskId}`, { locationCode: 'A-01', barcode: w.sku(1), quantity: 3 }, 409, 'PICK.WRONG_LOCATION', 'locationCode');
-      await expectRefused(`/warehouses/${w.wh}/picks/${tasks[0].taskId}`, { locationCode: 'A-02', barcode: w.sku(1), quantity: 4 }, 409, 'PICK.OVER_PICK', 'quantity');
-      for (const t of tasks) expect((await sys.post(`/warehouses/${w.wh}/picks/${t.taskId}`, { locationCode: t.locationCode, barcode: w.products[w.sku(1)], quantity: t.quantity })).status).toBe(200);
-      expect((await sys.post(`/warehouses/${w.wh}/orders/SO-1/pack`, { cartons: [{ cartonId: 'C1', weightKg: 1.5 }] })).status).toBe(200);
-      const shipped = await sys.post(`/warehouses/${w.wh}/orders/SO-1/ship`, { carrierCode: w.carrier, trackingNumber: 'JD0001' });
+      await expectRefused(
+        `/warehouses/${w.wh}/picks/${tasks[0].taskId}`,
+        { locationCode: 'A-01', barcode: w.sku(1), quantity: 3 },
+        409,
+        'PICK.WRONG_LOCATION',
+        'locationCode',
+      );
+      await expectRefused(
+        `/warehouses/${w.wh}/picks/${tasks[0].taskId}`,
+        { locationCode: 'A-02', barcode: w.sku(1), quantity: 4 },
+        409,
+        'PICK.OVER_PICK',
+        'quantity',
+      );
+      for (const t of tasks)
+        expect(
+          (
+            await sys.post(`/warehouses/${w.wh}/picks/${t.taskId}`, {
+              locationCode: t.locationCode,
+              barcode: w.products[w.sku(1)],
+              quantity: t.quantity,
+            })
+          ).status,
+        ).toBe(200);
+      expect(
+        (await sys.post(`/warehouses/${w.wh}/orders/SO-1/pack`, { cartons: [{ cartonId: 'C1', weightKg: 1.5 }] }))
+          .status,
+      ).toBe(200);
+      const shipped = await sys.post(`/warehouses/${w.wh}/orders/SO-1/ship`, {
+        carrierCode: w.carrier,
+        trackingNumber: 'JD0001',
+      });
       expect(shipped.status).toBe(200);
-      expect((await sys.get(`/warehouses/${w.wh}/orders/SO-1`)).body).toMatchObject({ status: 'shipped', trackingNumber: 'JD0001', lines: [{ quantity: 5, picked: 5 }] });
+      expect((await sys.get(`/warehouses/${w.wh}/orders/SO-1`)).body).toMatchObject({
+        status: 'shipped',
+        trackingNumber: 'JD0001',
+        lines: [{ quantity: 5, picked: 5 }],
+      });
       expect((await stockOf(sys, w)).map((s) => [s.locationCode, s.onHand, s.reserved])).toEqual([['A-01', 4, 0]]);
-      expect(names(await eventsOf(sys, w, ['order.created', 'order.allocated', 'pick.assigned', 'pick.completed', 'order.packed', 'shipment.dispatched']))).toEqual([
-        'order.created', 'pick.assigned', 'pick.assigned', 'order.allocated', 'pick.completed', 'pick.completed', 'order.packed', 'shipment.dispatched',
+      expect(
+        names(
+          await eventsOf(sys, w, [
+            'order.created',
+            'order.allocated',
+            'pick.assigned',
+            'pick.completed',
+            'order.packed',
+            'shipment.dispatched',
+          ]),
+        ),
+      ).toEqual([
+        'order.created',
+        'pick.assigned',
+        'pick.assigned',
+        'order.allocated',
+        'pick.completed',
+        'pick.completed',
+        'order.packed',
+        'shipment.dispatched',
       ]);
     });
 
     it('records a short pick and releases the rest of the reservation', async () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 10);
-      await sys.post(`/warehouses/${w.wh}/orders`, { orderNumber: 'SO-2', customerCode: w.customer, lines: [{ barcode: w.sku(1), quantity: 4 }] });
+      await sys.post(`/warehouses/${w.wh}/orders`, {
+        orderNumber: 'SO-2',
+        customerCode: w.customer,
+        lines: [{ barcode: w.sku(1), quantity: 4 }],
+      });
       const [task] = (await sys.post(`/warehouses/${w.wh}/orders/SO-2/allocate`, {})).body.pickTasks;
-      const res = await sys.post(`/warehouses/${w.wh}/picks/${task.taskId}`, { locationCode: 'A-01', barcode: w.sku(1), quantity: 1 });
+      const res = await sys.post(`/warehouses/${w.wh}/picks/${task.taskId}`, {
+        locationCode: 'A-01',
+        barcode: w.sku(1),
+        quantity: 1,
+      });
       expect(res.body).toMatchObject({ picked: 1, status: 'short' });
       expect((await stockOf(sys, w))[0]).toMatchObject({ onHand: 9, reserved: 0 });
       const events = await eventsOf(sys, w, ['pick.short', 'inventory.released']);
-      expect(events.map((e) => [e.name, e.payload.picked ?? e.payload.quantity])).toEqual([['pick.short', 1], ['inventory.released', 3]]);
-      await expectRefused(`/warehouses/${w.wh}/picks/${task.taskId}`, { locationCode: 'A-01', barcode: w.sku(1), quantity: 1 }, 409, 'PICK.NOT_OPEN', 'taskId');
+      expect(events.map((e) => [e.name, e.payload.picked ?? e.payload.quantity])).toEqual([
+        ['pick.short', 1],
+        ['inventory.released', 3],
+      ]);
+      await expectRefused(
+        `/warehouses/${w.wh}/picks/${task.taskId}`,
+        { locationCode: 'A-01', barcode: w.sku(1), quantity: 1 },
+        409,
+        'PICK.NOT_OPEN',
+        'taskId',
+      );
     });
 
     it('refuses to allocate more than is available and changes nothing', async () => {
       const w = await newWarehouse(sys, 2);
       await stockUp(sys, w, w.sku(1), 'A-01', 10);
       await stockUp(sys, w, w.sku(2), 'A-02', 1);
-      await sys.post(`/warehouses/${w.wh}/orders`, { orderNumber: 'SO-3', customerCode: w.customer, lines: [{ barcode: w.sku(1), quantity: 4 }, { barcode: w.sku(2), quantity: 2 }] });
-      await expectRefused(`/warehouses/${w.wh}/orders/SO-3/allocate`, {}, 409, 'INVENTORY.INSUFFICIENT_STOCK', 'lines[1].quantity');
+      await sys.post(`/warehouses/${w.wh}/orders`, {
+        orderNumber: 'SO-3',
+        customerCode: w.customer,
+        lines: [
+          { barcode: w.sku(1), quantity: 4 },
+          { barcode: w.sku(2), quantity: 2 },
+        ],
+      });
+      await expectRefused(
+        `/warehouses/${w.wh}/orders/SO-3/allocate`,
+        {},
+        409,
+        'INVENTORY.INSUFFICIENT_STOCK',
+        'lines[1].quantity',
+      );
       expect((await stockOf(sys, w)).map((s) => s.reserved)).toEqual([0, 0]);
-      expect((await sys.get(`/warehouses/${w.wh}/orders/SO-3`)).body).toMatchObject({ status: 'created', pickTasks: [] });
+      expect((await sys.get(`/warehouses/${w.wh}/orders/SO-3`)).body).toMatchObject({
+        status: 'created',
+        pickTasks: [],
+      });
     });
 
     it('cancels an allocated order, releasing its stock', async () => {
       const w = await newWarehouse(sys, 1);
       await stockUp(sys, w, w.sku(1), 'A-01', 10);
-      await sys.post(`/warehouses/${w.wh}/orders`, { orderNumber: 'SO-4', customerCode: w.customer, lines: [{ barcode: w.sku(1), quantity: 7 }] });
+      await sys.post(`/warehouses/${w.wh}/orders`, {
+        orderNumber: 'SO-4',
+        customerCode: w.customer,
+        lines: [{ barcode: w.sku(1), quantity: 7 }],
+      });
       await sys.post(`/warehouses/${w.wh}/orders/SO-4/allocate`, {});
-      expect((await sys.post(`/warehouses/${w.wh}/orders/SO-4/cancel`, { reason: 'customer changed mind' })).body).toEqual({ orderNumber: 'SO-4', released: 1 });
+      expect(
+        (await sys.post(`/warehouses/${w.wh}/orders/SO-4/cancel`, { reason: 'customer changed mind' })).body,
+      ).toEqual({ orderNumber: 'SO-4', released: 1 });
       expect((await stockOf(sys, w))[0]).toMatchObject({ reserved: 0, available: 10 });
-      await expectRefused(`/warehouses/${w.wh}/orders/SO-4/cancel`, { reason: 'again' }, 409, 'ORDER.NOT_CANCELLABLE', 'orderNumber');
+      await expectRefused(
+        `/warehouses/${w.wh}/orders/SO-4/cancel`,
+        { reason: 'again' },
+        409,
+        'ORDER.NOT_CANCELLABLE',
+        'orderNumber',
+      );
     });
   });
 

@@ -29,10 +29,15 @@ export async function startApiProcess(env: Record<string, string>): Promise<ApiP
   });
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor('the second api process to answer', async () => {
-    if (child.exitCode !== null) throw new Error(`api process exited with ${child.exitCode}`);
-    return (await fetch(`${url}/health/live`).catch(() => null))?.ok;
-  }, 30_000, 100);
+  await waitFor(
+    'the second api process to answer',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`api process exited with ${child.exitCode}`);
+      return (await fetch(`${url}/health/live`).catch(() => null))?.ok;
+    },
+    30_000,
+    100,
+  );
   return {
     url,
     process: child,

@@ -46,9 +46,16 @@ export interface TestSystem {
   /** Another tenant with its own users, for isolation tests. */
   newTenant(): Promise<{ tenant: string; tokens: Tokens }>;
   login(email: string, password?: string): Promise<{ status: number; body: any }>;
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  post(
+    path: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   get(path: string, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
-  socket(subscription: { warehouseId?: string; names?: string[] }, token?: string): Promise<{ socket: Socket; received: EventEnvelope[] }>;
+  socket(
+    subscription: { warehouseId?: string; names?: string[] },
+    token?: string,
+  ): Promise<{ socket: Socket; received: EventEnvelope[] }>;
   close(): Promise<void>;
 }
 
@@ -76,7 +83,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
   const sockets: Socket[] = [];
   let worker: INestApplicationContext | undefined;
   if (options.worker !== false) {
-    worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, options.imports), { logger: false });
+    worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, options.imports), {
+      logger: false,
+    });
     worker.enableShutdownHooks();
     await worker.init();
     contexts.push(worker);
@@ -102,7 +111,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     return { status: res.status, body: parsed as any, headers: res.headers };
   };
 
-  const login = (email: string, password = TEST_PASSWORD) => request('POST', '/auth/login', { email, password }, { authorization: '' });
+  const login = (email: string, password = TEST_PASSWORD) =>
+    request('POST', '/auth/login', { email, password }, { authorization: '' });
   const newTenant = async (tenant = `t-${randomUUID().slice(0, 8)}`) => {
     const emails = await seedTenantUsers(testEnv.databaseUrl, tenant, TEST_PASSWORD, TEST_WAREHOUSES);
     const token = async (email: string) => {
@@ -110,7 +120,14 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       if (res.status !== 200) throw new Error(`login as ${email} failed: ${JSON.stringify(res.body)}`);
       return res.body.accessToken as string;
     };
-    return { tenant, tokens: { admin: await token(emails.admin), supervisor: await token(emails.supervisor), operator: await token(emails.operator) } };
+    return {
+      tenant,
+      tokens: {
+        admin: await token(emails.admin),
+        supervisor: await token(emails.supervisor),
+        operator: await token(emails.operator),
+      },
+    };
   };
   let tokens: Tokens = { admin: '', supervisor: '', operator: '' };
   const mine = await newTenant(ownTenant);
@@ -150,5 +167,12 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
 /** An integration event (the kind POST /events accepts): a carrier's tracking update for an order. */
 export const tracking = (overrides: Record<string, unknown> = {}) => ({
   name: 'carrier.tracking_updated',
-  payload: { warehouseId: 'WH1', orderNumber: 'SO-1', carrierCode: 'DHL', trackingNumber: 'JD000001', status: 'in_transit', ...overrides },
+  payload: {
+    warehouseId: 'WH1',
+    orderNumber: 'SO-1',
+    carrierCode: 'DHL',
+    trackingNumber: 'JD000001',
+    status: 'in_transit',
+    ...overrides,
+  },
 });

@@ -26,7 +26,10 @@ export async function startSilencingProxy(targetPort: number, targetHost = '127.
     upstream.on('data', (chunk) => {
       if (!silenced(pair)) client.write(chunk);
     });
-    for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       a.on('error', () => b.destroy());
       a.on('close', () => b.destroy());
     }

@@ -10,7 +10,14 @@ const html = htm.bind(h);
 const session = { token: sessionStorage.getItem('wms.token'), me: null };
 
 async function api(path, options = {}) {
-  const res = await fetch(path, { ...options, headers: { 'content-type': 'application/json', authorization: `Bearer ${session.token}`, ...(options.headers ?? {}) } });
+  const res = await fetch(path, {
+    ...options,
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${session.token}`,
+      ...(options.headers ?? {}),
+    },
+  });
   const body = res.status === 204 ? null : await res.json();
   if (res.status === 401) {
     sessionStorage.removeItem('wms.token');
@@ -41,15 +48,40 @@ function Login() {
     const json = { 'content-type': 'application/json' };
     if (setPasswordCode) {
       if (form.get('password') !== form.get('repeat')) return setError('the two passwords differ');
-      return setError(await signedIn(await fetch('/auth/set-password', { method: 'POST', headers: json, body: JSON.stringify({ code: setPasswordCode, password: form.get('password') }) })));
+      return setError(
+        await signedIn(
+          await fetch('/auth/set-password', {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({ code: setPasswordCode, password: form.get('password') }),
+          }),
+        ),
+      );
     }
-    setError(await signedIn(await fetch('/auth/login', { method: 'POST', headers: json, body: JSON.stringify({ email: form.get('email'), password: form.get('password') }) })));
+    setError(
+      await signedIn(
+        await fetch('/auth/login', {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ email: form.get('email'), password: form.get('password') }),
+        }),
+      ),
+    );
   };
   if (setPasswordCode) {
     return html`<form class="login" onSubmit=${submit}>
       <h2>Choose your password</h2>
-      <label>New password (at least 12 characters)<input name="password" type="password" required minlength="12" autocomplete="new-password" /></label>
-      <label>Repeat it<input name="repeat" type="password" required minlength="12" autocomplete="new-password" /></label>
+      <label
+        >New password (at least 12 characters)<input
+          name="password"
+          type="password"
+          required
+          minlength="12"
+          autocomplete="new-password"
+      /></label>
+      <label
+        >Repeat it<input name="repeat" type="password" required minlength="12" autocomplete="new-password"
+      /></label>
       <button type="submit">Set password and sign in</button>
       ${error && html`<div class="error" role="alert">${error}</div>`}
     </form>`;
@@ -57,7 +89,14 @@ function Login() {
   return html`<form class="login" onSubmit=${submit}>
     <h2>WMS monitor</h2>
     <input name="email" type="email" placeholder="email" required autocomplete="username" aria-label="email" />
-    <input name="password" type="password" placeholder="password" required autocomplete="current-password" aria-label="password" />
+    <input
+      name="password"
+      type="password"
+      placeholder="password"
+      required
+      autocomplete="current-password"
+      aria-label="password"
+    />
     <button type="submit">Sign in</button>
     ${error && html`<div class="error" role="alert">${error}</div>`}
   </form>`;
@@ -93,7 +132,11 @@ function useLiveEvents(warehouseId) {
     socket.on('disconnect', (reason) => {
       setConnected(false);
       // The server closed the stream: access was revoked or changed. A 401 here sends the user to sign in.
-      if (reason === 'io server disconnect') api('/auth/me').then(() => socket.connect(), () => {});
+      if (reason === 'io server disconnect')
+        api('/auth/me').then(
+          () => socket.connect(),
+          () => {},
+        );
     });
     socket.on('event', (e) => add([e]));
     window.__wmsSocket = socket;
@@ -108,34 +151,78 @@ function Stream({ warehouseId, connected, events }) {
   const [selected, setSelected] = useState(null);
   const [chain, setChain] = useState([]);
   const [history, setHistory] = useState(null);
-  const shown = events.filter((e) => (!name || e.name === name) && (!text || JSON.stringify(e).toLowerCase().includes(text.toLowerCase())));
+  const shown = events.filter(
+    (e) => (!name || e.name === name) && (!text || JSON.stringify(e).toLowerCase().includes(text.toLowerCase())),
+  );
   const names = [...new Set(events.map((e) => e.name))].sort();
   const open = async (e) => {
     setSelected(e);
     setChain((await api(`/events?correlationId=${e.correlationId}&limit=50`)).items);
   };
   const search = async (cursor) => {
-    const q = new URLSearchParams({ warehouseId, limit: '50', ...(name ? { name } : {}), ...(text ? { text } : {}), ...(cursor ? { cursor } : {}) });
+    const q = new URLSearchParams({
+      warehouseId,
+      limit: '50',
+      ...(name ? { name } : {}),
+      ...(text ? { text } : {}),
+      ...(cursor ? { cursor } : {}),
+    });
     setHistory(await api(`/events?${q}`));
   };
   const rows = history ? history.items : shown;
   return html`<section>
     <div class="filters">
-      <span class=${`status ${connected ? 'live' : 'down'}`} data-testid="connection">${connected ? 'live' : 'reconnecting…'}</span>
-      <select value=${name} onChange=${(e) => setName(e.target.value)} data-testid="name-filter"><option value="">all events</option>${names.map((n) => html`<option>${n}</option>`)}</select>
-      <input placeholder="SKU, order, aggregate…" value=${text} onInput=${(e) => setText(e.target.value)} data-testid="text-filter" />
+      <span class=${`status ${connected ? 'live' : 'down'}`} data-testid="connection"
+        >${connected ? 'live' : 'reconnecting…'}</span
+      >
+      <select value=${name} onChange=${(e) => setName(e.target.value)} data-testid="name-filter">
+        <option value="">all events</option>
+        ${names.map((n) => html`<option>${n}</option>`)}
+      </select>
+      <input
+        placeholder="SKU, order, aggregate…"
+        value=${text}
+        onInput=${(e) => setText(e.target.value)}
+        data-testid="text-filter"
+      />
       <button onClick=${() => search()}>Search history</button>
       ${history && html`<button onClick=${() => setHistory(null)}>Back to live</button>`}
       ${history?.nextCursor && html`<button onClick=${() => search(history.nextCursor)}>Older</button>`}
     </div>
     <div class="split">
       <table data-testid="stream">
-        <thead><tr><th>time</th><th>event</th><th>aggregate</th><th>payload</th></tr></thead>
-        <tbody>${rows.map((e) => html`<tr class="clickable" key=${e.id} onClick=${() => open(e)} data-event-id=${e.id}>
-          <td>${e.recordedAt.slice(11, 19)}</td><td>${e.name}</td><td>${e.aggregateId}</td><td class="muted">${JSON.stringify(e.payload).slice(0, 90)}</td></tr>`)}</tbody>
+        <thead>
+          <tr>
+            <th>time</th>
+            <th>event</th>
+            <th>aggregate</th>
+            <th>payload</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${rows.map(
+            (e) =>
+              html`<tr class="clickable" key=${e.id} onClick=${() => open(e)} data-event-id=${e.id}>
+                <td>${e.recordedAt.slice(11, 19)}</td>
+                <td>${e.name}</td>
+                <td>${e.aggregateId}</td>
+                <td class="muted">${JSON.stringify(e.payload).slice(0, 90)}</td>
+              </tr>`,
+          )}
+        </tbody>
       </table>
-      <div>${selected ? html`<h3>${selected.name} #${selected.streamPosition}</h3><pre data-testid="envelope">${JSON.stringify(selected, null, 2)}</pre>
-        <h4>Correlation chain</h4><ul>${chain.map((c) => html`<li>${c.recordedAt.slice(11, 19)} ${c.name}</li>`)}</ul>` : html`<p class="muted">Click an event to see its envelope.</p>`}</div>
+      <div>
+        ${
+          selected
+            ? html`<h3>${selected.name} #${selected.streamPosition}</h3>
+                <pre data-testid="envelope">${JSON.stringify(selected, null, 2)}</pre>
+                <h4>Correlation chain</h4>
+                <ul>
+                  ${chain.map((c) => html`<li>${c.recordedAt.slice(11, 19)} ${c.name}</li>`)}
+                </ul>`
+            : html`<p class="muted">Click an event to see its envelope.</p>`
+        }
+      </div>
     </div>
   </section>`;
 }
@@ -151,7 +238,16 @@ function Chart({ stats }) {
     const y = x.map((t) => counts.get(t) ?? 0);
     const data = [x, y];
     if (!plot.current) {
-      plot.current = new uPlot({ width: Math.min(900, el.current.clientWidth || 600), height: 220, series: [{}, { label: 'events/min', stroke: '#38bdf8', width: 2 }], axes: [{ stroke: '#94a3b8' }, { stroke: '#94a3b8' }] }, data, el.current);
+      plot.current = new uPlot(
+        {
+          width: Math.min(900, el.current.clientWidth || 600),
+          height: 220,
+          series: [{}, { label: 'events/min', stroke: '#38bdf8', width: 2 }],
+          axes: [{ stroke: '#94a3b8' }, { stroke: '#94a3b8' }],
+        },
+        data,
+        el.current,
+      );
     } else plot.current.setData(data);
     el.current.dataset.points = String(y.reduce((a, b) => a + b, 0));
   }, [stats]);
@@ -170,19 +266,87 @@ function Stats({ warehouseId }) {
   const perMinute = stats.throughput.at(-1)?.total ?? 0;
   return html`<section>
     <div class="grid">
-      <div class="card"><div class="muted">events last minute</div><div class="value" data-testid="per-minute">${perMinute}</div></div>
-      <div class="card"><div class="muted">error rate (${stats.windowMinutes} min)</div><div class="value">${(stats.errorRate * 100).toFixed(2)} %</div></div>
-      <div class="card"><div class="muted">publish → stored p50 / p95 / p99</div><div class="value">${stats.storeLatencyMs.p50 ?? '–'} / ${stats.storeLatencyMs.p95 ?? '–'} / ${stats.storeLatencyMs.p99 ?? '–'} ms</div></div>
-      <div class="card"><div class="muted">events waiting to be processed (oldest)</div><div class="value" data-testid="pending-events">${stats.backlog.pendingEvents} <span class="muted">(${stats.backlog.oldestPendingSeconds} s)</span></div></div>
+      <div class="card">
+        <div class="muted">events last minute</div>
+        <div class="value" data-testid="per-minute">${perMinute}</div>
+      </div>
+      <div class="card">
+        <div class="muted">error rate (${stats.windowMinutes} min)</div>
+        <div class="value">${(stats.errorRate * 100).toFixed(2)} %</div>
+      </div>
+      <div class="card">
+        <div class="muted">publish → stored p50 / p95 / p99</div>
+        <div class="value">
+          ${stats.storeLatencyMs.p50 ?? '–'} / ${stats.storeLatencyMs.p95 ?? '–'} / ${stats.storeLatencyMs.p99 ?? '–'}
+          ms
+        </div>
+      </div>
+      <div class="card">
+        <div class="muted">events waiting to be processed (oldest)</div>
+        <div class="value" data-testid="pending-events">
+          ${stats.backlog.pendingEvents} <span class="muted">(${stats.backlog.oldestPendingSeconds} s)</span>
+        </div>
+      </div>
     </div>
     <${Chart} stats=${stats} />
-    ${stats.queues && html`<h3>Queues (every tenant)</h3>
-    <table data-testid="backlog"><thead><tr><th>queue</th><th>waiting</th><th>active</th><th>delayed</th><th>failed</th><th>oldest waiting</th></tr></thead>
-      <tbody>${stats.queues.map((q) => html`<tr><td>${q.queue}</td><td>${q.waiting}</td><td>${q.active}</td><td>${q.delayed}</td><td>${q.failed}</td><td>${q.oldestWaitingSeconds} s</td></tr>`)}</tbody></table>`}
+    ${
+      stats.queues &&
+      html`<h3>Queues (every tenant)</h3>
+        <table data-testid="backlog">
+          <thead>
+            <tr>
+              <th>queue</th>
+              <th>waiting</th>
+              <th>active</th>
+              <th>delayed</th>
+              <th>failed</th>
+              <th>oldest waiting</th>
+            </tr>
+          </thead>
+          <tbody>
+            ${stats.queues.map(
+              (q) =>
+                html`<tr>
+                  <td>${q.queue}</td>
+                  <td>${q.waiting}</td>
+                  <td>${q.active}</td>
+                  <td>${q.delayed}</td>
+                  <td>${q.failed}</td>
+                  <td>${q.oldestWaitingSeconds} s</td>
+                </tr>`,
+            )}
+          </tbody>
+        </table>`
+    }
     <h3>Listeners (publish → handled, last 5 min)</h3>
-    <table><tbody>${Object.entries(stats.listenerLatencyMs).map(([l, p]) => html`<tr><td>${l}</td><td>${p.p50} / ${p.p95} / ${p.p99} ms</td></tr>`)}</tbody></table>
+    <table>
+      <tbody>
+        ${Object.entries(stats.listenerLatencyMs).map(
+          ([l, p]) =>
+            html`<tr>
+              <td>${l}</td>
+              <td>${p.p50} / ${p.p95} / ${p.p99} ms</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
     <h3>By event (last ${stats.windowMinutes} min)</h3>
-    <table><tbody>${Object.entries(stats.throughput.reduce((acc, m) => { for (const [n, c] of Object.entries(m.byName)) acc[n] = (acc[n] ?? 0) + c; return acc; }, {})).map(([n, c]) => html`<tr><td>${n}</td><td>${c}</td></tr>`)}</tbody></table>
+    <table>
+      <tbody>
+        ${Object.entries(
+          stats.throughput.reduce((acc, m) => {
+            for (const [n, c] of Object.entries(m.byName)) acc[n] = (acc[n] ?? 0) + c;
+            return acc;
+          }, {}),
+        ).map(
+          ([n, c]) =>
+            html`<tr>
+              <td>${n}</td>
+              <td>${c}</td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
   </section>`;
 }
 
@@ -219,15 +383,55 @@ function DeadLetters() {
   return html`<section>
     ${message && html`<p data-testid="dl-message">${message}</p>`}
     <h3>By error</h3>
-    <table><thead><tr><th>count</th><th>job</th><th>error</th><th></th></tr></thead>
-      <tbody>${groups.map((g) => html`<tr><td>${g.count}</td><td>${g.queue}/${g.jobName}</td><td>${g.sampleError}</td><td><button onClick=${() => retryGroup(g.fingerprint)}>Retry all</button></td></tr>`)}</tbody></table>
+    <table>
+      <thead>
+        <tr>
+          <th>count</th>
+          <th>job</th>
+          <th>error</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        ${groups.map(
+          (g) =>
+            html`<tr>
+              <td>${g.count}</td>
+              <td>${g.queue}/${g.jobName}</td>
+              <td>${g.sampleError}</td>
+              <td><button onClick=${() => retryGroup(g.fingerprint)}>Retry all</button></td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
     <h3>Open</h3>
     <div class="split">
-      <table data-testid="dead-letters"><tbody>${items.map((d) => html`<tr class="clickable" key=${d.id} onClick=${async () => setSelected(await api(`/admin/dead-letters/${d.id}`))}>
-        <td>${d.lastFailedAt.slice(0, 19)}</td><td>${d.jobName}</td><td>${d.error}</td></tr>`)}</tbody></table>
-      <div>${selected && html`<h4>${selected.jobName}</h4>
-        <button onClick=${() => retry(selected.id)} data-testid="retry">Retry</button> <button onClick=${() => discard(selected.id)}>Discard…</button>
-        <pre>${JSON.stringify({ error: selected.error, history: selected.history, payload: selected.payload }, null, 2)}</pre>`}</div>
+      <table data-testid="dead-letters">
+        <tbody>
+          ${items.map(
+            (d) =>
+              html`<tr
+                class="clickable"
+                key=${d.id}
+                onClick=${async () => setSelected(await api(`/admin/dead-letters/${d.id}`))}
+              >
+                <td>${d.lastFailedAt.slice(0, 19)}</td>
+                <td>${d.jobName}</td>
+                <td>${d.error}</td>
+              </tr>`,
+          )}
+        </tbody>
+      </table>
+      <div>
+        ${
+          selected &&
+          html`<h4>${selected.jobName}</h4>
+            <button onClick=${() => retry(selected.id)} data-testid="retry">Retry</button>
+            <button onClick=${() => discard(selected.id)}>Discard…</button>
+            <pre>
+${JSON.stringify({ error: selected.error, history: selected.history, payload: selected.payload }, null, 2)}</pre>`
+        }
+      </div>
     </div>
   </section>`;
 }
@@ -241,8 +445,29 @@ function Inbox({ onRead }) {
     await load();
     onRead();
   };
-  return html`<section><button onClick=${async () => { await post('/me/notifications/read-all'); await load(); onRead(); }}>Mark all read</button>
-    <table><tbody>${inbox.items.map((n) => html`<tr class="clickable" onClick=${() => read(n.id)}><td>${n.readAt ? '' : '●'}</td><td>${n.createdAt.slice(0, 16)}</td><td><b>${n.title}</b> <span class="muted">${n.body}</span></td></tr>`)}</tbody></table></section>`;
+  return html`<section>
+    <button
+      onClick=${async () => {
+        await post('/me/notifications/read-all');
+        await load();
+        onRead();
+      }}
+    >
+      Mark all read
+    </button>
+    <table>
+      <tbody>
+        ${inbox.items.map(
+          (n) =>
+            html`<tr class="clickable" onClick=${() => read(n.id)}>
+              <td>${n.readAt ? '' : '●'}</td>
+              <td>${n.createdAt.slice(0, 16)}</td>
+              <td><b>${n.title}</b> <span class="muted">${n.body}</span></td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+  </section>`;
 }
 
 function App() {
@@ -255,33 +480,52 @@ function App() {
     api('/auth/me').then((m) => {
       setMe(m);
       // Lets an admin open bull-board's queue UI in a tab (cookie limited to that path).
-      if (m.role === 'admin') document.cookie = `wms_board_token=${encodeURIComponent(session.token)}; path=/admin/queues; SameSite=Strict`;
-      setWarehouseId(new URLSearchParams(location.search).get('warehouse') ?? (m.warehouses === 'all' ? 'WH1' : m.warehouses[0]));
+      if (m.role === 'admin')
+        document.cookie = `wms_board_token=${encodeURIComponent(session.token)}; path=/admin/queues; SameSite=Strict`;
+      setWarehouseId(
+        new URLSearchParams(location.search).get('warehouse') ?? (m.warehouses === 'all' ? 'WH1' : m.warehouses[0]),
+      );
     });
   }, []);
-  const refreshUnread = () => api('/me/notifications?limit=1&unread=true').then((r) => setUnread(r.unread), () => {});
+  const refreshUnread = () =>
+    api('/me/notifications?limit=1&unread=true').then(
+      (r) => setUnread(r.unread),
+      () => {},
+    );
   useEffect(() => {
     if (!warehouseId) return;
     refreshUnread();
     const t = setInterval(() => {
       refreshUnread();
-      api(`/dashboard/stats?warehouseId=${warehouseId}&minutes=5`).then((s) => setAlerts(s.alerts), () => {});
+      api(`/dashboard/stats?warehouseId=${warehouseId}&minutes=5`).then(
+        (s) => setAlerts(s.alerts),
+        () => {},
+      );
     }, 5000);
     return () => clearInterval(t);
   }, [warehouseId]);
   const live = useLiveEvents(warehouseId);
   if (!me) return html`<p>Loading…</p>`;
-  const tabs = [['stream', 'Live stream'], ['stats', 'Throughput & queues'], ...(me.role === 'admin' ? [['dead', 'Dead letters']] : []), ['inbox', 'Inbox']];
+  const tabs = [
+    ['stream', 'Live stream'],
+    ['stats', 'Throughput & queues'],
+    ...(me.role === 'admin' ? [['dead', 'Dead letters']] : []),
+    ['inbox', 'Inbox'],
+  ];
   return html`<header>
       <h1>WMS monitor</h1>
-      <label>warehouse <input value=${warehouseId} onChange=${(e) => setWarehouseId(e.target.value)} size="8" data-testid="warehouse" /></label>
-      <nav>${tabs.map(([id, label]) => html`<button class=${tab === id ? 'active' : ''} onClick=${() => setTab(id)} data-testid=${`tab-${id}`}>${label}${id === 'inbox' && unread ? html`<span class="badge" data-testid="unread">${unread}</span>` : ''}</button>`)}</nav>
+      <label
+        >warehouse
+        <input value=${warehouseId} onChange=${(e) => setWarehouseId(e.target.value)} size="8" data-testid="warehouse"
+      /></label>
+      <nav>
+        ${tabs.map(([id, label]) => html`<button class=${tab === id ? 'active' : ''} onClick=${() => setTab(id)} data-testid=${`tab-${id}`}>${label}${id === 'inbox' && unread ? html`<span class="badge" data-testid="unread">${unread}</span>` : ''}</button>`)}
+      </nav>
       ${me.role === 'admin' && html`<a href="/admin/queues" target="_blank" style="color: var(--accent)">Queue UI</a>`}
     </header>
     ${alerts.map((a) => html`<div class="alert" data-testid="alert">${a.message}</div>`)}
     ${tab === 'stream' && html`<${Stream} warehouseId=${warehouseId} ...${live} />`}
-    ${tab === 'stats' && html`<${Stats} warehouseId=${warehouseId} />`}
-    ${tab === 'dead' && html`<${DeadLetters} />`}
+    ${tab === 'stats' && html`<${Stats} warehouseId=${warehouseId} />`} ${tab === 'dead' && html`<${DeadLetters} />`}
     ${tab === 'inbox' && html`<${Inbox} onRead=${refreshUnread} />`}`;
 }
 

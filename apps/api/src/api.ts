@@ -14,8 +14,14 @@ import { guardQueuesBoard } from './dashboard/queues-board.js';
 import { ClusterIoAdapter } from './socket/socket-io.adapter.js';
 
 /** Builds the api exactly as production runs it; main.ts and the tests both call this. */
-export async function createApi(config: AppConfig, extra: ModuleMetadata['imports'] = []): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extra), { bufferLogs: true, bodyParser: false });
+export async function createApi(
+  config: AppConfig,
+  extra: ModuleMetadata['imports'] = [],
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extra), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   app.useBodyParser('json', { limit: config.BODY_LIMIT });
   // ETags on 202s and event pages buy nothing and cost a hash of every response body.
@@ -35,7 +41,10 @@ export async function createApi(config: AppConfig, extra: ModuleMetadata['import
     ['uPlot.esm.js', 'node_modules/uplot/dist/uPlot.esm.js'],
     ['uPlot.min.css', 'node_modules/uplot/dist/uPlot.min.css'],
   ];
-  for (const [file, source] of vendor) app.use(`/ui/vendor/${file}`, (_req: unknown, res: { sendFile(p: string): void }) => res.sendFile(path.join(root, source)));
+  for (const [file, source] of vendor)
+    app.use(`/ui/vendor/${file}`, (_req: unknown, res: { sendFile(p: string): void }) =>
+      res.sendFile(path.join(root, source)),
+    );
   app.useStaticAssets(path.join(root, 'apps/api/public'), { prefix: '/ui/' });
   if (config.OPENAPI_ENABLED) {
     const doc = new DocumentBuilder()
@@ -43,7 +52,9 @@ export async function createApi(config: AppConfig, extra: ModuleMetadata['import
       .setDescription('Publish, query and follow warehouse events.')
       .setVersion('0.1.0')
       .build();
-    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs/openapi.json' });
+    SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), {
+      jsonDocumentUrl: 'docs/openapi.json',
+    });
   }
   return app;
 }

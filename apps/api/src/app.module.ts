@@ -29,10 +29,22 @@ export class AppModule {
             level: config.LOG_LEVEL,
             base: { app: 'api' },
             // Never log credentials or tokens.
-            redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]'],
+            redact: [
+              'req.headers.authorization',
+              'req.headers.cookie',
+              'req.headers["x-api-key"]',
+              'res.headers["set-cookie"]',
+            ],
             // At scanner rates an access-log line per request costs more than the work: the error filter logs failures instead.
             autoLogging: false,
-            serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }), res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }) },
+            serializers: {
+              req: (req: { id: unknown; method: string; url: string }) => ({
+                id: req.id,
+                method: req.method,
+                url: req.url,
+              }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
           },
         }),
         TerminusModule,
@@ -43,7 +55,17 @@ export class AppModule {
         ...QueuesBoardModules,
         ...extra,
       ],
-      controllers: [EventsController, HealthController, MasterDataController, OperationsController, MyNotificationsController, NotificationRulesController, DeadLettersController, DashboardController, TenantsController],
+      controllers: [
+        EventsController,
+        HealthController,
+        MasterDataController,
+        OperationsController,
+        MyNotificationsController,
+        NotificationRulesController,
+        DeadLettersController,
+        DashboardController,
+        TenantsController,
+      ],
       providers: [EventsGateway],
     };
   }

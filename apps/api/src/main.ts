@@ -9,7 +9,10 @@ async function bootstrap(): Promise<void> {
   const app = await createApi(config);
   await app.listen(config.PORT);
   const url = await app.getUrl();
-  new Logger('Bootstrap').log({ url, dashboard: `${url}/ui/`, docs: `${url}/docs`, queueConnection: config.QUEUE_CONNECTION }, 'api listening');
+  new Logger('Bootstrap').log(
+    { url, dashboard: `${url}/ui/`, docs: `${url}/docs`, queueConnection: config.QUEUE_CONNECTION },
+    'api listening',
+  );
 }
 
 bootstrap().catch((error: unknown) => {

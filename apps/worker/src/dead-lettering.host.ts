@@ -29,7 +29,10 @@ export abstract class DeadLetteringHost extends WorkerHost {
         }
         // Nothing may fail silently: an event job leaves BullMQ so the outbox relay runs it again later;
         // any other job stays in BullMQ's failed set, visible in the queue UI.
-        new Logger(this.constructor.name).error({ jobId: job.id, queue: job.queueName, error: (recordError as Error).message }, 'could not store the dead letter');
+        new Logger(this.constructor.name).error(
+          { jobId: job.id, queue: job.queueName, error: (recordError as Error).message },
+          'could not store the dead letter',
+        );
         if (job.name === PROCESS_EVENT_JOB) await job.remove().catch(() => undefined);
         return;
       }

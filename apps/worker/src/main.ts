@@ -11,11 +11,15 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));
   app.enableShutdownHooks();
-  new Logger('Bootstrap').log({ queueConnection: config.QUEUE_CONNECTION, concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  new Logger('Bootstrap').log(
+    { queueConnection: config.QUEUE_CONNECTION, concurrency: config.WORKER_CONCURRENCY },
+    'worker started',
+  );
 }
 
 bootstrap().catch((error: unknown) => {
   if (error instanceof ConfigError) console.error(error.message);
-  else console.error(JSON.stringify({ level: 'fatal', msg: 'worker failed to start', error: (error as Error).message }));
+  else
+    console.error(JSON.stringify({ level: 'fatal', msg: 'worker failed to start', error: (error as Error).message }));
   process.exit(1);
 });

@@ -22,7 +22,10 @@ export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplication
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.check().catch((e: Error) => this.logger.warn({ error: e.message }, 'alert check failed')), 30_000);
+    this.timer = setInterval(
+      () => void this.check().catch((e: Error) => this.logger.warn({ error: e.message }, 'alert check failed')),
+      30_000,
+    );
   }
 
   onApplicationShutdown(): void {
@@ -32,15 +35,23 @@ export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplication
   /** One pass; returns the alerts it published (`<tenant>/<kind>`). */
   async check(): Promise<string[]> {
     const published: string[] = [];
-    const tenants: { tenant_id: string }[] = await this.db.query(`SELECT DISTINCT tenant_id FROM users WHERE role = 'admin' AND NOT disabled`);
+    const tenants: { tenant_id: string }[] = await this.db.query(
+      `SELECT DISTINCT tenant_id FROM users WHERE role = 'admin' AND NOT disabled`,
+    );
     for (const { tenant_id: tenantId } of tenants) {
-      const stats = await this.monitoring.stats(tenantId, 'all', undefined, 5, { queueWide: tenantId === this.config.OPS_TENANT });
+      const stats = await this.monitoring.stats(tenantId, 'all', undefined, 5, {
+        queueWide: tenantId === this.config.OPS_TENANT,
+      });
       const now = new Set(stats.alerts.map((a) => `${tenantId}/${a.kind}`));
       for (const alert of stats.alerts) {
         const key = `${tenantId}/${alert.kind}`;
         // Several queues can cross the same threshold at once: one alert of a kind per tenant.
         if (this.active.has(key) || published.includes(key)) continue;
-        await this.events.publish('system.alert', { kind: alert.kind, message: alert.message }, { tenantId, actor: { type: 'system', id: 'monitor' }, source: 'worker' });
+        await this.events.publish(
+          'system.alert',
+          { kind: alert.kind, message: alert.message },
+          { tenantId, actor: { type: 'system', id: 'monitor' }, source: 'worker' },
+        );
         published.push(key);
       }
       for (const key of [...this.active]) if (key.startsWith(`${tenantId}/`) && !now.has(key)) this.active.delete(key);

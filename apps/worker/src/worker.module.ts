@@ -15,9 +15,16 @@ export class WorkerModule {
   /** `extra` lets tests add listener modules. */
   static forRoot(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
     // A worker whose lock is not renewed within lockDuration (killed, stuck) has its job taken over.
-    const workerOptions = { concurrency: config.WORKER_CONCURRENCY, lockDuration: config.WORKER_LOCK_MS, stalledInterval: config.WORKER_LOCK_MS };
+    const workerOptions = {
+      concurrency: config.WORKER_CONCURRENCY,
+      lockDuration: config.WORKER_LOCK_MS,
+      stalledInterval: config.WORKER_LOCK_MS,
+    };
     Processor(EVENTS_QUEUE, workerOptions)(ProcessEventProcessor);
-    Processor(LISTENERS_QUEUE, { ...workerOptions, concurrency: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)) })(EventListenerProcessor);
+    Processor(LISTENERS_QUEUE, {
+      ...workerOptions,
+      concurrency: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
+    })(EventListenerProcessor);
     Processor(NOTIFICATIONS_QUEUE, { ...workerOptions, concurrency: 20 })(NotificationDeliveryProcessor);
     return {
       module: WorkerModule,
@@ -28,7 +35,13 @@ export class WorkerModule {
         NotificationsModule.forRoot(config),
         ...extra,
       ],
-      providers: [ProcessEventProcessor, EventListenerProcessor, NotificationDeliveryProcessor, OutboxRelayScheduler, SystemAlertMonitor],
+      providers: [
+        ProcessEventProcessor,
+        EventListenerProcessor,
+        NotificationDeliveryProcessor,
+        OutboxRelayScheduler,
+        SystemAlertMonitor,
+      ],
     };
   }
 }

@@ -45,7 +45,9 @@ class SocketEmitterConnection implements OnApplicationShutdown {
     if (config.QUEUE_CONNECTION === 'redis') {
       const client = new Redis({ ...redisOptions(config.REDIS_URL!), lazyConnect: false });
       // ioredis reconnects by itself; log instead of crashing on an unhandled 'error'.
-      client.on('error', (error: Error) => new Logger('SocketEmitter').warn({ error: error.message }, 'Redis connection error; reconnecting'));
+      client.on('error', (error: Error) =>
+        new Logger('SocketEmitter').warn({ error: error.message }, 'Redis connection error; reconnecting'),
+      );
       this.emitter = new RedisEmitter(client, { key: socketChannel(config.QUEUE_PREFIX) });
       this.close = () => client.quit().catch(() => client.disconnect());
     } else {
@@ -60,7 +62,14 @@ class SocketEmitterConnection implements OnApplicationShutdown {
   }
 }
 
-const entities = [StoredEventEntity, EventOutboxEntity, EventStreamEntity, IdempotencyKeyEntity, ListenerReceiptEntity, DeadLetterEntity];
+const entities = [
+  StoredEventEntity,
+  EventOutboxEntity,
+  EventStreamEntity,
+  IdempotencyKeyEntity,
+  ListenerReceiptEntity,
+  DeadLetterEntity,
+];
 
 @Global()
 @Module({})
@@ -80,7 +89,11 @@ export class EventsModule {
     const providers: Provider[] = [
       { provide: AppConfig, useValue: config },
       SocketEmitterConnection,
-      { provide: SOCKET_EMITTER, useFactory: (c: SocketEmitterConnection) => c.emitter, inject: [SocketEmitterConnection] },
+      {
+        provide: SOCKET_EMITTER,
+        useFactory: (c: SocketEmitterConnection) => c.emitter,
+        inject: [SocketEmitterConnection],
+      },
       EventService,
       EventDispatcher,
       EventRecorder,

@@ -13,8 +13,16 @@ import { NotificationRulesService } from './routing/notification-rules.service.j
 import { RouteNotificationsWhenEventStored } from './routing/route-notifications-when-event-stored.listener.js';
 
 const providers = [
-  InAppChannel, EmailChannel, SmsChannel, PushChannel, DeliveryService, NotificationRouter, NotificationRulesService,
-  RouteNotificationsWhenEventStored, InboxService, PreferencesService,
+  InAppChannel,
+  EmailChannel,
+  SmsChannel,
+  PushChannel,
+  DeliveryService,
+  NotificationRouter,
+  NotificationRulesService,
+  RouteNotificationsWhenEventStored,
+  InboxService,
+  PreferencesService,
 ];
 
 /** Notifications: routing by rules, preferences and storm control; in-app, email, SMS and push channels. */

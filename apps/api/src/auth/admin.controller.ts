@@ -13,7 +13,6 @@ class AuditQuery {
   @IsOptional() @Matches(/^\d{1,18}$/, { message: 'before must be the id of an audit entry' }) before?: string;
 }
 
-
 /** People, scanner devices, integration keys and the audit log of the caller's tenant. Admins only. */
 @ApiTags('admin')
 @Allow('admin')

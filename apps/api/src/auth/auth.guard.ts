@@ -22,19 +22,33 @@ export class AuthGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = req.header('authorization');
     if (!header?.startsWith('Bearer ')) {
-      throw new DomainError('AUTH.MISSING_TOKEN', 'sign in and send Authorization: Bearer <token>', 'unauthenticated', [{ field: 'Authorization', reason: 'missing bearer token' }]);
+      throw new DomainError('AUTH.MISSING_TOKEN', 'sign in and send Authorization: Bearer <token>', 'unauthenticated', [
+        { field: 'Authorization', reason: 'missing bearer token' },
+      ]);
     }
     const principal = await this.tokens.resolve(header.slice(7).trim());
     if (!principal) {
-      throw new DomainError('AUTH.INVALID_TOKEN', 'the token is invalid, expired or revoked; sign in again (or refresh)', 'unauthenticated', [{ field: 'Authorization', reason: 'invalid, expired or revoked token' }]);
+      throw new DomainError(
+        'AUTH.INVALID_TOKEN',
+        'the token is invalid, expired or revoked; sign in again (or refresh)',
+        'unauthenticated',
+        [{ field: 'Authorization', reason: 'invalid, expired or revoked token' }],
+      );
     }
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ALLOW, targets) ?? [];
     if (!roles.includes(principal.role)) {
-      throw new DomainError('AUTH.FORBIDDEN_ROLE', `a ${principal.role} may not do this`, 'forbidden', [{ field: 'Authorization', reason: `role ${principal.role} not allowed here` }]);
+      throw new DomainError('AUTH.FORBIDDEN_ROLE', `a ${principal.role} may not do this`, 'forbidden', [
+        { field: 'Authorization', reason: `role ${principal.role} not allowed here` },
+      ]);
     }
     const warehouseId = req.params?.wh as string | undefined;
     if (warehouseId && !canSeeWarehouse(principal, warehouseId)) {
-      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', `you are not assigned to warehouse ${warehouseId}`, 'forbidden', [{ field: 'warehouseId', reason: 'not one of your warehouses' }]);
+      throw new DomainError(
+        'AUTH.FORBIDDEN_WAREHOUSE',
+        `you are not assigned to warehouse ${warehouseId}`,
+        'forbidden',
+        [{ field: 'warehouseId', reason: 'not one of your warehouses' }],
+      );
     }
     req.principal = principal;
     return true;

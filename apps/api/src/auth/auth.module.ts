@@ -19,7 +19,12 @@ import { TokenService } from './token.service.js';
         storage: new FixedWindowStorage(),
         throttlers: [
           { name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE },
-          { name: 'login', ttl: 60_000, limit: config.LOGIN_RATE_PER_MINUTE, skipIf: (ctx) => !Reflect.getMetadata(LOGIN_RATE_LIMITED, ctx.getHandler()) },
+          {
+            name: 'login',
+            ttl: 60_000,
+            limit: config.LOGIN_RATE_PER_MINUTE,
+            skipIf: (ctx) => !Reflect.getMetadata(LOGIN_RATE_LIMITED, ctx.getHandler()),
+          },
         ],
       }),
     }),

@@ -13,18 +13,59 @@ export interface Session {
   user: { id: string; email: string; displayName: string; role: Role; warehouses: string[] };
 }
 
-export interface NewUser { email: string; displayName: string; password: string; role: Role; warehouses: string[]; phone?: string; timeZone?: string }
-export interface UserChange { role?: Role; warehouses?: string[]; disabled?: boolean }
-export interface IssuedCredential { id: string; name: string; warehouses: string[]; token: string; integrationId?: string }
+export interface NewUser {
+  email: string;
+  displayName: string;
+  password: string;
+  role: Role;
+  warehouses: string[];
+  phone?: string;
+  timeZone?: string;
+}
+export interface UserChange {
+  role?: Role;
+  warehouses?: string[];
+  disabled?: boolean;
+}
+export interface IssuedCredential {
+  id: string;
+  name: string;
+  warehouses: string[];
+  token: string;
+  integrationId?: string;
+}
 
 const REFRESH_PREFIX = 'wmsr';
-const INVALID_CREDENTIALS = () => new DomainError('AUTH.INVALID_CREDENTIALS', 'wrong email or password', 'unauthenticated', [{ field: 'password', reason: 'wrong email or password' }]);
+const INVALID_CREDENTIALS = () =>
+  new DomainError('AUTH.INVALID_CREDENTIALS', 'wrong email or password', 'unauthenticated', [
+    { field: 'password', reason: 'wrong email or password' },
+  ]);
 const LOCKED = (until: Date) =>
-  new DomainError('AUTH.LOCKED', `too many failed sign-ins; try again after ${until.toISOString()} or ask an admin`, 'too_many', [{ field: 'email', reason: 'temporarily locked' }]);
+  new DomainError(
+    'AUTH.LOCKED',
+    `too many failed sign-ins; try again after ${until.toISOString()} or ask an admin`,
+    'too_many',
+    [{ field: 'email', reason: 'temporarily locked' }],
+  );
 const TENANT_SUSPENDED = () =>
-  new DomainError('AUTH.TENANT_SUSPENDED', "your organisation's access is suspended; contact your operator", 'forbidden', [{ field: 'email', reason: 'tenant suspended' }]);
+  new DomainError(
+    'AUTH.TENANT_SUSPENDED',
+    "your organisation's access is suspended; contact your operator",
+    'forbidden',
+    [{ field: 'email', reason: 'tenant suspended' }],
+  );
 
-interface UserRow { id: string; tenant_id: string; email: string; display_name: string; password_hash: string; role: Role; warehouses: string[]; disabled: boolean; suspended: boolean }
+interface UserRow {
+  id: string;
+  tenant_id: string;
+  email: string;
+  display_name: string;
+  password_hash: string;
+  role: Role;
+  warehouses: string[];
+  disabled: boolean;
+  suspended: boolean;
+}
 
 /** Sign-in, sessions, and the admin actions on people, devices and integrations (each audited). */
 @Injectable()
@@ -70,11 +111,27 @@ export class AuthService {
         return row.suspended ? TENANT_SUSPENDED() : row;
       }
       if (failed.failures + 1 < this.config.LOGIN_MAX_FAILURES) {
-        await m.query(`UPDATE login_failures SET failures = $2, updated_at = now() WHERE email = $1`, [key, failed.failures + 1]);
+        await m.query(`UPDATE login_failures SET failures = $2, updated_at = now() WHERE email = $1`, [
+          key,
+          failed.failures + 1,
+        ]);
         return INVALID_CREDENTIALS();
       }
-      await m.query(`UPDATE login_failures SET failures = 0, locked_until = now() + make_interval(mins => $2), updated_at = now() WHERE email = $1`, [key, this.config.LOGIN_LOCKOUT_MINUTES]);
-      if (row) await this.audit.record({ tenantId: row.tenant_id, actor: { type: 'system', id: 'auth' }, action: 'user.locked', target: row.id, details: { email: row.email, failures: failed.failures + 1 } }, m);
+      await m.query(
+        `UPDATE login_failures SET failures = 0, locked_until = now() + make_interval(mins => $2), updated_at = now() WHERE email = $1`,
+        [key, this.config.LOGIN_LOCKOUT_MINUTES],
+      );
+      if (row)
+        await this.audit.record(
+          {
+            tenantId: row.tenant_id,
+            actor: { type: 'system', id: 'auth' },
+            action: 'user.locked',
+            target: row.id,
+            details: { email: row.email, failures: failed.failures + 1 },
+          },
+          m,
+        );
       return INVALID_CREDENTIALS();
     });
     if (user instanceof DomainError) throw user;
@@ -90,7 +147,13 @@ export class AuthService {
         `UPDATE set_password_codes SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id`,
         [hashSetPasswordCode(code)],
       );
-      if (!used) throw new DomainError('AUTH.INVALID_SET_PASSWORD_CODE', 'this code is invalid, expired or already used; ask your operator for a new one', 'unauthenticated', [{ field: 'code', reason: 'invalid, expired or already used' }]);
+      if (!used)
+        throw new DomainError(
+          'AUTH.INVALID_SET_PASSWORD_CODE',
+          'this code is invalid, expired or already used; ask your operator for a new one',
+          'unauthenticated',
+          [{ field: 'code', reason: 'invalid, expired or already used' }],
+        );
       const [user] = await changedRows<UserRow & { suspended: boolean }>(
         m,
         `UPDATE users u SET password_hash = $2 FROM tenants t
@@ -98,9 +161,23 @@ export class AuthService {
          RETURNING u.*, t.suspended_at IS NOT NULL AS suspended`,
         [used.user_id, hash],
       );
-      if (!user) throw new DomainError('AUTH.INVALID_SET_PASSWORD_CODE', 'this account is disabled; ask an admin', 'unauthenticated', [{ field: 'code', reason: 'account disabled' }]);
+      if (!user)
+        throw new DomainError(
+          'AUTH.INVALID_SET_PASSWORD_CODE',
+          'this account is disabled; ask an admin',
+          'unauthenticated',
+          [{ field: 'code', reason: 'account disabled' }],
+        );
       if (user.suspended) throw TENANT_SUSPENDED();
-      await this.audit.record({ tenantId: user.tenant_id, actor: { type: 'user', id: user.id }, action: 'user.password_set', target: user.id }, m);
+      await this.audit.record(
+        {
+          tenantId: user.tenant_id,
+          actor: { type: 'user', id: user.id },
+          action: 'user.password_set',
+          target: user.id,
+        },
+        m,
+      );
       return this.session(m, user);
     });
   }
@@ -108,9 +185,19 @@ export class AuthService {
   /** Exchanges a refresh token for a new session; the old refresh token stops working (rotation). */
   async refresh(refreshToken: string): Promise<Session> {
     return this.db.transaction(async (m) => {
-      const [row] = await changedRows(m, `UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`, [sha256(refreshToken)]);
+      const [row] = await changedRows(
+        m,
+        `UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`,
+        [sha256(refreshToken)],
+      );
       const userId = row?.user_id;
-      if (!userId) throw new DomainError('AUTH.INVALID_REFRESH_TOKEN', 'refresh token is invalid, expired or already used; sign in again', 'unauthenticated', [{ field: 'refreshToken', reason: 'invalid, expired or already used' }]);
+      if (!userId)
+        throw new DomainError(
+          'AUTH.INVALID_REFRESH_TOKEN',
+          'refresh token is invalid, expired or already used; sign in again',
+          'unauthenticated',
+          [{ field: 'refreshToken', reason: 'invalid, expired or already used' }],
+        );
       const [user]: UserRow[] = await m.query(
         `SELECT u.*, t.suspended_at IS NOT NULL AS suspended
          FROM users u
@@ -125,18 +212,34 @@ export class AuthService {
   }
 
   async logout(refreshToken: string): Promise<void> {
-    await this.db.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL`, [sha256(refreshToken)]);
+    await this.db.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL`, [
+      sha256(refreshToken),
+    ]);
   }
 
   private async session(m: EntityManager, user: UserRow): Promise<Session> {
     const refresh = this.tokens.newOpaque(REFRESH_PREFIX);
-    await m.query(`INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + make_interval(days => $4))`, [uuidv7(), user.id, refresh.hash, this.config.REFRESH_TOKEN_TTL_DAYS]);
-    const accessToken = await this.tokens.signAccess({ id: user.id, tenantId: user.tenant_id, role: user.role, warehouses: user.warehouses });
+    await m.query(
+      `INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + make_interval(days => $4))`,
+      [uuidv7(), user.id, refresh.hash, this.config.REFRESH_TOKEN_TTL_DAYS],
+    );
+    const accessToken = await this.tokens.signAccess({
+      id: user.id,
+      tenantId: user.tenant_id,
+      role: user.role,
+      warehouses: user.warehouses,
+    });
     return {
       accessToken,
       refreshToken: refresh.token,
       expiresIn: this.config.ACCESS_TOKEN_TTL_S,
-      user: { id: user.id, email: user.email, displayName: user.display_name, role: user.role, warehouses: user.warehouses },
+      user: {
+        id: user.id,
+        email: user.email,
+        displayName: user.display_name,
+        role: user.role,
+        warehouses: user.warehouses,
+      },
     };
   }
 
@@ -147,26 +250,70 @@ export class AuthService {
     const hash = await hashPassword(input.password);
     return this.db.transaction(async (m) => {
       const [taken] = await m.query(`SELECT 1 FROM users WHERE lower(email) = lower($1)`, [input.email]);
-      if (taken) throw new DomainError('USER.EMAIL_TAKEN', `${input.email} already has an account`, 'conflict', [{ field: 'email', reason: 'already has an account' }]);
+      if (taken)
+        throw new DomainError('USER.EMAIL_TAKEN', `${input.email} already has an account`, 'conflict', [
+          { field: 'email', reason: 'already has an account' },
+        ]);
       await m.query(
         `INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, warehouses, phone, time_zone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [id, admin.tenantId, input.email, input.displayName, hash, input.role, input.warehouses, input.phone ?? null, input.timeZone ?? 'UTC'],
+        [
+          id,
+          admin.tenantId,
+          input.email,
+          input.displayName,
+          hash,
+          input.role,
+          input.warehouses,
+          input.phone ?? null,
+          input.timeZone ?? 'UTC',
+        ],
       );
-      await this.audit.record({ tenantId: admin.tenantId, actor: actorOf(admin), action: 'user.created', target: id, details: { email: input.email, role: input.role, warehouses: input.warehouses } }, m);
+      await this.audit.record(
+        {
+          tenantId: admin.tenantId,
+          actor: actorOf(admin),
+          action: 'user.created',
+          target: id,
+          details: { email: input.email, role: input.role, warehouses: input.warehouses },
+        },
+        m,
+      );
       return { id, email: input.email, displayName: input.displayName, role: input.role, warehouses: input.warehouses };
     });
   }
 
   async listUsers(admin: Principal): Promise<Session['user'][]> {
-    const rows = await this.db.query(`SELECT id, email, display_name, role, warehouses, disabled FROM users WHERE tenant_id = $1 ORDER BY email`, [admin.tenantId]);
-    return rows.map((r: Record<string, any>) => ({ id: r.id, email: r.email, displayName: r.display_name, role: r.role, warehouses: r.warehouses, disabled: r.disabled }));
+    const rows = await this.db.query(
+      `SELECT id, email, display_name, role, warehouses, disabled FROM users WHERE tenant_id = $1 ORDER BY email`,
+      [admin.tenantId],
+    );
+    return rows.map((r: Record<string, any>) => ({
+      id: r.id,
+      email: r.email,
+      displayName: r.display_name,
+      role: r.role,
+      warehouses: r.warehouses,
+      disabled: r.disabled,
+    }));
   }
 
   async updateUser(admin: Principal, userId: string, change: UserChange): Promise<Session['user']> {
     return this.db.transaction(async (m) => {
-      const [before] = await m.query(`SELECT * FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [userId, admin.tenantId]);
-      if (!before) throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [{ field: 'id', reason: 'no such user' }]);
-      if (userId === admin.id && change.role && change.role !== 'admin') throw new DomainError('USER.SELF_DEMOTION', 'admins cannot take their own admin role away; ask another admin', 'conflict', [{ field: 'role', reason: 'cannot demote yourself' }]);
+      const [before] = await m.query(`SELECT * FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [
+        userId,
+        admin.tenantId,
+      ]);
+      if (!before)
+        throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [
+          { field: 'id', reason: 'no such user' },
+        ]);
+      if (userId === admin.id && change.role && change.role !== 'admin')
+        throw new DomainError(
+          'USER.SELF_DEMOTION',
+          'admins cannot take their own admin role away; ask another admin',
+          'conflict',
+          [{ field: 'role', reason: 'cannot demote yourself' }],
+        );
       const [after] = await changedRows<UserRow>(
         m,
         `UPDATE users SET role = coalesce($2, role), warehouses = coalesce($3, warehouses), disabled = coalesce($4, disabled) WHERE id = $1 RETURNING *`,
@@ -174,29 +321,62 @@ export class AuthService {
       );
       if (change.disabled) {
         // Cut every session: refresh tokens now, access tokens issued so far even if the person is enabled again.
-        await m.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [userId]);
+        await m.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
+          userId,
+        ]);
         await m.query(`UPDATE users SET tokens_not_before = now() WHERE id = $1`, [userId]);
       }
       await this.changes.announce(m, { kind: 'user', id: userId });
-      await this.audit.record({
-        tenantId: admin.tenantId,
-        actor: actorOf(admin),
-        action: change.role && change.role !== before.role ? 'user.role_changed' : 'user.updated',
-        target: userId,
-        details: { before: { role: before.role, warehouses: before.warehouses, disabled: before.disabled }, after: { role: after.role, warehouses: after.warehouses, disabled: after.disabled } },
-      }, m);
-      return { id: after.id, email: after.email, displayName: after.display_name, role: after.role, warehouses: after.warehouses };
+      await this.audit.record(
+        {
+          tenantId: admin.tenantId,
+          actor: actorOf(admin),
+          action: change.role && change.role !== before.role ? 'user.role_changed' : 'user.updated',
+          target: userId,
+          details: {
+            before: { role: before.role, warehouses: before.warehouses, disabled: before.disabled },
+            after: { role: after.role, warehouses: after.warehouses, disabled: after.disabled },
+          },
+        },
+        m,
+      );
+      return {
+        id: after.id,
+        email: after.email,
+        displayName: after.display_name,
+        role: after.role,
+        warehouses: after.warehouses,
+      };
     });
   }
 
   /** Lifts a sign-in lockout of one of the tenant's people at once (it also ends by itself after LOGIN_LOCKOUT_MINUTES). */
   async unlockUser(admin: Principal, userId: string): Promise<{ id: string; unlocked: boolean }> {
     return this.db.transaction(async (m) => {
-      const [user] = await m.query(`SELECT email FROM users WHERE id = $1 AND tenant_id = $2`, [userId, admin.tenantId]);
-      if (!user) throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [{ field: 'id', reason: 'no such user' }]);
-      const removed = await changedRows(m, `DELETE FROM login_failures WHERE email = lower($1) RETURNING locked_until`, [user.email]);
+      const [user] = await m.query(`SELECT email FROM users WHERE id = $1 AND tenant_id = $2`, [
+        userId,
+        admin.tenantId,
+      ]);
+      if (!user)
+        throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [
+          { field: 'id', reason: 'no such user' },
+        ]);
+      const removed = await changedRows(
+        m,
+        `DELETE FROM login_failures WHERE email = lower($1) RETURNING locked_until`,
+        [user.email],
+      );
       const unlocked = removed.some((r) => r.locked_until && r.locked_until > new Date());
-      await this.audit.record({ tenantId: admin.tenantId, actor: actorOf(admin), action: 'user.unlocked', target: userId, details: { email: user.email, wasLocked: unlocked } }, m);
+      await this.audit.record(
+        {
+          tenantId: admin.tenantId,
+          actor: actorOf(admin),
+          action: 'user.unlocked',
+          target: userId,
+          details: { email: user.email, wasLocked: unlocked },
+        },
+        m,
+      );
       return { id: userId, unlocked };
     });
   }
@@ -215,9 +395,20 @@ export class AuthService {
    * working until it is revoked, so the integration can switch over without downtime.
    */
   async rotateApiKey(admin: Principal, id: string): Promise<IssuedCredential> {
-    const [old] = await this.db.query(`SELECT name, warehouses, integration_id FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL`, [id, admin.tenantId]);
-    if (!old) throw new DomainError('CREDENTIAL.UNKNOWN', `no active API key ${id} in this tenant`, 'not_found', [{ field: 'id', reason: 'no such active API key' }]);
-    return this.issue(admin, 'api_key.rotated', { name: old.name, warehouses: old.warehouses, integrationId: old.integration_id, rotatedFrom: id });
+    const [old] = await this.db.query(
+      `SELECT name, warehouses, integration_id FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL`,
+      [id, admin.tenantId],
+    );
+    if (!old)
+      throw new DomainError('CREDENTIAL.UNKNOWN', `no active API key ${id} in this tenant`, 'not_found', [
+        { field: 'id', reason: 'no such active API key' },
+      ]);
+    return this.issue(admin, 'api_key.rotated', {
+      name: old.name,
+      warehouses: old.warehouses,
+      integrationId: old.integration_id,
+      rotatedFrom: id,
+    });
   }
 
   revokeDevice(admin: Principal, id: string): Promise<{ id: string; revoked: true }> {
@@ -238,22 +429,47 @@ export class AuthService {
     const { token, hash } = this.tokens.newOpaque(c.integrationId ? API_KEY_PREFIX : DEVICE_TOKEN_PREFIX);
     await this.db.transaction(async (m) => {
       if (c.integrationId) {
-        await m.query(`INSERT INTO api_keys (id, tenant_id, name, token_hash, warehouses, created_by, integration_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-          id, admin.tenantId, c.name, hash, c.warehouses, admin.id, c.integrationId,
-        ]);
+        await m.query(
+          `INSERT INTO api_keys (id, tenant_id, name, token_hash, warehouses, created_by, integration_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [id, admin.tenantId, c.name, hash, c.warehouses, admin.id, c.integrationId],
+        );
       } else {
-        await m.query(`INSERT INTO device_tokens (id, tenant_id, name, token_hash, warehouses, created_by) VALUES ($1, $2, $3, $4, $5, $6)`, [id, admin.tenantId, c.name, hash, c.warehouses, admin.id]);
+        await m.query(
+          `INSERT INTO device_tokens (id, tenant_id, name, token_hash, warehouses, created_by) VALUES ($1, $2, $3, $4, $5, $6)`,
+          [id, admin.tenantId, c.name, hash, c.warehouses, admin.id],
+        );
       }
-      await this.audit.record({ tenantId: admin.tenantId, actor: actorOf(admin), action, target: id, details: { ...c } }, m);
+      await this.audit.record(
+        { tenantId: admin.tenantId, actor: actorOf(admin), action, target: id, details: { ...c } },
+        m,
+      );
     });
     // The token is shown once; only its hash is kept.
-    return { id, name: c.name, warehouses: c.warehouses, token, ...(c.integrationId ? { integrationId: c.integrationId } : {}) };
+    return {
+      id,
+      name: c.name,
+      warehouses: c.warehouses,
+      token,
+      ...(c.integrationId ? { integrationId: c.integrationId } : {}),
+    };
   }
 
-  private async revoke(admin: Principal, table: string, action: string, id: string): Promise<{ id: string; revoked: true }> {
+  private async revoke(
+    admin: Principal,
+    table: string,
+    action: string,
+    id: string,
+  ): Promise<{ id: string; revoked: true }> {
     await this.db.transaction(async (m) => {
-      const [row] = await changedRows(m, `UPDATE ${table} SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING id`, [id, admin.tenantId]);
-      if (!row) throw new DomainError('CREDENTIAL.UNKNOWN', `no active credential ${id} in this tenant`, 'not_found', [{ field: 'id', reason: 'no such active credential' }]);
+      const [row] = await changedRows(
+        m,
+        `UPDATE ${table} SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING id`,
+        [id, admin.tenantId],
+      );
+      if (!row)
+        throw new DomainError('CREDENTIAL.UNKNOWN', `no active credential ${id} in this tenant`, 'not_found', [
+          { field: 'id', reason: 'no such active credential' },
+        ]);
       await this.audit.record({ tenantId: admin.tenantId, actor: actorOf(admin), action, target: id }, m);
       await this.changes.announce(m, { kind: 'credential', id });
     });

@@ -10,12 +10,19 @@ export const DEMO_WAREHOUSE = 'WH1';
  * The tenant (if new) and one user per role in it (`<role>@<tenant>.local`), operator and supervisor assigned to
  * `warehouses`. Existing users are left as they are. Returns the emails.
  */
-export async function seedTenantUsers(databaseUrl: string, tenant: string, password: string, warehouses: string[]): Promise<Record<string, string>> {
+export async function seedTenantUsers(
+  databaseUrl: string,
+  tenant: string,
+  password: string,
+  warehouses: string[],
+): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const hash = await hashPassword(password);
-    await client.query(`INSERT INTO tenants (id, name, created_by) VALUES ($1, $1, 'seed') ON CONFLICT DO NOTHING`, [tenant]);
+    await client.query(`INSERT INTO tenants (id, name, created_by) VALUES ($1, $1, 'seed') ON CONFLICT DO NOTHING`, [
+      tenant,
+    ]);
     const emails: Record<string, string> = {};
     for (const role of USER_ROLES) {
       const email = `${role}@${tenant}.local`;
@@ -41,7 +48,17 @@ if (isMain) {
     process.exit(2);
   }
   seedTenantUsers(url, DEMO_TENANT, password, [DEMO_WAREHOUSE]).then(
-    (emails) => console.log(JSON.stringify({ level: 'info', msg: 'demo tenant ready', tenant: DEMO_TENANT, warehouse: DEMO_WAREHOUSE, users: emails, password: process.env.DEMO_PASSWORD ? '(DEMO_PASSWORD)' : password })),
+    (emails) =>
+      console.log(
+        JSON.stringify({
+          level: 'info',
+          msg: 'demo tenant ready',
+          tenant: DEMO_TENANT,
+          warehouse: DEMO_WAREHOUSE,
+          users: emails,
+          password: process.env.DEMO_PASSWORD ? '(DEMO_PASSWORD)' : password,
+        }),
+      ),
     (error: Error) => {
       console.error(JSON.stringify({ level: 'error', msg: 'demo seed failed', error: error.message }));
       process.exit(1);

@@ -24,7 +24,8 @@ export class FixedWindowStorage implements ThrottlerStorage, OnApplicationShutdo
       this.windows.set(id, w);
     }
     w.hits++;
-    if (w.hits > limit && w.blockedUntil <= now) w.blockedUntil = now + (blockDuration > 0 ? blockDuration : w.resetAt - now);
+    if (w.hits > limit && w.blockedUntil <= now)
+      w.blockedUntil = now + (blockDuration > 0 ? blockDuration : w.resetAt - now);
     const isBlocked = w.blockedUntil > now;
     return {
       totalHits: w.hits,

@@ -21,9 +21,11 @@ export interface Principal {
 export const actorOf = (p: Principal): EventActor => ({ type: p.kind, id: p.id });
 
 /** Whose Idempotency-Keys these are: one person, one device, or one integration across its rotated keys. */
-export const idempotencyScope = (p: Principal): string => (p.kind === 'integration' ? `integration:${p.integrationId ?? p.id}` : `${p.kind}:${p.id}`);
+export const idempotencyScope = (p: Principal): string =>
+  p.kind === 'integration' ? `integration:${p.integrationId ?? p.id}` : `${p.kind}:${p.id}`;
 
-export const canSeeWarehouse = (p: Principal, warehouseId: string) => p.warehouses === 'all' || p.warehouses.includes(warehouseId);
+export const canSeeWarehouse = (p: Principal, warehouseId: string) =>
+  p.warehouses === 'all' || p.warehouses.includes(warehouseId);
 
 export const ALLOW = Symbol('wms:allow');
 export const PUBLIC = Symbol('wms:public');
@@ -35,4 +37,6 @@ export const Public = () => SetMetadata(PUBLIC, true);
 
 export type AuthenticatedRequest = Request & { principal?: Principal };
 
-export const Auth = createParamDecorator((_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal!);
+export const Auth = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal!,
+);

@@ -90,7 +90,8 @@ export class TokenService implements OnModuleInit {
   /** The principal behind a bearer token, or null when it is malformed, expired, tampered with, revoked or its access is gone. */
   async resolve(bearer: string | undefined): Promise<Principal | null> {
     if (!bearer) return null;
-    if (bearer.startsWith(`${DEVICE_TOKEN_PREFIX}_`) || bearer.startsWith(`${API_KEY_PREFIX}_`)) return this.resolveOpaque(bearer);
+    if (bearer.startsWith(`${DEVICE_TOKEN_PREFIX}_`) || bearer.startsWith(`${API_KEY_PREFIX}_`))
+      return this.resolveOpaque(bearer);
     let claims: { sub?: string; tid?: unknown; iat?: number };
     try {
       claims = (await jwtVerify(bearer, this.secret, { algorithms: ['HS256'] })).payload;
@@ -101,7 +102,13 @@ export class TokenService implements OnModuleInit {
     const access = await this.userAccess(claims.sub);
     if (!access || access.refused || access.tenantId !== claims.tid) return null;
     if (access.notBefore !== null && (claims.iat ?? 0) * 1000 < access.notBefore) return null;
-    return { tenantId: access.tenantId, kind: 'user', id: claims.sub, role: access.role, warehouses: access.role === 'admin' ? 'all' : access.warehouses };
+    return {
+      tenantId: access.tenantId,
+      kind: 'user',
+      id: claims.sub,
+      role: access.role,
+      warehouses: access.role === 'admin' ? 'all' : access.warehouses,
+    };
   }
 
   private async userAccess(userId: string): Promise<UserAccess | null> {
@@ -114,7 +121,13 @@ export class TokenService implements OnModuleInit {
         [userId],
       );
       if (!row || !(USER_ROLES as readonly string[]).includes(row.role)) return null;
-      return { tenantId: row.tenant_id, role: row.role, warehouses: row.warehouses, refused: row.refused, notBefore: row.tokens_not_before?.getTime() ?? null };
+      return {
+        tenantId: row.tenant_id,
+        role: row.role,
+        warehouses: row.warehouses,
+        refused: row.refused,
+        notBefore: row.tokens_not_before?.getTime() ?? null,
+      };
     });
   }
 
@@ -134,7 +147,14 @@ export class TokenService implements OnModuleInit {
       if (!row) return null;
       return device
         ? { tenantId: row.tenant_id, kind: 'device', id: row.id, role: 'operator', warehouses: row.warehouses }
-        : { tenantId: row.tenant_id, kind: 'integration', id: row.id, integrationId: row.integration_id, role: 'integration', warehouses: row.warehouses.length ? row.warehouses : 'all' };
+        : {
+            tenantId: row.tenant_id,
+            kind: 'integration',
+            id: row.id,
+            integrationId: row.integration_id,
+            role: 'integration',
+            warehouses: row.warehouses.length ? row.warehouses : 'all',
+          };
     });
   }
 
@@ -156,8 +176,15 @@ export class TokenService implements OnModuleInit {
     if (change.kind === 'user') this.users.delete(change.id);
     for (const [key, entry] of this.credentials) {
       const p = entry.value;
-      if (!p || (change.kind === 'credential' && p.id === change.id) || (change.kind === 'tenant' && p.tenantId === change.id)) this.credentials.delete(key);
+      if (
+        !p ||
+        (change.kind === 'credential' && p.id === change.id) ||
+        (change.kind === 'tenant' && p.tenantId === change.id)
+      )
+        this.credentials.delete(key);
     }
-    if (change.kind === 'tenant') for (const [key, entry] of this.users) if (!entry.value || entry.value.tenantId === change.id) this.users.delete(key);
+    if (change.kind === 'tenant')
+      for (const [key, entry] of this.users)
+        if (!entry.value || entry.value.tenantId === change.id) this.users.delete(key);
   }
 }

@@ -17,8 +17,18 @@ export class PathCode implements PipeTransform<string, string> {
 }
 
 export const WarehouseParam = new PathCode('warehouseId');
-export const SkuParam = new PathCode('sku', /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a SKU of letters, digits, ".", "_" or "-"');
-export const TaskIdParam = new PathCode('taskId', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a pick task id (UUID)');
+export const SkuParam = new PathCode(
+  'sku',
+  /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+  'must be a SKU of letters, digits, ".", "_" or "-"',
+);
+export const TaskIdParam = new PathCode(
+  'taskId',
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+  'must be a pick task id (UUID)',
+);
 
 /** An `:id` path parameter that must be a UUID (400 naming `id` otherwise). */
-export const IdParam = new ParseUUIDPipe({ exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]) });
+export const IdParam = new ParseUUIDPipe({
+  exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]),
+});

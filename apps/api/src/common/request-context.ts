@@ -13,9 +13,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export function requestContext(principal: Principal, req: AuthenticatedRequest): CommandContext {
   const idempotencyKey = req.header('idempotency-key');
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new DomainError('REQUEST.INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1-128 visible ASCII characters', 'invalid', [
-      { field: 'Idempotency-Key', reason: 'must be 1-128 visible ASCII characters' },
-    ]);
+    throw new DomainError(
+      'REQUEST.INVALID_IDEMPOTENCY_KEY',
+      'Idempotency-Key must be 1-128 visible ASCII characters',
+      'invalid',
+      [{ field: 'Idempotency-Key', reason: 'must be 1-128 visible ASCII characters' }],
+    );
   }
   const correlation = req.header('x-correlation-id');
   return {

@@ -10,7 +10,10 @@ export class FieldValidationException extends Error {
 function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
   return errors.flatMap((e) => {
     const field = prefix ? `${prefix}.${e.property}` : e.property;
-    return [...Object.values(e.constraints ?? {}).map((reason) => ({ field, reason })), ...flatten(e.children ?? [], field)];
+    return [
+      ...Object.values(e.constraints ?? {}).map((reason) => ({ field, reason })),
+      ...flatten(e.children ?? [], field),
+    ];
   });
 }
 

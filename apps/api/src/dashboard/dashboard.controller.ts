@@ -25,7 +25,12 @@ export class DashboardController {
   @Allow('supervisor', 'admin')
   stats(@Auth() p: Principal, @Query() q: StatsQuery) {
     if (q.warehouseId && !canSeeWarehouse(p, q.warehouseId)) {
-      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', `you are not assigned to warehouse ${q.warehouseId}`, 'forbidden', [{ field: 'warehouseId', reason: 'not one of your warehouses' }]);
+      throw new DomainError(
+        'AUTH.FORBIDDEN_WAREHOUSE',
+        `you are not assigned to warehouse ${q.warehouseId}`,
+        'forbidden',
+        [{ field: 'warehouseId', reason: 'not one of your warehouses' }],
+      );
     }
     // The queues count every tenant's jobs: their figures are for the operating tenant's admins only.
     const queueWide = p.role === 'admin' && p.tenantId === this.config.OPS_TENANT;
@@ -39,7 +44,12 @@ export class DashboardController {
   async metrics(@Auth() p: Principal, @Res() res: Response) {
     // The figures cover every tenant: only the operating tenant's credentials may scrape them.
     if (p.tenantId !== this.config.OPS_TENANT) {
-      throw new DomainError('AUTH.NOT_OPERATOR', 'metrics cover every tenant; scrape with a credential of the operating tenant (OPS_TENANT)', 'forbidden', [{ field: 'Authorization', reason: 'not the operating tenant' }]);
+      throw new DomainError(
+        'AUTH.NOT_OPERATOR',
+        'metrics cover every tenant; scrape with a credential of the operating tenant (OPS_TENANT)',
+        'forbidden',
+        [{ field: 'Authorization', reason: 'not the operating tenant' }],
+      );
     }
     const { contentType, body } = await this.monitoring.prometheus();
     res.setHeader('Content-Type', contentType);

@@ -31,7 +31,18 @@ export function guardQueuesBoard(app: INestApplication): void {
     const token = header?.startsWith('Bearer ') ? header.slice(7) : cookie && decodeURIComponent(cookie);
     tokens.resolve(token).then(
       // bull-board shows every tenant's jobs: only the operating tenant's admins (OPS_TENANT) may open it.
-      (p) => (p?.role === 'admin' && p.tenantId === opsTenant ? next() : res.status(p ? 403 : 401).json({ statusCode: p ? 403 : 401, code: p ? 'AUTH.NOT_OPERATOR' : 'AUTH.INVALID_TOKEN', message: 'the queue UI is for the admins of the operating tenant (OPS_TENANT); open it from the dashboard', errors: [] })),
+      (p) =>
+        p?.role === 'admin' && p.tenantId === opsTenant
+          ? next()
+          : res
+              .status(p ? 403 : 401)
+              .json({
+                statusCode: p ? 403 : 401,
+                code: p ? 'AUTH.NOT_OPERATOR' : 'AUTH.INVALID_TOKEN',
+                message:
+                  'the queue UI is for the admins of the operating tenant (OPS_TENANT); open it from the dashboard',
+                errors: [],
+              }),
       next,
     );
   });

@@ -5,7 +5,6 @@ import { IdParam } from '../common/params.js';
 import { actorOf, Allow, Auth, type Principal } from '../auth/principal.js';
 import { BulkRetryDto, DeadLetterFilterDto, DeadLetterListQuery, DiscardDto, ReplayDto } from './dead-letters.dto.js';
 
-
 /** Failed jobs for admins: inspect, group, retry (one or by filter, with a dry run), discard; replay history. */
 @ApiTags('dead letters')
 @ApiBearerAuth()

@@ -1,19 +1,43 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsISO8601, IsOptional, IsString, Length, Matches, Max, MaxLength, Min, ValidateNested } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 
 const STATUSES = ['open', 'retried', 'discarded', 'resolved'] as const;
 
 export class DeadLetterFilterDto {
   @ApiPropertyOptional({ enum: STATUSES }) @IsOptional() @IsIn(STATUSES) status?: (typeof STATUSES)[number];
   @ApiPropertyOptional({ example: 'event-listeners' }) @IsOptional() @IsString() @MaxLength(100) queue?: string;
-  @ApiPropertyOptional({ description: 'job name: the listener, process-event, deliver, …' }) @IsOptional() @IsString() @MaxLength(200) jobName?: string;
+  @ApiPropertyOptional({ description: 'job name: the listener, process-event, deliver, …' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  jobName?: string;
   @ApiPropertyOptional({ example: 'inventory.adjusted' }) @IsOptional() @IsString() @MaxLength(128) eventName?: string;
   @ApiPropertyOptional({ example: 'WH1' }) @IsOptional() @IsString() @MaxLength(64) warehouseId?: string;
-  @ApiPropertyOptional() @IsOptional() @Matches(/^[0-9a-f]{16}$/, { message: 'fingerprint must be 16 hex digits' }) fingerprint?: string;
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Matches(/^[0-9a-f]{16}$/, { message: 'fingerprint must be 16 hex digits' })
+  fingerprint?: string;
   @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }) from?: string;
   @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }) to?: string;
-  @ApiPropertyOptional({ description: 'event id, SKU, order number …' }) @IsOptional() @IsString() @Length(2, 200) search?: string;
+  @ApiPropertyOptional({ description: 'event id, SKU, order number …' })
+  @IsOptional()
+  @IsString()
+  @Length(2, 200)
+  search?: string;
 }
 
 export class DeadLetterListQuery extends DeadLetterFilterDto {
@@ -21,10 +45,19 @@ export class DeadLetterListQuery extends DeadLetterFilterDto {
 }
 
 export class BulkRetryDto {
-  @ApiProperty({ type: DeadLetterFilterDto }) @ValidateNested() @Type(() => DeadLetterFilterDto) filter: DeadLetterFilterDto;
+  @ApiProperty({ type: DeadLetterFilterDto })
+  @ValidateNested()
+  @Type(() => DeadLetterFilterDto)
+  filter: DeadLetterFilterDto;
   @ApiPropertyOptional({ description: 'only count what would be retried' }) @IsOptional() @IsBoolean() dryRun = false;
-  @ApiPropertyOptional({ description: 'required to retry with an empty filter' }) @IsOptional() @IsBoolean() all = false;
-  @ApiPropertyOptional({ default: 20, description: 'jobs re-driven per second' }) @IsOptional() @IsInt() @Min(1) @Max(1000) perSecond = 20;
+  @ApiPropertyOptional({ description: 'required to retry with an empty filter' }) @IsOptional() @IsBoolean() all =
+    false;
+  @ApiPropertyOptional({ default: 20, description: 'jobs re-driven per second' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  perSecond = 20;
 }
 
 export class DiscardDto {
@@ -38,6 +71,13 @@ export class ReplayDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) aggregateType?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) aggregateId?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) warehouseId?: string;
-  @ApiPropertyOptional({ description: 'one queued listener; all listeners of each event when omitted' }) @IsOptional() @IsString() @MaxLength(200) listener?: string;
-  @ApiPropertyOptional({ description: 'send the events to live dashboards again' }) @IsOptional() @IsBoolean() broadcast = false;
+  @ApiPropertyOptional({ description: 'one queued listener; all listeners of each event when omitted' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  listener?: string;
+  @ApiPropertyOptional({ description: 'send the events to live dashboards again' })
+  @IsOptional()
+  @IsBoolean()
+  broadcast = false;
 }

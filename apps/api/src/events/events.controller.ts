@@ -22,7 +22,11 @@ export class EventsController {
   @Post('events')
   @Allow('integration', 'admin')
   @HttpCode(202)
-  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'a resend with the same key returns the first response and stores nothing new' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'a resend with the same key returns the first response and stores nothing new',
+  })
   @ApiAcceptedResponse({ type: AcceptedEventDto, description: 'durable in Postgres; stored and broadcast shortly' })
   async publish(
     @Auth() principal: Principal,
@@ -35,20 +39,45 @@ export class EventsController {
       dto.payload,
       { ...ctx, correlationId: dto.correlationId ?? ctx.correlationId, causationId: dto.causationId },
       dto,
-      ctx.idempotencyKey === undefined ? undefined : { tenantId: ctx.tenantId, scope: ctx.idempotencyScope, key: ctx.idempotencyKey, request: { route: 'POST /events', dto } },
+      ctx.idempotencyKey === undefined
+        ? undefined
+        : {
+            tenantId: ctx.tenantId,
+            scope: ctx.idempotencyScope,
+            key: ctx.idempotencyKey,
+            request: { route: 'POST /events', dto },
+          },
       principal.warehouses,
     );
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    return { id: e.id, name: e.name, version: e.version, aggregateType: e.aggregateType, aggregateId: e.aggregateId, streamPosition: e.streamPosition, recordedAt: e.recordedAt };
+    return {
+      id: e.id,
+      name: e.name,
+      version: e.version,
+      aggregateType: e.aggregateType,
+      aggregateId: e.aggregateId,
+      streamPosition: e.streamPosition,
+      recordedAt: e.recordedAt,
+    };
   }
 
   @Get('events')
   @Allow('supervisor', 'admin')
   list(@Auth() principal: Principal, @Query() q: ListEventsQuery) {
     if (q.warehouseId && !canSeeWarehouse(principal, q.warehouseId)) {
-      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', `you are not assigned to warehouse ${q.warehouseId}`, 'forbidden', [{ field: 'warehouseId', reason: 'not one of your warehouses' }]);
+      throw new DomainError(
+        'AUTH.FORBIDDEN_WAREHOUSE',
+        `you are not assigned to warehouse ${q.warehouseId}`,
+        'forbidden',
+        [{ field: 'warehouseId', reason: 'not one of your warehouses' }],
+      );
     }
-    return this.store.find({ ...q, tenantId: principal.tenantId, visibleWarehouses: principal.warehouses, after: q.cursor });
+    return this.store.find({
+      ...q,
+      tenantId: principal.tenantId,
+      visibleWarehouses: principal.warehouses,
+      after: q.cursor,
+    });
   }
 
   @Get('events/:id')

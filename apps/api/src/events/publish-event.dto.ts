@@ -4,7 +4,9 @@ import { IsInt, IsISO8601, IsObject, IsOptional, IsString, IsUUID, Matches, Max,
 export class PublishEventDto {
   @ApiProperty({ example: 'inventory.adjusted', description: 'a name from GET /event-types' })
   @IsString()
-  @Matches(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, { message: 'name must be a dotted event name like inventory.adjusted' })
+  @Matches(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, {
+    message: 'name must be a dotted event name like inventory.adjusted',
+  })
   name: string;
 
   @ApiPropertyOptional({ example: 1, description: 'defaults to the latest version of the event type' })
@@ -14,7 +16,9 @@ export class PublishEventDto {
   @Max(1000)
   version?: number;
 
-  @ApiProperty({ example: { warehouseId: 'WH1', sku: 'SKU-1', locationCode: 'A-01-01', quantityDelta: -2, reasonCode: 'damaged' } })
+  @ApiProperty({
+    example: { warehouseId: 'WH1', sku: 'SKU-1', locationCode: 'A-01-01', quantityDelta: -2, reasonCode: 'damaged' },
+  })
   @IsObject()
   payload: Record<string, unknown>;
 

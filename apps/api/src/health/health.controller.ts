@@ -7,7 +7,10 @@ import { AppConfig, EVENTS_QUEUE } from '@wms/events';
 import type { Queue } from 'bullmq';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
 
 @ApiTags('health')
 @Public()

@@ -7,7 +7,6 @@ import { Allow, Auth, type Principal } from '../auth/principal.js';
 import { FieldValidationException } from '../common/validation.pipe.js';
 import { InboxQuery, PreferencesDto, PushSubscriptionDto, RuleDto } from './notifications.dto.js';
 
-
 /** The signed-in person's inbox, notification preferences and push subscriptions. */
 @ApiTags('notifications')
 @ApiBearerAuth()
@@ -21,7 +20,10 @@ export class MyNotificationsController {
   ) {}
 
   private userOnly(p: Principal): string {
-    if (p.kind !== 'user') throw new FieldValidationException([{ field: 'Authorization', reason: 'only people have an inbox; sign in as a user' }]);
+    if (p.kind !== 'user')
+      throw new FieldValidationException([
+        { field: 'Authorization', reason: 'only people have an inbox; sign in as a user' },
+      ]);
     return p.id;
   }
 

@@ -18,7 +18,12 @@ const CODE = /^[A-Za-z0-9._-]{1,64}$/;
 type Subscriptions = Map<string, string | null>;
 
 const affects = (change: AccessChange, p: Principal | undefined): boolean =>
-  !!p && (change.kind === 'tenant' ? p.tenantId === change.id : change.kind === 'user' ? p.kind === 'user' && p.id === change.id : p.kind !== 'user' && p.id === change.id);
+  !!p &&
+  (change.kind === 'tenant'
+    ? p.tenantId === change.id
+    : change.kind === 'user'
+      ? p.kind === 'user' && p.id === change.id
+      : p.kind !== 'user' && p.id === change.id);
 const DASHBOARD_ROLES = new Set(['operator', 'supervisor', 'admin']);
 
 /**
@@ -39,7 +44,8 @@ export class EventsGateway implements OnGatewayInit {
     // Someone's access changed (on any instance): their open sockets here are checked again at once.
     this.tokens.onChange((change) => {
       for (const socket of this.handshaking) socket.data.stale = true;
-      for (const socket of server.sockets.sockets.values()) if (affects(change, socket.data.principal)) void this.recheck(socket);
+      for (const socket of server.sockets.sockets.values())
+        if (affects(change, socket.data.principal)) void this.recheck(socket);
     });
     server.use((socket, next) => {
       const token = typeof socket.handshake.auth?.token === 'string' ? socket.handshake.auth.token : undefined;
@@ -48,7 +54,8 @@ export class EventsGateway implements OnGatewayInit {
         (principal) => {
           // socket.io registers the socket on the next tick, before any change notice can arrive.
           this.handshaking.delete(socket);
-          if (!principal || !DASHBOARD_ROLES.has(principal.role)) return next(new Error('AUTH.INVALID_TOKEN: connect with auth: { token } from POST /auth/login'));
+          if (!principal || !DASHBOARD_ROLES.has(principal.role))
+            return next(new Error('AUTH.INVALID_TOKEN: connect with auth: { token } from POST /auth/login'));
           socket.data.principal = principal;
           socket.data.token = token;
           socket.data.subscriptions = new Map<string, string | null>();
@@ -82,15 +89,31 @@ export class EventsGateway implements OnGatewayInit {
     const principal = await this.tokens.resolve(socket.data.token);
     if (!principal) {
       socket.disconnect(true);
-      return { ok: false, code: 'AUTH.INVALID_TOKEN', message: 'the token is invalid, expired or revoked; sign in again' };
+      return {
+        ok: false,
+        code: 'AUTH.INVALID_TOKEN',
+        message: 'the token is invalid, expired or revoked; sign in again',
+      };
     }
     const warehouseId = body?.warehouseId ?? null;
     const names = body?.names ?? [];
-    if ((warehouseId !== null && !CODE.test(warehouseId)) || !Array.isArray(names) || !names.every((n) => typeof n === 'string' && CODE.test(n))) {
-      return { ok: false, code: 'SOCKET.INVALID_SUBSCRIPTION', message: 'warehouseId must be a warehouse code and names a list of event names' };
+    if (
+      (warehouseId !== null && !CODE.test(warehouseId)) ||
+      !Array.isArray(names) ||
+      !names.every((n) => typeof n === 'string' && CODE.test(n))
+    ) {
+      return {
+        ok: false,
+        code: 'SOCKET.INVALID_SUBSCRIPTION',
+        message: 'warehouseId must be a warehouse code and names a list of event names',
+      };
     }
     if (warehouseId !== null && !canSeeWarehouse(principal, warehouseId)) {
-      return { ok: false, code: 'AUTH.FORBIDDEN_WAREHOUSE', message: `you are not assigned to warehouse ${warehouseId}` };
+      return {
+        ok: false,
+        code: 'AUTH.FORBIDDEN_WAREHOUSE',
+        message: `you are not assigned to warehouse ${warehouseId}`,
+      };
     }
     const tenantId = principal.tenantId;
     const rooms = names.length
@@ -123,7 +146,8 @@ export class EventsGateway implements OnGatewayInit {
 
   @SubscribeMessage('unsubscribe')
   async unsubscribe(@ConnectedSocket() socket: Socket) {
-    const own = socket.data.principal.kind === 'user' ? userRoom(socket.data.principal.tenantId, socket.data.principal.id) : null;
+    const own =
+      socket.data.principal.kind === 'user' ? userRoom(socket.data.principal.tenantId, socket.data.principal.id) : null;
     for (const room of socket.rooms) if (room !== socket.id && room !== own) await socket.leave(room);
     (socket.data.subscriptions as Subscriptions).clear();
     return { ok: true };

@@ -26,9 +26,15 @@ export class ClusterIoAdapter extends IoAdapter {
     if (this.config.QUEUE_CONNECTION === 'redis') {
       const pub = new Redis(redisOptions(this.config.REDIS_URL!));
       const sub = pub.duplicate();
-      for (const client of [pub, sub]) client.on('error', (error: Error) => new Logger(ClusterIoAdapter.name).warn({ error: error.message }, 'Redis connection error; reconnecting'));
+      for (const client of [pub, sub])
+        client.on('error', (error: Error) =>
+          new Logger(ClusterIoAdapter.name).warn({ error: error.message }, 'Redis connection error; reconnecting'),
+        );
       server.adapter(createRedisAdapter(pub, sub, { key: socketChannel(this.config.QUEUE_PREFIX) }));
-      this.closers.push(() => pub.quit(), () => sub.quit());
+      this.closers.push(
+        () => pub.quit(),
+        () => sub.quit(),
+      );
     } else {
       const pool = new pg.Pool({ connectionString: this.config.DATABASE_URL, max: 2 });
       server.adapter(createPostgresAdapter(pool, { channelPrefix: socketChannel(this.config.QUEUE_PREFIX) }));

@@ -8,7 +8,10 @@ import { AdminCodeDto, CreateTenantDto, SuspendTenantDto } from './tenants.dto.j
 const TenantIdParam = new PathCode('id', TENANT_ID, 'must be a tenant id: 2-63 lower-case letters, digits or "-"');
 
 /** Where the admin chooses a password on the dashboard, relative to the api's URL; the code is in the fragment, so it never reaches a server log. */
-const withLink = <T extends { setPasswordCode: string }>(r: T) => ({ ...r, setPasswordLink: `/ui/#set-password=${r.setPasswordCode}` });
+const withLink = <T extends { setPasswordCode: string }>(r: T) => ({
+  ...r,
+  setPasswordLink: `/ui/#set-password=${r.setPasswordCode}`,
+});
 
 /** The installation's tenants: created with a first admin, suspended, resumed. Admins of the operating tenant (OPS_TENANT) only. */
 @ApiTags('tenants')
@@ -23,7 +26,12 @@ export class TenantsController {
 
   private operator(p: Principal): Operator {
     if (!this.config.OPS_TENANT || p.tenantId !== this.config.OPS_TENANT) {
-      throw new DomainError('AUTH.NOT_OPERATOR', 'tenants are provisioned by the admins of the operating tenant (OPS_TENANT)', 'forbidden', [{ field: 'Authorization', reason: 'not the operating tenant' }]);
+      throw new DomainError(
+        'AUTH.NOT_OPERATOR',
+        'tenants are provisioned by the admins of the operating tenant (OPS_TENANT)',
+        'forbidden',
+        [{ field: 'Authorization', reason: 'not the operating tenant' }],
+      );
     }
     return { tenantId: p.tenantId, actor: actorOf(p) };
   }

@@ -17,5 +17,7 @@ export class SuspendTenantDto {
 }
 
 export class AdminCodeDto {
-  @ApiProperty({ example: 'it@acme.example', description: 'an admin of the tenant who has not set a password yet' }) @IsEmail() email: string;
+  @ApiProperty({ example: 'it@acme.example', description: 'an admin of the tenant who has not set a password yet' })
+  @IsEmail()
+  email: string;
 }

@@ -5,7 +5,16 @@ import { type CommandContext, MasterDataService } from '@wms/wms-domain';
 import { Ctx } from '../common/request-context.js';
 import { TransactionResultInterceptor } from '../common/transaction-result.interceptor.js';
 import { PathCode, SkuParam, WarehouseParam } from '../common/params.js';
-import { BlockLocationDto, CreateLocationDto, CreatePartnerDto, CreateProductDto, CreateWarehouseDto, CreateZoneDto, DiscontinueProductDto, UpdateProductDto } from './warehouse.dto.js';
+import {
+  BlockLocationDto,
+  CreateLocationDto,
+  CreatePartnerDto,
+  CreateProductDto,
+  CreateWarehouseDto,
+  CreateZoneDto,
+  DiscontinueProductDto,
+  UpdateProductDto,
+} from './warehouse.dto.js';
 
 const LocationParam = new PathCode('code');
 
@@ -35,14 +44,23 @@ export class MasterDataController {
   @Post('warehouses/:wh/locations/:code/block')
   @Allow('supervisor', 'admin')
   @HttpCode(200)
-  block(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('code', LocationParam) code: string, @Body() dto: BlockLocationDto) {
+  block(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('code', LocationParam) code: string,
+    @Body() dto: BlockLocationDto,
+  ) {
     return this.masterData.setLocationBlocked(ctx, wh, code, dto.reason);
   }
 
   @Post('warehouses/:wh/locations/:code/unblock')
   @Allow('supervisor', 'admin')
   @HttpCode(200)
-  unblock(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('code', LocationParam) code: string) {
+  unblock(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('code', LocationParam) code: string,
+  ) {
     return this.masterData.setLocationBlocked(ctx, wh, code, null);
   }
 

@@ -6,7 +6,19 @@ import { PathCode, TaskIdParam, WarehouseParam } from '../common/params.js';
 import { Ctx } from '../common/request-context.js';
 import { TransactionResultInterceptor } from '../common/transaction-result.interceptor.js';
 import {
-  AdjustDto, CancelOrderDto, ConfirmPickDto, CountDto, CreateAsnDto, CreateOrderDto, HoldDto, MoveDto, PackDto, ReceiveDto, ReleaseHoldDto, ShipDto, StockQuery,
+  AdjustDto,
+  CancelOrderDto,
+  ConfirmPickDto,
+  CountDto,
+  CreateAsnDto,
+  CreateOrderDto,
+  HoldDto,
+  MoveDto,
+  PackDto,
+  ReceiveDto,
+  ReleaseHoldDto,
+  ShipDto,
+  StockQuery,
 } from './warehouse.dto.js';
 
 const NumberParam = new PathCode('number');
@@ -31,7 +43,11 @@ export class OperationsController {
 
   @Post('asns/:number/close')
   @HttpCode(200)
-  closeAsn(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('number', NumberParam) number: string) {
+  closeAsn(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('number', NumberParam) number: string,
+  ) {
     return this.inbound.closeAsn(ctx, wh, number);
   }
 
@@ -82,37 +98,65 @@ export class OperationsController {
   }
 
   @Get('orders/:number')
-  order(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('number', NumberParam) number: string) {
+  order(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('number', NumberParam) number: string,
+  ) {
     return this.outbound.get(ctx.tenantId, wh, number);
   }
 
   @Post('orders/:number/allocate')
   @HttpCode(200)
-  allocate(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('number', NumberParam) number: string) {
+  allocate(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('number', NumberParam) number: string,
+  ) {
     return this.outbound.allocate(ctx, wh, number);
   }
 
   @Post('picks/:taskId')
   @HttpCode(200)
-  pick(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('taskId', TaskIdParam) taskId: string, @Body() dto: ConfirmPickDto) {
+  pick(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('taskId', TaskIdParam) taskId: string,
+    @Body() dto: ConfirmPickDto,
+  ) {
     return this.outbound.confirmPick(ctx, wh, taskId, dto);
   }
 
   @Post('orders/:number/pack')
   @HttpCode(200)
-  pack(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('number', NumberParam) number: string, @Body() dto: PackDto) {
+  pack(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('number', NumberParam) number: string,
+    @Body() dto: PackDto,
+  ) {
     return this.outbound.pack(ctx, wh, number, dto);
   }
 
   @Post('orders/:number/ship')
   @HttpCode(200)
-  ship(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('number', NumberParam) number: string, @Body() dto: ShipDto) {
+  ship(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('number', NumberParam) number: string,
+    @Body() dto: ShipDto,
+  ) {
     return this.outbound.ship(ctx, wh, number, dto);
   }
 
   @Post('orders/:number/cancel')
   @HttpCode(200)
-  cancel(@Ctx() ctx: CommandContext, @Param('wh', WarehouseParam) wh: string, @Param('number', NumberParam) number: string, @Body() dto: CancelOrderDto) {
+  cancel(
+    @Ctx() ctx: CommandContext,
+    @Param('wh', WarehouseParam) wh: string,
+    @Param('number', NumberParam) number: string,
+    @Body() dto: CancelOrderDto,
+  ) {
     return this.outbound.cancel(ctx, wh, number, dto.reason);
   }
 }

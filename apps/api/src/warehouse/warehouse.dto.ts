@@ -1,7 +1,22 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsISO8601, IsNumber, IsOptional, IsPositive, IsString, Length, Matches, Max, MaxLength, Min, NotEquals, ValidateNested,
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsNumber,
+  IsOptional,
+  IsPositive,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  NotEquals,
+  ValidateNested,
 } from 'class-validator';
 import { ADJUSTMENT_REASONS, IsCode, IsLot, IsSku, IsWarehouseCode, UNITS_OF_MEASURE } from '@wms/wms-domain';
 import type { AdjustmentReason, UnitOfMeasure } from '@wms/wms-domain';
@@ -25,7 +40,12 @@ export class CreateZoneDto {
 export class CreateLocationDto {
   @ApiProperty({ example: 'A-01-01' }) @IsCode() code: string;
   @ApiProperty({ example: 'A' }) @IsCode() zoneCode: string;
-  @ApiPropertyOptional({ example: 500, description: 'units the location holds; none = unlimited' }) @IsOptional() @IsInt() @Min(1) @Max(MAX_UNITS) capacity?: number;
+  @ApiPropertyOptional({ example: 500, description: 'units the location holds; none = unlimited' })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_UNITS)
+  capacity?: number;
 }
 
 export class BlockLocationDto {
@@ -34,7 +54,9 @@ export class BlockLocationDto {
 
 export class CreateProductDto {
   @ApiProperty({ example: 'SKU-1001' }) @IsSku() sku: string;
-  @ApiProperty({ example: '4006381333931' }) @Matches(/^(\d{8}|\d{12,14})$/, { message: 'gtin must be 8, 12, 13 or 14 digits' }) gtin: string;
+  @ApiProperty({ example: '4006381333931' })
+  @Matches(/^(\d{8}|\d{12,14})$/, { message: 'gtin must be 8, 12, 13 or 14 digits' })
+  gtin: string;
   @ApiProperty({ example: 'Ballpoint pen, blue' }) @IsString() @Length(1, 200) name: string;
   @ApiProperty({ enum: UNITS_OF_MEASURE }) @IsIn(UNITS_OF_MEASURE) unitOfMeasure: UnitOfMeasure;
   @ApiPropertyOptional({ example: 20 }) @IsOptional() @IsInt() @Min(0) @Max(MAX_UNITS) reorderPoint?: number;
@@ -65,14 +87,24 @@ export class ScannedLineDto {
 export class CreateAsnDto {
   @ApiProperty({ example: 'ASN-1' }) @IsCode() asnNumber: string;
   @ApiProperty({ example: 'ACME' }) @IsCode() supplierCode: string;
-  @ApiProperty({ type: [ScannedLineDto] }) @ValidateNested({ each: true }) @Type(() => ScannedLineDto) @ArrayMinSize(1) @ArrayMaxSize(500) lines: ScannedLineDto[];
+  @ApiProperty({ type: [ScannedLineDto] })
+  @ValidateNested({ each: true })
+  @Type(() => ScannedLineDto)
+  @ArrayMinSize(1)
+  @ArrayMaxSize(500)
+  lines: ScannedLineDto[];
 }
 
 export class ReceiveDto {
   @ApiProperty({ example: '4006381333931' }) @IsBarcode() barcode: string;
   @ApiProperty({ example: 'DOCK-1' }) @IsCode() locationCode: string;
   @ApiProperty({ example: 10, description: 'good units' }) @IsInt() @Min(0) @Max(MAX_UNITS) quantity: number;
-  @ApiPropertyOptional({ example: 0, description: 'damaged units (not stocked)' }) @IsOptional() @IsInt() @Min(0) @Max(MAX_UNITS) damaged?: number;
+  @ApiPropertyOptional({ example: 0, description: 'damaged units (not stocked)' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_UNITS)
+  damaged?: number;
   @ApiPropertyOptional({ example: 'ASN-1' }) @IsOptional() @IsCode() asnNumber?: string;
   @ApiPropertyOptional({ example: 'L2026-11' }) @IsOptional() @IsLot() lot?: string;
   @ApiPropertyOptional({ example: '2027-03-31' }) @IsOptional() @IsISO8601({ strict: true }) expiresOn?: string;
@@ -106,7 +138,12 @@ export class AdjustDto {
   @ApiProperty() @IsBarcode() barcode: string;
   @ApiProperty() @IsCode() locationCode: string;
   @ApiPropertyOptional() @IsOptional() @IsLot() lot?: string;
-  @ApiProperty({ example: -2, description: 'signed change in units, never 0' }) @IsInt() @NotEquals(0) @Min(-MAX_UNITS) @Max(MAX_UNITS) quantityDelta: number;
+  @ApiProperty({ example: -2, description: 'signed change in units, never 0' })
+  @IsInt()
+  @NotEquals(0)
+  @Min(-MAX_UNITS)
+  @Max(MAX_UNITS)
+  quantityDelta: number;
   @ApiProperty({ enum: ADJUSTMENT_REASONS }) @IsIn(ADJUSTMENT_REASONS) reasonCode: AdjustmentReason;
 }
 
@@ -126,22 +163,40 @@ export class StockQuery {
 export class CreateOrderDto {
   @ApiProperty({ example: 'SO-1001' }) @IsCode() orderNumber: string;
   @ApiProperty({ example: 'SHOP-1' }) @IsCode() customerCode: string;
-  @ApiProperty({ type: [ScannedLineDto] }) @ValidateNested({ each: true }) @Type(() => ScannedLineDto) @ArrayMinSize(1) @ArrayMaxSize(500) lines: ScannedLineDto[];
+  @ApiProperty({ type: [ScannedLineDto] })
+  @ValidateNested({ each: true })
+  @Type(() => ScannedLineDto)
+  @ArrayMinSize(1)
+  @ArrayMaxSize(500)
+  lines: ScannedLineDto[];
 }
 
 export class ConfirmPickDto {
   @ApiProperty({ example: 'A-01-01' }) @IsCode() locationCode: string;
   @ApiProperty() @IsBarcode() barcode: string;
-  @ApiProperty({ description: 'units picked; fewer than the task asks is a short pick' }) @IsInt() @Min(0) @Max(MAX_UNITS) quantity: number;
+  @ApiProperty({ description: 'units picked; fewer than the task asks is a short pick' })
+  @IsInt()
+  @Min(0)
+  @Max(MAX_UNITS)
+  quantity: number;
 }
 
 export class CartonDto {
-  @ApiProperty({ example: 'CTN-1' }) @IsString() @MaxLength(64) @Matches(/^[A-Za-z0-9._-]+$/, { message: 'cartonId must be letters, digits, ".", "_" or "-"' }) cartonId: string;
+  @ApiProperty({ example: 'CTN-1' })
+  @IsString()
+  @MaxLength(64)
+  @Matches(/^[A-Za-z0-9._-]+$/, { message: 'cartonId must be letters, digits, ".", "_" or "-"' })
+  cartonId: string;
   @ApiPropertyOptional({ example: 2.5 }) @IsOptional() @IsNumber() @IsPositive() @Max(10_000) weightKg?: number;
 }
 
 export class PackDto {
-  @ApiProperty({ type: [CartonDto] }) @ValidateNested({ each: true }) @Type(() => CartonDto) @ArrayMinSize(1) @ArrayMaxSize(200) cartons: CartonDto[];
+  @ApiProperty({ type: [CartonDto] })
+  @ValidateNested({ each: true })
+  @Type(() => CartonDto)
+  @ArrayMinSize(1)
+  @ArrayMaxSize(200)
+  cartons: CartonDto[];
 }
 
 export class ShipDto {

@@ -2,7 +2,18 @@ import 'reflect-metadata';
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  type AppConfig, ConfigError, DeadLetterAdminService, type DeadLetterFilter, DomainError, type EventActor, EventsModule, EventStoreRepository, loadConfig, type Operator, ReplayService, TenantsService,
+  type AppConfig,
+  ConfigError,
+  DeadLetterAdminService,
+  type DeadLetterFilter,
+  DomainError,
+  type EventActor,
+  EventsModule,
+  EventStoreRepository,
+  loadConfig,
+  type Operator,
+  ReplayService,
+  TenantsService,
 } from '@wms/events';
 import { NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
@@ -18,13 +29,17 @@ import { DataSource } from 'typeorm';
 @Module({})
 class CliModule {
   static forRoot(config: AppConfig): DynamicModule {
-    return { module: CliModule, imports: [EventsModule.forRoot(config), WmsDomainModule, NotificationsModule.forRoot(config)] };
+    return {
+      module: CliModule,
+      imports: [EventsModule.forRoot(config), WmsDomainModule, NotificationsModule.forRoot(config)],
+    };
   }
 }
 
 const actor: EventActor = { type: 'user', id: `cli:${os.userInfo().username}` };
 const iso = (value: string) => {
-  if (Number.isNaN(Date.parse(value))) throw new InvalidArgumentError('expected an ISO-8601 date, like 2026-11-25T08:00:00Z');
+  if (Number.isNaN(Date.parse(value)))
+    throw new InvalidArgumentError('expected an ISO-8601 date, like 2026-11-25T08:00:00Z');
   return new Date(value).toISOString();
 };
 const int = (value: string) => {
@@ -67,7 +82,8 @@ const toFilter = (o: Record<string, string | undefined>): DeadLetterFilter => ({
   search: o.search,
 });
 
-const print = (json: boolean, value: unknown, lines: () => string[]) => console.log(json ? JSON.stringify(value, null, 2) : lines().join('\n'));
+const print = (json: boolean, value: unknown, lines: () => string[]) =>
+  console.log(json ? JSON.stringify(value, null, 2) : lines().join('\n'));
 
 export function program(): Command {
   const cli = new Command('wms').description('WMS event backbone: admin commands').showHelpAfterError();
@@ -80,31 +96,50 @@ export function program(): Command {
       withApp(async (app) => {
         const items = await app.get(DeadLetterAdminService).list(cli.opts().tenant, toFilter(o), o.limit);
         print(cli.opts().json, items, () =>
-          items.length ? items.map((d) => `${d.id}  ${d.status.padEnd(9)} ${d.lastFailedAt}  ${d.queue}/${d.jobName}  ${d.eventName ?? '-'}  ${d.error.slice(0, 80)}`) : ['no dead letters match'],
+          items.length
+            ? items.map(
+                (d) =>
+                  `${d.id}  ${d.status.padEnd(9)} ${d.lastFailedAt}  ${d.queue}/${d.jobName}  ${d.eventName ?? '-'}  ${d.error.slice(0, 80)}`,
+              )
+            : ['no dead letters match'],
         );
       }),
     );
 
-  filterOptions(cli.command('dead-letters:groups').description('open dead letters grouped by error fingerprint')).action((o) =>
+  filterOptions(
+    cli.command('dead-letters:groups').description('open dead letters grouped by error fingerprint'),
+  ).action((o) =>
     withApp(async (app) => {
       const groups = await app.get(DeadLetterAdminService).groups(cli.opts().tenant, toFilter(o));
-      print(cli.opts().json, groups, () => (groups.length ? groups.map((g) => `${String(g.count).padStart(5)}  ${g.fingerprint}  ${g.queue}/${g.jobName}  ${g.sampleError.slice(0, 80)}`) : ['no open dead letters']));
+      print(cli.opts().json, groups, () =>
+        groups.length
+          ? groups.map(
+              (g) =>
+                `${String(g.count).padStart(5)}  ${g.fingerprint}  ${g.queue}/${g.jobName}  ${g.sampleError.slice(0, 80)}`,
+            )
+          : ['no open dead letters'],
+      );
     }),
   );
 
-  cli.command('dead-letters:show <id>').description('one dead letter with its payload, error and history').action((id: string) =>
-    withApp(async (app) => {
-      const d = await app.get(DeadLetterAdminService).get(cli.opts().tenant, id);
-      print(cli.opts().json, d, () => [
-        `${d.id}  ${d.status}  ${d.queue}/${d.jobName}  attempts ${d.attempts}, retries ${d.retries}`,
-        `error: ${d.error}`,
-        ...d.history.map((h) => `  ${h.at}  ${h.error}`),
-        `payload: ${JSON.stringify(d.payload)}`,
-      ]);
-    }),
-  );
+  cli
+    .command('dead-letters:show <id>')
+    .description('one dead letter with its payload, error and history')
+    .action((id: string) =>
+      withApp(async (app) => {
+        const d = await app.get(DeadLetterAdminService).get(cli.opts().tenant, id);
+        print(cli.opts().json, d, () => [
+          `${d.id}  ${d.status}  ${d.queue}/${d.jobName}  attempts ${d.attempts}, retries ${d.retries}`,
+          `error: ${d.error}`,
+          ...d.history.map((h) => `  ${h.at}  ${h.error}`),
+          `payload: ${JSON.stringify(d.payload)}`,
+        ]);
+      }),
+    );
 
-  filterOptions(cli.command('dead-letters:retry [id]').description('retry one dead letter, or every open one matching the filter'))
+  filterOptions(
+    cli.command('dead-letters:retry [id]').description('retry one dead letter, or every open one matching the filter'),
+  )
     .option('--dry-run', 'only count what would be retried')
     .option('--all', 'allow an empty filter (every open dead letter)')
     .option('--per-second <n>', 're-drive rate', int, 20)
@@ -115,8 +150,16 @@ export function program(): Command {
           const result = await admin.retry(actor, cli.opts().tenant, id);
           return print(cli.opts().json, result, () => [`retried ${id} as job ${result.jobId}`]);
         }
-        const result = await admin.retryMany(actor, cli.opts().tenant, toFilter(o), { dryRun: Boolean(o.dryRun), all: Boolean(o.all), perSecond: o.perSecond });
-        print(cli.opts().json, result, () => [result.dryRun ? `${result.matched} open dead letter(s) would be retried` : `retried ${result.retried} dead letter(s), ${o.perSecond}/s`]);
+        const result = await admin.retryMany(actor, cli.opts().tenant, toFilter(o), {
+          dryRun: Boolean(o.dryRun),
+          all: Boolean(o.all),
+          perSecond: o.perSecond,
+        });
+        print(cli.opts().json, result, () => [
+          result.dryRun
+            ? `${result.matched} open dead letter(s) would be retried`
+            : `retried ${result.retried} dead letter(s), ${o.perSecond}/s`,
+        ]);
       }),
     );
 
@@ -146,17 +189,31 @@ export function program(): Command {
     .action((o) =>
       withApp(async (app) => {
         const progress = (n: number) => !cli.opts().json && process.stderr.write(`\rqueued ${n} event(s)…`);
-        const result = await app.get(ReplayService).replay(
-          actor,
-          cli.opts().tenant,
-          { from: o.from, to: o.to, name: o.name, aggregateType: o.aggregateType, aggregateId: o.aggregateId, warehouseId: o.warehouse, listener: o.listener, broadcast: Boolean(o.broadcast) },
-          progress,
-        );
+        const result = await app
+          .get(ReplayService)
+          .replay(
+            actor,
+            cli.opts().tenant,
+            {
+              from: o.from,
+              to: o.to,
+              name: o.name,
+              aggregateType: o.aggregateType,
+              aggregateId: o.aggregateId,
+              warehouseId: o.warehouse,
+              listener: o.listener,
+              broadcast: Boolean(o.broadcast),
+            },
+            progress,
+          );
         if (!cli.opts().json) process.stderr.write('\n');
         if (o.wait && o.listener && result.eventIds.length) {
           const db = app.get(DataSource);
           for (;;) {
-            const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM listener_receipts WHERE listener = $1 AND event_id = ANY($2::uuid[])`, [o.listener, result.eventIds]);
+            const [{ n }] = await db.query(
+              `SELECT count(*)::int AS n FROM listener_receipts WHERE listener = $1 AND event_id = ANY($2::uuid[])`,
+              [o.listener, result.eventIds],
+            );
             if (!cli.opts().json) process.stderr.write(`\rhandled ${n}/${result.eventIds.length}`);
             if (n >= result.eventIds.length) break;
             await new Promise((r) => setTimeout(r, 500));
@@ -164,7 +221,9 @@ export function program(): Command {
           if (!cli.opts().json) process.stderr.write('\n');
         }
         const { eventIds, ...summary } = result;
-        print(cli.opts().json, summary, () => [`replay ${result.replayId}: ${result.events} event(s), ${result.jobs} listener job(s)`]);
+        print(cli.opts().json, summary, () => [
+          `replay ${result.replayId}: ${result.events} event(s), ${result.jobs} listener job(s)`,
+        ]);
       }),
     );
 
@@ -179,29 +238,48 @@ export function program(): Command {
         const store = app.get(EventStoreRepository);
         const tenantId = cli.opts().tenant;
         const stopAt = o.seconds ? Date.now() + o.seconds * 1000 : Infinity;
-        let last = (await store.find({ tenantId, visibleWarehouses: 'all', warehouseId: o.warehouse, name: o.name, limit: 1 })).items[0]?.id ?? '00000000-0000-0000-0000-000000000000';
+        let last =
+          (await store.find({ tenantId, visibleWarehouses: 'all', warehouseId: o.warehouse, name: o.name, limit: 1 }))
+            .items[0]?.id ?? '00000000-0000-0000-0000-000000000000';
         while (Date.now() < stopAt) {
-          const page = await store.find({ tenantId, visibleWarehouses: 'all', warehouseId: o.warehouse, name: o.name, limit: 500 });
+          const page = await store.find({
+            tenantId,
+            visibleWarehouses: 'all',
+            warehouseId: o.warehouse,
+            name: o.name,
+            limit: 500,
+          });
           const fresh = page.items.filter((e) => e.id > last).reverse();
-          for (const e of fresh) console.log(cli.opts().json ? JSON.stringify(e) : `${e.recordedAt}  ${e.name.padEnd(28)} ${e.warehouseId ?? '-'}  ${e.aggregateId}  ${JSON.stringify(e.payload)}`);
+          for (const e of fresh)
+            console.log(
+              cli.opts().json
+                ? JSON.stringify(e)
+                : `${e.recordedAt}  ${e.name.padEnd(28)} ${e.warehouseId ?? '-'}  ${e.aggregateId}  ${JSON.stringify(e.payload)}`,
+            );
           if (fresh.length) last = fresh[fresh.length - 1].id;
           await new Promise((r) => setTimeout(r, 500));
         }
       }),
     );
   const operator = (config: AppConfig): Operator => {
-    if (!config.OPS_TENANT) throw new ConfigError(['OPS_TENANT is not set: tenant commands act for the operating tenant and are audited in its log; set it to that tenant\'s id']);
+    if (!config.OPS_TENANT)
+      throw new ConfigError([
+        "OPS_TENANT is not set: tenant commands act for the operating tenant and are audited in its log; set it to that tenant's id",
+      ]);
     return { tenantId: config.OPS_TENANT, actor };
   };
   const tenantLine = (t: { id: string; name: string; suspendedAt: string | null; suspendedReason: string | null }) =>
     `${t.id.padEnd(24)} ${t.suspendedAt ? `suspended ${t.suspendedAt} (${t.suspendedReason})` : 'active'}  ${t.name}`;
 
-  cli.command('tenants:list').description('every tenant of the installation').action(() =>
-    withApp(async (app) => {
-      const tenants = await app.get(TenantsService).list();
-      print(cli.opts().json, tenants, () => tenants.map(tenantLine));
-    }),
-  );
+  cli
+    .command('tenants:list')
+    .description('every tenant of the installation')
+    .action(() =>
+      withApp(async (app) => {
+        const tenants = await app.get(TenantsService).list();
+        print(cli.opts().json, tenants, () => tenants.map(tenantLine));
+      }),
+    );
 
   cli
     .command('tenants:create <id>')
@@ -211,7 +289,9 @@ export function program(): Command {
     .option('--admin-name <name>', 'display name of its first admin', 'Administrator')
     .action((id: string, o) =>
       withApp(async (app, config) => {
-        const created = await app.get(TenantsService).create(operator(config), { id, name: o.name, adminEmail: o.adminEmail, adminName: o.adminName });
+        const created = await app
+          .get(TenantsService)
+          .create(operator(config), { id, name: o.name, adminEmail: o.adminEmail, adminName: o.adminName });
         print(cli.opts().json, created, () => [
           `created tenant ${id} with admin ${created.admin.email}`,
           `one-time code (valid until ${created.setPasswordExpiresAt}, shown once): ${created.setPasswordCode}`,
@@ -227,7 +307,9 @@ export function program(): Command {
     .action((id: string, o) =>
       withApp(async (app, config) => {
         const issued = await app.get(TenantsService).reissueAdminCode(operator(config), id, o.email);
-        print(cli.opts().json, issued, () => [`one-time code for ${o.email} (valid until ${issued.setPasswordExpiresAt}, shown once): ${issued.setPasswordCode}`]);
+        print(cli.opts().json, issued, () => [
+          `one-time code for ${o.email} (valid until ${issued.setPasswordExpiresAt}, shown once): ${issued.setPasswordCode}`,
+        ]);
       }),
     );
 

@@ -4,7 +4,8 @@ import type { EntityManager } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
 
 /** Whose access changed: a person, a device or API key, or a whole tenant (suspended, resumed). */
-export type AccessChange = { kind: 'user'; id: string } | { kind: 'credential'; id: string } | { kind: 'tenant'; id: string };
+export type AccessChange =
+  { kind: 'user'; id: string } | { kind: 'credential'; id: string } | { kind: 'tenant'; id: string };
 
 // Persistent contract between processes of different versions: renaming the channel or the payload's shape
 // leaves older api instances deaf to revocations until they are restarted.
@@ -19,7 +20,9 @@ const HEARTBEAT_TIMEOUT_MS = 750;
 function parseChange(payload: string | undefined): AccessChange | null {
   try {
     const change = JSON.parse(payload ?? '') as AccessChange;
-    return change && typeof change === 'object' && KINDS.has(change.kind) && typeof change.id === 'string' ? change : null;
+    return change && typeof change === 'object' && KINDS.has(change.kind) && typeof change.id === 'string'
+      ? change
+      : null;
   } catch {
     return null;
   }
@@ -68,7 +71,11 @@ export class AccessChanges implements OnApplicationShutdown {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.config.DATABASE_URL, application_name: 'wms-access-changes', keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.config.DATABASE_URL,
+      application_name: 'wms-access-changes',
+      keepAlive: true,
+    });
     client.on('notification', (message) => {
       if (message.channel !== CHANNEL) return;
       const change = parseChange(message.payload);
@@ -82,7 +89,10 @@ export class AccessChanges implements OnApplicationShutdown {
         try {
           handler(change);
         } catch (error) {
-          this.logger.error({ error: (error as Error).message, change }, 'access-change handler failed; dropping every cached access');
+          this.logger.error(
+            { error: (error as Error).message, change },
+            'access-change handler failed; dropping every cached access',
+          );
           this.reset();
         }
       }
@@ -144,7 +154,10 @@ export class AccessChanges implements OnApplicationShutdown {
     this.live = false;
     this.reset();
     if (this.stopped) return;
-    this.logger.warn({ error: error.message, retryInMs: this.retryDelayMs }, 'lost the access-changes listener; caches are bypassed until it is back');
+    this.logger.warn(
+      { error: error.message, retryInMs: this.retryDelayMs },
+      'lost the access-changes listener; caches are bypassed until it is back',
+    );
     setTimeout(() => void this.listen(), this.retryDelayMs).unref();
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, 5000);
   }

@@ -55,7 +55,8 @@ const toTenant = (r: Record<string, any>): Tenant => ({
   suspendedReason: r.suspended_reason,
 });
 
-const unknownTenant = (id: string) => new DomainError('TENANT.UNKNOWN', `no tenant ${id}`, 'not_found', [{ field: 'id', reason: 'no such tenant' }]);
+const unknownTenant = (id: string) =>
+  new DomainError('TENANT.UNKNOWN', `no tenant ${id}`, 'not_found', [{ field: 'id', reason: 'no such tenant' }]);
 
 /**
  * Tenants of the installation: created with their first admin, suspended (every person, device and key of
@@ -75,10 +76,19 @@ export class TenantsService {
   }
 
   async create(by: Operator, input: NewTenant): Promise<ProvisionedTenant> {
-    if (!TENANT_ID.test(input.id)) throw new DomainError('TENANT.INVALID_ID', 'id must be 2-63 lower-case letters, digits or "-"', 'invalid', [{ field: 'id', reason: 'must be 2-63 of a-z, 0-9, "-"' }]);
+    if (!TENANT_ID.test(input.id))
+      throw new DomainError('TENANT.INVALID_ID', 'id must be 2-63 lower-case letters, digits or "-"', 'invalid', [
+        { field: 'id', reason: 'must be 2-63 of a-z, 0-9, "-"' },
+      ]);
     return this.db.transaction(async (m) => {
-      const [created] = await m.query(`INSERT INTO tenants (id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *`, [input.id, input.name, `${by.actor.type}:${by.actor.id}`]);
-      if (!created) throw new DomainError('TENANT.EXISTS', `tenant ${input.id} already exists`, 'conflict', [{ field: 'id', reason: 'already exists' }]);
+      const [created] = await m.query(
+        `INSERT INTO tenants (id, name, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING *`,
+        [input.id, input.name, `${by.actor.type}:${by.actor.id}`],
+      );
+      if (!created)
+        throw new DomainError('TENANT.EXISTS', `tenant ${input.id} already exists`, 'conflict', [
+          { field: 'id', reason: 'already exists' },
+        ]);
       const adminId = uuidv7();
       const [user] = await m.query(
         `INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, warehouses)
@@ -87,32 +97,69 @@ export class TenantsService {
          RETURNING id`,
         [adminId, input.id, input.adminEmail, input.adminName, NO_PASSWORD],
       );
-      if (!user) throw new DomainError('USER.EMAIL_TAKEN', `${input.adminEmail} already has an account`, 'conflict', [{ field: 'adminEmail', reason: 'already has an account' }]);
+      if (!user)
+        throw new DomainError('USER.EMAIL_TAKEN', `${input.adminEmail} already has an account`, 'conflict', [
+          { field: 'adminEmail', reason: 'already has an account' },
+        ]);
       const code = await this.issueSetPasswordCode(m, adminId);
       const details = { tenant: input.id, name: input.name, admin: { id: adminId, email: input.adminEmail } };
       await this.recordBoth(m, by, input.id, 'tenant.created', details);
-      return { tenant: toTenant(created), admin: { id: adminId, email: input.adminEmail }, setPasswordCode: code.code, setPasswordExpiresAt: code.expiresAt };
+      return {
+        tenant: toTenant(created),
+        admin: { id: adminId, email: input.adminEmail },
+        setPasswordCode: code.code,
+        setPasswordExpiresAt: code.expiresAt,
+      };
     });
   }
 
   async suspend(by: Operator, id: string, reason: string): Promise<Tenant> {
-    if (id === by.tenantId) throw new DomainError('TENANT.OPERATING', 'the operating tenant cannot suspend itself', 'conflict', [{ field: 'id', reason: 'is the operating tenant' }]);
-    return this.change(by, id, 'tenant.suspended', { reason }, `UPDATE tenants SET suspended_at = coalesce(suspended_at, now()), suspended_reason = $2 WHERE id = $1 RETURNING *`, [id, reason]);
+    if (id === by.tenantId)
+      throw new DomainError('TENANT.OPERATING', 'the operating tenant cannot suspend itself', 'conflict', [
+        { field: 'id', reason: 'is the operating tenant' },
+      ]);
+    return this.change(
+      by,
+      id,
+      'tenant.suspended',
+      { reason },
+      `UPDATE tenants SET suspended_at = coalesce(suspended_at, now()), suspended_reason = $2 WHERE id = $1 RETURNING *`,
+      [id, reason],
+    );
   }
 
   async resume(by: Operator, id: string): Promise<Tenant> {
-    return this.change(by, id, 'tenant.resumed', {}, `UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL WHERE id = $1 RETURNING *`, [id]);
+    return this.change(
+      by,
+      id,
+      'tenant.resumed',
+      {},
+      `UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL WHERE id = $1 RETURNING *`,
+      [id],
+    );
   }
 
   /**
    * A new one-time code for an admin of `tenantId` who has not set a password yet (the first code expired or
    * was lost); earlier codes stop working. An account that has a password is never taken over this way.
    */
-  async reissueAdminCode(by: Operator, tenantId: string, email: string): Promise<{ setPasswordCode: string; setPasswordExpiresAt: string }> {
+  async reissueAdminCode(
+    by: Operator,
+    tenantId: string,
+    email: string,
+  ): Promise<{ setPasswordCode: string; setPasswordExpiresAt: string }> {
     return this.db.transaction(async (m) => {
-      const [user] = await m.query(`SELECT id FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND role = 'admin' AND password_hash = $3 FOR UPDATE`, [tenantId, email, NO_PASSWORD]);
+      const [user] = await m.query(
+        `SELECT id FROM users WHERE tenant_id = $1 AND lower(email) = lower($2) AND role = 'admin' AND password_hash = $3 FOR UPDATE`,
+        [tenantId, email, NO_PASSWORD],
+      );
       if (!user) {
-        throw new DomainError('TENANT.NO_PENDING_ADMIN', `${tenantId} has no admin ${email} waiting to set a password`, 'not_found', [{ field: 'email', reason: 'no admin of this tenant without a password' }]);
+        throw new DomainError(
+          'TENANT.NO_PENDING_ADMIN',
+          `${tenantId} has no admin ${email} waiting to set a password`,
+          'not_found',
+          [{ field: 'email', reason: 'no admin of this tenant without a password' }],
+        );
       }
       await m.query(`UPDATE set_password_codes SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, [user.id]);
       const code = await this.issueSetPasswordCode(m, user.id);
@@ -131,7 +178,14 @@ export class TenantsService {
     return { code, expiresAt: row.expires_at.toISOString() };
   }
 
-  private async change(by: Operator, id: string, action: string, details: Record<string, unknown>, sql: string, params: unknown[]): Promise<Tenant> {
+  private async change(
+    by: Operator,
+    id: string,
+    action: string,
+    details: Record<string, unknown>,
+    sql: string,
+    params: unknown[],
+  ): Promise<Tenant> {
     return this.db.transaction(async (m) => {
       const [row] = await changedRows(m, sql, params);
       if (!row) throw unknownTenant(id);
@@ -141,8 +195,18 @@ export class TenantsService {
     });
   }
 
-  private async recordBoth(m: EntityManager, by: Operator, tenantId: string, action: string, details: Record<string, unknown>): Promise<void> {
+  private async recordBoth(
+    m: EntityManager,
+    by: Operator,
+    tenantId: string,
+    action: string,
+    details: Record<string, unknown>,
+  ): Promise<void> {
     await this.audit.record({ tenantId: by.tenantId, actor: by.actor, action, target: tenantId, details }, m);
-    if (tenantId !== by.tenantId) await this.audit.record({ tenantId, actor: by.actor, action, target: tenantId, details: { ...details, by: by.tenantId } }, m);
+    if (tenantId !== by.tenantId)
+      await this.audit.record(
+        { tenantId, actor: by.actor, action, target: tenantId, details: { ...details, by: by.tenantId } },
+        m,
+      );
   }
 }

@@ -23,14 +23,17 @@ export class AuditService {
 
   /** Writes in the caller's transaction when given one, so the action and its audit row commit together. */
   async record(entry: AuditEntry, manager: EntityManager = this.db.manager): Promise<void> {
-    await manager.query(`INSERT INTO audit_log (tenant_id, actor_type, actor_id, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)`, [
-      entry.tenantId,
-      entry.actor.type,
-      entry.actor.id,
-      entry.action,
-      entry.target ?? null,
-      JSON.stringify(entry.details ?? {}),
-    ]);
+    await manager.query(
+      `INSERT INTO audit_log (tenant_id, actor_type, actor_id, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [
+        entry.tenantId,
+        entry.actor.type,
+        entry.actor.id,
+        entry.action,
+        entry.target ?? null,
+        JSON.stringify(entry.details ?? {}),
+      ],
+    );
   }
 
   async list(tenantId: string, limit: number, before?: string): Promise<AuditRow[]> {

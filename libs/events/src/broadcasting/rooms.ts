@@ -8,7 +8,8 @@ export const eventNameRoom = (tenantId: string, warehouseId: string | null, name
 
 /** The rooms an event is sent to: its warehouse (or tenant, for tenant-wide events) and its name within that scope. */
 export function roomsFor(event: EventEnvelope): string[] {
-  const scope = event.warehouseId === null ? tenantRoom(event.tenantId) : warehouseRoom(event.tenantId, event.warehouseId);
+  const scope =
+    event.warehouseId === null ? tenantRoom(event.tenantId) : warehouseRoom(event.tenantId, event.warehouseId);
   return [scope, eventNameRoom(event.tenantId, event.warehouseId, event.name)];
 }
 

@@ -35,18 +35,28 @@ export function renderCatalogMarkdown(types: EventTypeDescription[]): string {
     '',
     '| event | v | severity | aggregate | emitted by |',
     '| --- | --- | --- | --- | --- |',
-    ...types.map((t) => `| [\`${t.name}\`](#${t.name.replace(/[^a-z0-9_-]/g, '')}-v${t.version}) | ${t.version} | ${t.severity} | ${t.aggregateType} | ${t.external ? 'integrations (POST /events)' : t.emittedBy.map((e) => e.split(' — ')[0]).join(', ')} |`),
+    ...types.map(
+      (t) =>
+        `| [\`${t.name}\`](#${t.name.replace(/[^a-z0-9_-]/g, '')}-v${t.version}) | ${t.version} | ${t.severity} | ${t.aggregateType} | ${t.external ? 'integrations (POST /events)' : t.emittedBy.map((e) => e.split(' — ')[0]).join(', ')} |`,
+    ),
     '',
   ];
   for (const t of types) {
     const schema = t.schema as JsonSchema;
     lines.push(`## ${t.name} v${t.version}`, '', t.description, '');
-    lines.push(`- aggregate: \`${t.aggregateType}\`; severity: ${t.severity}${t.external ? '; published by integrations with `POST /events`' : ''}`);
+    lines.push(
+      `- aggregate: \`${t.aggregateType}\`; severity: ${t.severity}${t.external ? '; published by integrations with `POST /events`' : ''}`,
+    );
     lines.push(`- emitted by: ${t.emittedBy.length ? t.emittedBy.map((e) => `\`${e}\``).join('; ') : '—'}`);
-    lines.push(`- queued listeners: ${t.listeners.length ? t.listeners.map((l) => `\`${l}\``).join(', ') : 'none yet'}`, '');
+    lines.push(
+      `- queued listeners: ${t.listeners.length ? t.listeners.map((l) => `\`${l}\``).join(', ') : 'none yet'}`,
+      '',
+    );
     lines.push('| field | required | type and rules |', '| --- | --- | --- |');
     for (const [field, s] of Object.entries(schema.properties ?? {})) {
-      lines.push(`| \`${field}\` | ${schema.required?.includes(field) ? 'yes' : 'no'} | ${describeField(s).replace(/\|/g, '\\|')} |`);
+      lines.push(
+        `| \`${field}\` | ${schema.required?.includes(field) ? 'yes' : 'no'} | ${describeField(s).replace(/\|/g, '\\|')} |`,
+      );
     }
     lines.push('');
   }

@@ -74,7 +74,9 @@ const schemaOptions = { classTransformerMetadataStorage: defaultMetadataStorage 
 
 /** A payload's JSON Schema, with the definitions of the nested classes it refers to. */
 function payloadSchema(payload: PayloadClass): object {
-  const schema = targetConstructorToSchema(payload, schemaOptions) as { properties?: Record<string, { items?: { $ref?: string }; $ref?: string }> };
+  const schema = targetConstructorToSchema(payload, schemaOptions) as {
+    properties?: Record<string, { items?: { $ref?: string }; $ref?: string }>;
+  };
   const all = validationMetadatasToSchemas(schemaOptions) as Record<string, object>;
   const refs = Object.values(schema.properties ?? {})
     .map((p) => p.items?.$ref ?? p.$ref)
@@ -91,7 +93,8 @@ export class EventCatalog {
 
   static latestVersion(name: string): number | undefined {
     let latest: number | undefined;
-    for (const d of definitions.values()) if (d.name === name && (latest === undefined || d.version > latest)) latest = d.version;
+    for (const d of definitions.values())
+      if (d.name === name && (latest === undefined || d.version > latest)) latest = d.version;
     return latest;
   }
 
@@ -105,7 +108,9 @@ export class EventCatalog {
         known === undefined
           ? `unknown event name "${name}"; GET /event-types lists the known ones`
           : `unknown version ${version} of "${name}"; the latest is ${known}`;
-      throw new DomainError('EVENTS.UNKNOWN_TYPE', reason, 'invalid', [{ field: known === undefined ? 'name' : 'version', reason }]);
+      throw new DomainError('EVENTS.UNKNOWN_TYPE', reason, 'invalid', [
+        { field: known === undefined ? 'name' : 'version', reason },
+      ]);
     }
     return definition;
   }
@@ -123,17 +128,26 @@ export class EventCatalog {
   /** Validates a payload against its schema; returns the typed instance or throws EVENTS.INVALID_PAYLOAD. */
   static async validatePayload(definition: EventTypeDefinition<any>, payload: unknown): Promise<object> {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-      throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload must be a JSON object', 'invalid', [{ field: 'payload', reason: 'must be a JSON object' }]);
+      throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload must be a JSON object', 'invalid', [
+        { field: 'payload', reason: 'must be a JSON object' },
+      ]);
     }
     // Postgres cannot store \u0000 in jsonb or text: refuse it here rather than fail the whole batch later.
     if (JSON.stringify(payload).includes('\\u0000')) {
-      throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload contains a NUL character (\\u0000)', 'invalid', [{ field: 'payload', reason: 'contains a NUL character' }]);
+      throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload contains a NUL character (\\u0000)', 'invalid', [
+        { field: 'payload', reason: 'contains a NUL character' },
+      ]);
     }
     const instance = plainToInstance(definition.payload, payload, { enableImplicitConversion: false });
     const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
     if (errors.length) {
       const fields = flatten(errors, 'payload');
-      throw new DomainError('EVENTS.INVALID_PAYLOAD', `payload of ${definition.name} v${definition.version} is invalid: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}`, 'invalid', fields);
+      throw new DomainError(
+        'EVENTS.INVALID_PAYLOAD',
+        `payload of ${definition.name} v${definition.version} is invalid: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}`,
+        'invalid',
+        fields,
+      );
     }
     return instance;
   }

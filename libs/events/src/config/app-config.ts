@@ -9,7 +9,9 @@ export type QueueConnection = 'redis' | 'postgres';
  * A bad value stops the process with a message naming each bad variable.
  */
 export class AppConfig {
-  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// connection URL, e.g. postgres://postgres@127.0.0.1:5432/wms' })
+  @Matches(/^postgres(ql)?:\/\/.+/, {
+    message: 'DATABASE_URL must be a postgres:// connection URL, e.g. postgres://postgres@127.0.0.1:5432/wms',
+  })
   DATABASE_URL: string;
 
   @IsOptional()
@@ -30,7 +32,9 @@ export class AppConfig {
   @Matches(/^[a-zA-Z0-9_-]{1,32}$/, { message: 'QUEUE_PREFIX must be 1-32 letters, digits, "_" or "-"' })
   QUEUE_PREFIX = 'wms';
 
-  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent' })
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+  })
   LOG_LEVEL = 'info';
 
   @Matches(/^\d+(b|kb|mb)$/i, { message: 'BODY_LIMIT must look like 64kb or 1mb' })
@@ -130,80 +134,113 @@ export class AppConfig {
   // ── notifications ──────────────────────────────────────────────────────────
   /** Outgoing mail server; email notifications are skipped (and say so) without it. */
   @IsOptional()
-  @Matches(/^smtps?:\/\/.+/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587' })
+  @Matches(/^smtps?:\/\/.+/, {
+    message: 'SMTP_URL must be an smtp:// or smtps:// URL, e.g. smtp://user:pass@mail.example.com:587',
+  })
   SMTP_URL?: string;
 
   @Matches(/^.+@.+$/, { message: 'MAIL_FROM must be an email address, e.g. "WMS alerts <alerts@example.com>"' })
   MAIL_FROM = 'WMS alerts <alerts@wms.local>';
 
-  @IsOptional() @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits' })
+  @IsOptional()
+  @Matches(/^AC[0-9a-fA-F]{32}$/, { message: 'TWILIO_ACCOUNT_SID must look like AC followed by 32 hex digits' })
   TWILIO_ACCOUNT_SID?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   TWILIO_AUTH_TOKEN?: string;
 
-  @IsOptional() @Matches(/^\+[1-9]\d{6,14}$/, { message: 'TWILIO_FROM must be a phone number in E.164 form, like +3197010203040' })
+  @IsOptional()
+  @Matches(/^\+[1-9]\d{6,14}$/, { message: 'TWILIO_FROM must be a phone number in E.164 form, like +3197010203040' })
   TWILIO_FROM?: string;
 
   /** Only to point the SDK at a stand-in of Twilio's API (staging, tests); unset means api.twilio.com. */
-  @IsOptional() @Matches(/^https?:\/\/.+/, { message: 'TWILIO_API_BASE_URL must be an http(s) URL' })
+  @IsOptional()
+  @Matches(/^https?:\/\/.+/, { message: 'TWILIO_API_BASE_URL must be an http(s) URL' })
   TWILIO_API_BASE_URL?: string;
 
-  @IsOptional() @Matches(/^[A-Za-z0-9_-]{80,100}$/, { message: 'VAPID_PUBLIC_KEY must be a base64url VAPID public key (npx web-push generate-vapid-keys)' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{80,100}$/, {
+    message: 'VAPID_PUBLIC_KEY must be a base64url VAPID public key (npx web-push generate-vapid-keys)',
+  })
   VAPID_PUBLIC_KEY?: string;
 
-  @IsOptional() @Matches(/^[A-Za-z0-9_-]{40,50}$/, { message: 'VAPID_PRIVATE_KEY must be a base64url VAPID private key' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{40,50}$/, { message: 'VAPID_PRIVATE_KEY must be a base64url VAPID private key' })
   VAPID_PRIVATE_KEY?: string;
 
   @Matches(/^(mailto:|https:).+/, { message: 'VAPID_SUBJECT must be a mailto: or https: URL' })
   VAPID_SUBJECT = 'mailto:alerts@wms.local';
 
   /** A CA certificate file to trust for push endpoints (a private push service); unset = the system's CAs. */
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   PUSH_TLS_CA_FILE?: string;
 
   /** The same alert about the same thing goes to one recipient on one channel at most once per window. */
-  @Type(() => Number) @IsInt({ message: 'NOTIFY_DEDUP_WINDOW_S must be an integer number of seconds' }) @Min(0)
+  @Type(() => Number)
+  @IsInt({ message: 'NOTIFY_DEDUP_WINDOW_S must be an integer number of seconds' })
+  @Min(0)
   NOTIFY_DEDUP_WINDOW_S = 3600;
 
   /** SMS to one phone within this window are grouped into one message. */
-  @Type(() => Number) @IsInt({ message: 'SMS_GROUP_WINDOW_S must be an integer number of seconds' }) @Min(0)
+  @Type(() => Number)
+  @IsInt({ message: 'SMS_GROUP_WINDOW_S must be an integer number of seconds' })
+  @Min(0)
   SMS_GROUP_WINDOW_S = 60;
 
-  @Type(() => Number) @IsInt({ message: 'SMS_DAILY_BUDGET must be an integer' }) @Min(0)
+  @Type(() => Number)
+  @IsInt({ message: 'SMS_DAILY_BUDGET must be an integer' })
+  @Min(0)
   SMS_DAILY_BUDGET = 200;
 
   /** How often a recipient who chose the email digest gets it. */
-  @Type(() => Number) @IsInt({ message: 'EMAIL_DIGEST_WINDOW_S must be an integer number of seconds' }) @Min(1)
+  @Type(() => Number)
+  @IsInt({ message: 'EMAIL_DIGEST_WINDOW_S must be an integer number of seconds' })
+  @Min(1)
   EMAIL_DIGEST_WINDOW_S = 3600;
 
-  @Type(() => Number) @IsInt({ message: 'DELIVERY_ATTEMPTS must be an integer' }) @Min(1) @Max(50)
+  @Type(() => Number)
+  @IsInt({ message: 'DELIVERY_ATTEMPTS must be an integer' })
+  @Min(1)
+  @Max(50)
   DELIVERY_ATTEMPTS = 6;
 
-  @Type(() => Number) @IsInt({ message: 'DELIVERY_BACKOFF_MS must be an integer number of milliseconds' }) @Min(1)
+  @Type(() => Number)
+  @IsInt({ message: 'DELIVERY_BACKOFF_MS must be an integer number of milliseconds' })
+  @Min(1)
   DELIVERY_BACKOFF_MS = 2000;
 
   /**
    * The tenant whose admins run the installation: only they see the queue UI and /metrics, which show every
    * tenant's jobs and counts. Unset: nobody does.
    */
-  @IsOptional() @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'OPS_TENANT must be a tenant slug' })
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'OPS_TENANT must be a tenant slug' })
   OPS_TENANT?: string;
 
   // ── dashboard alert thresholds ─────────────────────────────────────────────
-  @Type(() => Number) @IsInt({ message: 'ALERT_BACKLOG_AGE_S must be an integer number of seconds' }) @Min(1)
+  @Type(() => Number)
+  @IsInt({ message: 'ALERT_BACKLOG_AGE_S must be an integer number of seconds' })
+  @Min(1)
   ALERT_BACKLOG_AGE_S = 60;
 
-  @Type(() => Number) @Min(0, { message: 'ALERT_ERROR_RATE must be a fraction between 0 and 1' }) @Max(1, { message: 'ALERT_ERROR_RATE must be a fraction between 0 and 1' })
+  @Type(() => Number)
+  @Min(0, { message: 'ALERT_ERROR_RATE must be a fraction between 0 and 1' })
+  @Max(1, { message: 'ALERT_ERROR_RATE must be a fraction between 0 and 1' })
   ALERT_ERROR_RATE = 0.01;
 
-  @Type(() => Number) @IsInt({ message: 'ALERT_P99_LATENCY_MS must be an integer number of milliseconds' }) @Min(1)
+  @Type(() => Number)
+  @IsInt({ message: 'ALERT_P99_LATENCY_MS must be an integer number of milliseconds' })
+  @Min(1)
   ALERT_P99_LATENCY_MS = 1000;
 }
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration — fix these environment variables and start again:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `Invalid configuration — fix these environment variables and start again:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }
@@ -218,7 +255,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): AppConfig &
     if (!(error instanceof ConfigError)) throw error;
     problems = error.problems;
   }
-  if (!env.AUTH_SECRET) problems.push('AUTH_SECRET is missing: set it to a random string of at least 32 characters (e.g. `openssl rand -base64 48`)');
+  if (!env.AUTH_SECRET)
+    problems.push(
+      'AUTH_SECRET is missing: set it to a random string of at least 32 characters (e.g. `openssl rand -base64 48`)',
+    );
   if (problems.length || !config) throw new ConfigError(problems);
   return config as AppConfig & { AUTH_SECRET: string };
 }
@@ -230,10 +270,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const config = plainToInstance(AppConfig, raw, { excludeExtraneousValues: false });
   const problems: string[] = [];
   if (!raw.DATABASE_URL) problems.push('DATABASE_URL is missing: set it to a postgres:// connection URL');
-  if (config.QUEUE_CONNECTION === 'redis' && !raw.REDIS_URL) problems.push('REDIS_URL is missing: QUEUE_CONNECTION=redis needs a redis:// URL');
+  if (config.QUEUE_CONNECTION === 'redis' && !raw.REDIS_URL)
+    problems.push('REDIS_URL is missing: QUEUE_CONNECTION=redis needs a redis:// URL');
   for (const error of validateSync(config, { skipMissingProperties: false })) {
     if (error.property === 'DATABASE_URL' && !raw.DATABASE_URL) continue;
-    problems.push(...Object.values(error.constraints ?? {}).map((m) => `${m} (got ${JSON.stringify(raw[error.property])})`));
+    problems.push(
+      ...Object.values(error.constraints ?? {}).map((m) => `${m} (got ${JSON.stringify(raw[error.property])})`),
+    );
   }
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -13,18 +13,28 @@ export async function checkConnections(config: AppConfig): Promise<void> {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    problems.push(`DATABASE_URL: cannot connect to ${hideSecret(config.DATABASE_URL)} (${(error as Error).message}); check the URL and that Postgres is running`);
+    problems.push(
+      `DATABASE_URL: cannot connect to ${hideSecret(config.DATABASE_URL)} (${(error as Error).message}); check the URL and that Postgres is running`,
+    );
   } finally {
     await client.end().catch(() => undefined);
   }
   if (config.QUEUE_CONNECTION === 'redis') {
-    const redis = new Redis({ ...redisOptions(config.REDIS_URL!), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 5000 });
+    const redis = new Redis({
+      ...redisOptions(config.REDIS_URL!),
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 5000,
+    });
     redis.on('error', () => undefined);
     try {
       await redis.connect();
       await redis.ping();
     } catch (error) {
-      problems.push(`REDIS_URL: cannot connect to ${hideSecret(config.REDIS_URL!)} (${(error as Error).message}); start Redis, fix the URL, or unset it to run Postgres-only`);
+      problems.push(
+        `REDIS_URL: cannot connect to ${hideSecret(config.REDIS_URL!)} (${(error as Error).message}); start Redis, fix the URL, or unset it to run Postgres-only`,
+      );
     } finally {
       redis.disconnect();
     }

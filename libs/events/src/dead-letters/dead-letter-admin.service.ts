@@ -11,7 +11,6 @@ import { DomainError } from '../errors/domain-error.js';
 import type { DeadLetterStatus } from './dead-letter.entity.js';
 import { retryJobId } from './dead-letter.service.js';
 
-
 export interface DeadLetterFilter {
   status?: DeadLetterStatus;
   queue?: string;
@@ -36,7 +35,17 @@ interface RetryJob {
   delay: number;
 }
 
-const FILTER_KEYS: (keyof DeadLetterFilter)[] = ['status', 'queue', 'jobName', 'eventName', 'warehouseId', 'fingerprint', 'from', 'to', 'search'];
+const FILTER_KEYS: (keyof DeadLetterFilter)[] = [
+  'status',
+  'queue',
+  'jobName',
+  'eventName',
+  'warehouseId',
+  'fingerprint',
+  'from',
+  'to',
+  'search',
+];
 
 const where = (tenantId: string, f: DeadLetterFilter) =>
   new SqlWhere()
@@ -98,14 +107,25 @@ export class DeadLetterAdminService {
 
   async list(tenantId: string, filter: DeadLetterFilter, limit = 50): Promise<DeadLetterView[]> {
     const w = where(tenantId, filter);
-    const rows = await this.db.query(`SELECT * FROM dead_letters WHERE ${w.sql} ORDER BY last_failed_at DESC, id LIMIT ${Number(limit)}`, w.params);
+    const rows = await this.db.query(
+      `SELECT * FROM dead_letters WHERE ${w.sql} ORDER BY last_failed_at DESC, id LIMIT ${Number(limit)}`,
+      w.params,
+    );
     return rows.map(toView);
   }
 
   async get(tenantId: string, id: string) {
     const [row] = await this.db.query(`SELECT * FROM dead_letters WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
-    if (!row) throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [{ field: 'id', reason: 'no such dead letter' }]);
-    return { ...toView(row), payload: row.payload, stack: row.error_stack as string | null, history: row.history as { at: string; error: string }[] };
+    if (!row)
+      throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [
+        { field: 'id', reason: 'no such dead letter' },
+      ]);
+    return {
+      ...toView(row),
+      payload: row.payload,
+      stack: row.error_stack as string | null,
+      history: row.history as { at: string; error: string }[],
+    };
   }
 
   /** Open dead letters by error fingerprint, largest group first. */
@@ -116,16 +136,44 @@ export class DeadLetterAdminService {
        FROM dead_letters WHERE ${w.sql} GROUP BY fingerprint, queue, job_name ORDER BY count DESC, last_failed_at DESC LIMIT 200`,
       w.params,
     );
-    return rows.map((r: Record<string, any>) => ({ fingerprint: r.fingerprint, queue: r.queue, jobName: r.job_name, count: r.count, lastFailedAt: r.last_failed_at.toISOString(), sampleError: r.sample_error }));
+    return rows.map((r: Record<string, any>) => ({
+      fingerprint: r.fingerprint,
+      queue: r.queue,
+      jobName: r.job_name,
+      count: r.count,
+      lastFailedAt: r.last_failed_at.toISOString(),
+      sampleError: r.sample_error,
+    }));
   }
 
   async retry(actor: EventActor, tenantId: string, id: string) {
     const retried = await this.db.transaction(async (m) => {
-      const [row] = await m.query(`SELECT * FROM dead_letters WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [id, tenantId]);
-      if (!row) throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [{ field: 'id', reason: 'no such dead letter' }]);
-      if (row.status !== 'open') throw new DomainError('DEAD_LETTER.NOT_OPEN', `dead letter ${id} is ${row.status}; only open ones can be retried`, 'conflict', [{ field: 'id', reason: `is ${row.status}` }]);
+      const [row] = await m.query(`SELECT * FROM dead_letters WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [
+        id,
+        tenantId,
+      ]);
+      if (!row)
+        throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [
+          { field: 'id', reason: 'no such dead letter' },
+        ]);
+      if (row.status !== 'open')
+        throw new DomainError(
+          'DEAD_LETTER.NOT_OPEN',
+          `dead letter ${id} is ${row.status}; only open ones can be retried`,
+          'conflict',
+          [{ field: 'id', reason: `is ${row.status}` }],
+        );
       const job = await this.prepare(m, row, actor, 0);
-      await this.audit.record({ tenantId, actor, action: 'dead_letter.retried', target: id, details: { queue: row.queue, jobName: row.job_name, jobId: job.jobId } }, m);
+      await this.audit.record(
+        {
+          tenantId,
+          actor,
+          action: 'dead_letter.retried',
+          target: id,
+          details: { queue: row.queue, jobName: row.job_name, jobId: job.jobId },
+        },
+        m,
+      );
       return job;
     });
     await this.enqueue([retried]);
@@ -136,9 +184,19 @@ export class DeadLetterAdminService {
    * Retries every open dead letter the filter matches, spread out at `perSecond` so a fixed outage does
    * not turn into a stampede. An empty filter is refused unless `all` is set; `dryRun` only counts.
    */
-  async retryMany(actor: EventActor, tenantId: string, filter: DeadLetterFilter, options: { dryRun: boolean; all: boolean; perSecond?: number }) {
+  async retryMany(
+    actor: EventActor,
+    tenantId: string,
+    filter: DeadLetterFilter,
+    options: { dryRun: boolean; all: boolean; perSecond?: number },
+  ) {
     if (!options.all && !FILTER_KEYS.some((k) => filter[k] !== undefined && k !== 'status')) {
-      throw new DomainError('DEAD_LETTER.FILTER_REQUIRED', 'a bulk retry needs at least one filter; send all: true to retry every open dead letter', 'invalid', [{ field: 'filter', reason: 'empty filter without all: true' }]);
+      throw new DomainError(
+        'DEAD_LETTER.FILTER_REQUIRED',
+        'a bulk retry needs at least one filter; send all: true to retry every open dead letter',
+        'invalid',
+        [{ field: 'filter', reason: 'empty filter without all: true' }],
+      );
     }
     const w = where(tenantId, { ...filter, status: 'open' });
     if (options.dryRun) {
@@ -147,10 +205,22 @@ export class DeadLetterAdminService {
     }
     const perSecond = options.perSecond ?? 20;
     const jobs = await this.db.transaction(async (m) => {
-      const rows = await m.query(`SELECT * FROM dead_letters WHERE ${w.sql} ORDER BY last_failed_at LIMIT 10000 FOR UPDATE SKIP LOCKED`, w.params);
+      const rows = await m.query(
+        `SELECT * FROM dead_letters WHERE ${w.sql} ORDER BY last_failed_at LIMIT 10000 FOR UPDATE SKIP LOCKED`,
+        w.params,
+      );
       const prepared: RetryJob[] = [];
-      for (const [i, row] of rows.entries()) prepared.push(await this.prepare(m, row, actor, Math.floor((i * 1000) / perSecond)));
-      await this.audit.record({ tenantId, actor, action: 'dead_letter.bulk_retried', details: { filter, all: options.all, count: rows.length, perSecond } }, m);
+      for (const [i, row] of rows.entries())
+        prepared.push(await this.prepare(m, row, actor, Math.floor((i * 1000) / perSecond)));
+      await this.audit.record(
+        {
+          tenantId,
+          actor,
+          action: 'dead_letter.bulk_retried',
+          details: { filter, all: options.all, count: rows.length, perSecond },
+        },
+        m,
+      );
       return prepared;
     });
     await this.enqueue(jobs);
@@ -165,9 +235,20 @@ export class DeadLetterAdminService {
         [id, tenantId, reason, `${actor.type}:${actor.id}`],
       );
       if (!row) {
-        const [exists] = await m.query(`SELECT status FROM dead_letters WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
-        if (!exists) throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [{ field: 'id', reason: 'no such dead letter' }]);
-        throw new DomainError('DEAD_LETTER.NOT_OPEN', `dead letter ${id} is ${exists.status}; only open ones can be discarded`, 'conflict', [{ field: 'id', reason: `is ${exists.status}` }]);
+        const [exists] = await m.query(`SELECT status FROM dead_letters WHERE id = $1 AND tenant_id = $2`, [
+          id,
+          tenantId,
+        ]);
+        if (!exists)
+          throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [
+            { field: 'id', reason: 'no such dead letter' },
+          ]);
+        throw new DomainError(
+          'DEAD_LETTER.NOT_OPEN',
+          `dead letter ${id} is ${exists.status}; only open ones can be discarded`,
+          'conflict',
+          [{ field: 'id', reason: `is ${exists.status}` }],
+        );
       }
       await this.audit.record({ tenantId, actor, action: 'dead_letter.discarded', target: id, details: { reason } }, m);
     });
@@ -175,11 +256,25 @@ export class DeadLetterAdminService {
   }
 
   /** Marks a dead letter retried and readies what its job needs; the job is queued after commit. */
-  private async prepare(m: EntityManager, row: Record<string, any>, actor: EventActor, delay: number): Promise<RetryJob> {
+  private async prepare(
+    m: EntityManager,
+    row: Record<string, any>,
+    actor: EventActor,
+    delay: number,
+  ): Promise<RetryJob> {
     await this.preparers.get(row.queue)?.(m, row.payload, { firstFailedAt: row.first_failed_at });
-    await m.query(`UPDATE dead_letters SET status = 'retried', retries = retries + 1, status_by = $2, status_at = now(), status_reason = NULL WHERE id = $1`, [row.id, `${actor.type}:${actor.id}`]);
+    await m.query(
+      `UPDATE dead_letters SET status = 'retried', retries = retries + 1, status_by = $2, status_at = now(), status_reason = NULL WHERE id = $1`,
+      [row.id, `${actor.type}:${actor.id}`],
+    );
     // A new job id: the old one may still sit in BullMQ's failed set, where adding it again would do nothing.
-    return { queue: row.queue, name: row.job_name, data: row.payload, jobId: retryJobId(row.id, row.retries + 1), delay };
+    return {
+      queue: row.queue,
+      name: row.job_name,
+      data: row.payload,
+      jobId: retryJobId(row.id, row.retries + 1),
+      delay,
+    };
   }
 
   private async enqueue(jobs: RetryJob[]): Promise<void> {
@@ -190,7 +285,10 @@ export class DeadLetterAdminService {
       } catch (error) {
         // Not queued: these stay retryable instead of stuck as "retried".
         const ids = jobs.slice(i).map((j) => j.jobId.split('@')[1]);
-        await this.db.query(`UPDATE dead_letters SET status = 'open', retries = retries - 1 WHERE id = ANY($1::uuid[]) AND status = 'retried'`, [ids]);
+        await this.db.query(
+          `UPDATE dead_letters SET status = 'open', retries = retries - 1 WHERE id = ANY($1::uuid[]) AND status = 'retried'`,
+          [ids],
+        );
         throw error;
       }
     }

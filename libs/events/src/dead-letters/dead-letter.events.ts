@@ -17,7 +17,8 @@ defineEvent<DeadLetterAddedV1>({
   version: 1,
   payload: DeadLetterAddedV1,
   severity: 'warning',
-  description: 'A job ran out of attempts (or failed permanently) and is waiting in the dead-letter store for an admin.',
+  description:
+    'A job ran out of attempts (or failed permanently) and is waiting in the dead-letter store for an admin.',
   aggregateType: 'dead_letter',
   aggregateId: (p) => p.deadLetterId,
   emittedBy: ['DeadLetterService.record — the worker, when a job is exhausted'],

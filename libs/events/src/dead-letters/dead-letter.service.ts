@@ -31,11 +31,18 @@ export const retryJobId = (deadLetterId: string, retry: number) => `dl@${deadLet
 const RETRY_JOB_ID = /^dl@([0-9a-f-]{36})@\d+$/;
 
 const isEnvelope = (data: unknown): data is EventEnvelope =>
-  typeof data === 'object' && data !== null && typeof (data as EventEnvelope).id === 'string' && typeof (data as EventEnvelope).name === 'string';
+  typeof data === 'object' &&
+  data !== null &&
+  typeof (data as EventEnvelope).id === 'string' &&
+  typeof (data as EventEnvelope).name === 'string';
 
 /** The tenant a job belongs to: its event's, or the one its data names. */
 const tenantOf = (data: unknown): string | null =>
-  isEnvelope(data) ? data.tenantId : typeof (data as { tenantId?: unknown })?.tenantId === 'string' ? (data as { tenantId: string }).tenantId : null;
+  isEnvelope(data)
+    ? data.tenantId
+    : typeof (data as { tenantId?: unknown })?.tenantId === 'string'
+      ? (data as { tenantId: string }).tenantId
+      : null;
 
 @Injectable()
 export class DeadLetterService {
@@ -62,39 +69,95 @@ export class DeadLetterService {
     const { result: row } = await this.events.transaction(async (tx) => {
       const m = tx.manager;
       const [dl] = retryOf
-        ? await m.query(
-            `UPDATE dead_letters SET status = 'open', attempts = attempts + $2, history = history || $3::jsonb, error_message = $4, error_stack = $5,
+        ? await m
+            .query(
+              `UPDATE dead_letters SET status = 'open', attempts = attempts + $2, history = history || $3::jsonb, error_message = $4, error_stack = $5,
                fingerprint = $6, last_failed_at = $7 WHERE id = $1 RETURNING id, retries`,
-            [retryOf, job.attemptsMade, JSON.stringify(history), error.message, error.stack ?? null, fingerprint, now],
-          ).then((r: [Record<string, unknown>[], number]) => r[0])
+              [
+                retryOf,
+                job.attemptsMade,
+                JSON.stringify(history),
+                error.message,
+                error.stack ?? null,
+                fingerprint,
+                now,
+              ],
+            )
+            .then((r: [Record<string, unknown>[], number]) => r[0])
         : await m.query(
             `INSERT INTO dead_letters (tenant_id, queue, job_name, job_id, event_id, event_name, warehouse_id, payload, error_message, error_stack, fingerprint, attempts, history, first_failed_at, last_failed_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id, retries`,
-            [tenantId, job.queue, job.name, job.id, event?.id ?? null, event?.name ?? null, event?.warehouseId ?? null, JSON.stringify(job.data ?? null), error.message, error.stack ?? null, fingerprint, job.attemptsMade, JSON.stringify(history), new Date(job.timestamp), now],
+            [
+              tenantId,
+              job.queue,
+              job.name,
+              job.id,
+              event?.id ?? null,
+              event?.name ?? null,
+              event?.warehouseId ?? null,
+              JSON.stringify(job.data ?? null),
+              error.message,
+              error.stack ?? null,
+              fingerprint,
+              job.attemptsMade,
+              JSON.stringify(history),
+              new Date(job.timestamp),
+              now,
+            ],
           );
       if (event && job.name === 'process-event') await m.query(`DELETE FROM event_outbox WHERE id = $1`, [event.id]);
       if (tenantId) {
         await tx.publish(
           'dead_letter.added',
-          { deadLetterId: dl.id as string, queue: job.queue, jobName: job.name, eventName: event?.name, error: error.message.slice(0, 2000), fingerprint, retries: dl.retries as number },
-          { tenantId, warehouseId: event?.warehouseId ?? null, actor: { type: 'system', id: 'worker' }, source: 'worker', causationId: event?.id ?? null, correlationId: event?.correlationId },
+          {
+            deadLetterId: dl.id as string,
+            queue: job.queue,
+            jobName: job.name,
+            eventName: event?.name,
+            error: error.message.slice(0, 2000),
+            fingerprint,
+            retries: dl.retries as number,
+          },
+          {
+            tenantId,
+            warehouseId: event?.warehouseId ?? null,
+            actor: { type: 'system', id: 'worker' },
+            source: 'worker',
+            causationId: event?.id ?? null,
+            correlationId: event?.correlationId,
+          },
         );
       }
       return dl;
     });
-    this.logger.error({ deadLetterId: row.id, queue: job.queue, jobName: job.name, jobId: job.id, eventId: event?.id, error: error.message }, 'job moved to the dead-letter store');
+    this.logger.error(
+      {
+        deadLetterId: row.id,
+        queue: job.queue,
+        jobName: job.name,
+        jobId: job.id,
+        eventId: event?.id,
+        error: error.message,
+      },
+      'job moved to the dead-letter store',
+    );
     return row.id as string;
   }
 
   /** A retried dead letter whose job then succeeded is resolved. */
   async completed(jobId: string | undefined): Promise<void> {
     const retryOf = jobId ? RETRY_JOB_ID.exec(jobId)?.[1] : undefined;
-    if (retryOf) await this.db.query(`UPDATE dead_letters SET status = 'resolved', status_at = now() WHERE id = $1 AND status = 'retried'`, [retryOf]);
+    if (retryOf)
+      await this.db.query(
+        `UPDATE dead_letters SET status = 'resolved', status_at = now() WHERE id = $1 AND status = 'retried'`,
+        [retryOf],
+      );
   }
 }
 
 /** True when BullMQ will not try the job again: attempts used up, or the error is unrecoverable. */
-export const isExhausted = (job: Job, error: Error) => error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+export const isExhausted = (job: Job, error: Error) =>
+  error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
 
 export const failedJobOf = (job: Job): FailedJob => ({
   queue: job.queueName,

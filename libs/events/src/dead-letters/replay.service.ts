@@ -47,11 +47,28 @@ export class ReplayService {
     @InjectQueue(LISTENERS_QUEUE) private readonly listeners: Queue<EventEnvelope>,
   ) {}
 
-  async replay(actor: EventActor, tenantId: string, r: ReplayRequest, onProgress?: (done: number) => void): Promise<ReplayResult> {
-    if (Date.parse(r.from) > Date.parse(r.to)) throw new DomainError('REPLAY.RANGE', 'from must not be after to', 'invalid', [{ field: 'from', reason: 'is after to' }]);
+  async replay(
+    actor: EventActor,
+    tenantId: string,
+    r: ReplayRequest,
+    onProgress?: (done: number) => void,
+  ): Promise<ReplayResult> {
+    if (Date.parse(r.from) > Date.parse(r.to))
+      throw new DomainError('REPLAY.RANGE', 'from must not be after to', 'invalid', [
+        { field: 'from', reason: 'is after to' },
+      ]);
     if (r.listener && !this.registry.get(r.listener)) {
-      const known = this.registry.all().map((l) => l.name).join(', ') || 'none';
-      throw new DomainError('REPLAY.UNKNOWN_LISTENER', `no queued listener named ${r.listener}; known: ${known}`, 'invalid', [{ field: 'listener', reason: 'unknown listener' }]);
+      const known =
+        this.registry
+          .all()
+          .map((l) => l.name)
+          .join(', ') || 'none';
+      throw new DomainError(
+        'REPLAY.UNKNOWN_LISTENER',
+        `no queued listener named ${r.listener}; known: ${known}`,
+        'invalid',
+        [{ field: 'listener', reason: 'unknown listener' }],
+      );
     }
     const replayId = uuidv7();
     const eventIds: string[] = [];
@@ -68,7 +85,10 @@ export class ReplayService {
         .add('aggregate_type = ?', r.aggregateType)
         .add('aggregate_id = ?', r.aggregateId)
         .add('warehouse_id = ?', r.warehouseId);
-      const ids: { id: string }[] = await this.db.query(`SELECT id FROM event_store WHERE ${where.sql} ORDER BY id LIMIT 500`, where.params);
+      const ids: { id: string }[] = await this.db.query(
+        `SELECT id FROM event_store WHERE ${where.sql} ORDER BY id LIMIT 500`,
+        where.params,
+      );
       if (!ids.length) break;
       const events = await Promise.all(ids.map((e) => this.store.findById(tenantId, e.id)));
       const batch = events.flatMap((event) =>
@@ -83,7 +103,13 @@ export class ReplayService {
       after = ids[ids.length - 1].id;
       onProgress?.(eventIds.length);
     }
-    await this.audit.record({ tenantId, actor, action: 'events.replayed', target: replayId, details: { ...r, events: eventIds.length, jobs } });
+    await this.audit.record({
+      tenantId,
+      actor,
+      action: 'events.replayed',
+      target: replayId,
+      details: { ...r, events: eventIds.length, jobs },
+    });
     return { replayId, events: eventIds.length, jobs, eventIds };
   }
 }

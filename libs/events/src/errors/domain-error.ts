@@ -4,7 +4,8 @@ export interface FieldProblem {
 }
 
 /** How the api maps a code to a status; libraries never throw HttpException (they also run in the worker). */
-export type ErrorKind = 'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'unprocessable' | 'too_many';
+export type ErrorKind =
+  'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'unprocessable' | 'too_many';
 
 /** A coded error a library throws; `code` reads like `EVENTS.UNKNOWN_TYPE`. */
 export class DomainError extends Error {

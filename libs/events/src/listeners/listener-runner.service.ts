@@ -15,11 +15,15 @@ export class ListenerRunner {
   /** Returns false when the listener had already handled the event. */
   async run(listenerName: string, event: EventEnvelope): Promise<boolean> {
     const listener = this.registry.get(listenerName);
-    if (!listener) throw new UnrecoverableError(`No queued listener named "${listenerName}" is registered in this worker`);
+    if (!listener)
+      throw new UnrecoverableError(`No queued listener named "${listenerName}" is registered in this worker`);
     // The receipt and the listener's own writes commit together; a listener that throws leaves no receipt.
     let afterCommit: (() => Promise<void>) | undefined;
     const handled = await this.db.transaction(async (manager) => {
-      const claimed = await manager.query(`INSERT INTO listener_receipts (listener, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING listener`, [listenerName, event.id]);
+      const claimed = await manager.query(
+        `INSERT INTO listener_receipts (listener, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING listener`,
+        [listenerName, event.id],
+      );
       if (claimed.length === 0) return false;
       const result = await listener.handle(event, manager);
       if (typeof result === 'function') afterCommit = result as () => Promise<void>;

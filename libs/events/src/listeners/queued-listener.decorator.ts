@@ -26,4 +26,7 @@ export const QueuedListener = (options: QueuedListenerOptions): MethodDecorator 
 /** Every listener declared in the code loaded so far, known without starting Nest (for the catalog document). */
 export const declaredQueuedListeners = (): readonly QueuedListenerOptions[] => declared;
 
-export type QueuedListenerHandler<N extends EventName = EventName> = (event: EventEnvelope<EventMap[N]>, manager: EntityManager) => Promise<unknown> | unknown;
+export type QueuedListenerHandler<N extends EventName = EventName> = (
+  event: EventEnvelope<EventMap[N]>,
+  manager: EntityManager,
+) => Promise<unknown> | unknown;

@@ -9,7 +9,15 @@ import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE } from '../queues.js';
 import './system-alert.events.js';
 import type { SystemAlertV1 } from './system-alert.events.js';
-import { deadLettersOpen, eventsStoredLastHour, outboxPending, queueJobs, queueOldestWaiting, registry, storeLatency } from './metrics.js';
+import {
+  deadLettersOpen,
+  eventsStoredLastHour,
+  outboxPending,
+  queueJobs,
+  queueOldestWaiting,
+  registry,
+  storeLatency,
+} from './metrics.js';
 
 /** Queues the dashboard watches. Persistent contract with the workers: the names of their queues. */
 export const WATCHED_QUEUES = [EVENTS_QUEUE, LISTENERS_QUEUE, 'notifications'];
@@ -93,7 +101,13 @@ export class MonitoringService {
     );
   }
 
-  async stats(tenantId: string, warehouses: string[] | 'all', warehouseId?: string, windowMinutes = 60, options: StatsOptions = {}): Promise<DashboardStats> {
+  async stats(
+    tenantId: string,
+    warehouses: string[] | 'all',
+    warehouseId?: string,
+    windowMinutes = 60,
+    options: StatsOptions = {},
+  ): Promise<DashboardStats> {
     const scope = () =>
       new SqlWhere()
         .add('tenant_id = ?', tenantId)
@@ -150,14 +164,21 @@ export class MonitoringService {
   /** Prometheus text: this process's counters plus gauges read from the queues and Postgres at scrape time. */
   async prometheus(): Promise<{ contentType: string; body: string }> {
     for (const q of await this.queueBacklog()) {
-      for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) queueJobs.set({ queue: q.queue, state }, q[state]);
+      for (const state of ['waiting', 'active', 'delayed', 'failed'] as const)
+        queueJobs.set({ queue: q.queue, state }, q[state]);
       queueOldestWaiting.set({ queue: q.queue }, q.oldestWaitingSeconds);
     }
     outboxPending.set(await this.outbox.count());
     deadLettersOpen.reset();
-    for (const r of await this.db.query(`SELECT queue, count(*)::int AS n FROM dead_letters WHERE status = 'open' GROUP BY queue`)) deadLettersOpen.set({ queue: r.queue }, r.n);
+    for (const r of await this.db.query(
+      `SELECT queue, count(*)::int AS n FROM dead_letters WHERE status = 'open' GROUP BY queue`,
+    ))
+      deadLettersOpen.set({ queue: r.queue }, r.n);
     eventsStoredLastHour.reset();
-    for (const r of await this.db.query(`SELECT name, count(*)::int AS n FROM event_store WHERE recorded_at > now() - interval '1 hour' GROUP BY name`)) eventsStoredLastHour.set({ name: r.name }, r.n);
+    for (const r of await this.db.query(
+      `SELECT name, count(*)::int AS n FROM event_store WHERE recorded_at > now() - interval '1 hour' GROUP BY name`,
+    ))
+      eventsStoredLastHour.set({ name: r.name }, r.n);
     const [lat] = await this.db.query(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
        FROM (SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms FROM event_store WHERE recorded_at > now() - interval '5 minutes') x`,
@@ -171,13 +192,28 @@ export class MonitoringService {
     const alerts: DashboardStats['alerts'] = [];
     const maxAge = this.config.ALERT_BACKLOG_AGE_S;
     if (s.backlog.oldestPendingSeconds > maxAge) {
-      alerts.push({ kind: 'backlog_age', message: `${s.backlog.pendingEvents} events waiting to be processed, the oldest for ${s.backlog.oldestPendingSeconds} s (threshold ${maxAge} s)` });
+      alerts.push({
+        kind: 'backlog_age',
+        message: `${s.backlog.pendingEvents} events waiting to be processed, the oldest for ${s.backlog.oldestPendingSeconds} s (threshold ${maxAge} s)`,
+      });
     }
     for (const q of s.queues ?? []) {
-      if (q.oldestWaitingSeconds > maxAge) alerts.push({ kind: 'queue_backlog_age', message: `queue ${q.queue} (every tenant): oldest waiting job is ${q.oldestWaitingSeconds} s old (threshold ${maxAge} s)` });
+      if (q.oldestWaitingSeconds > maxAge)
+        alerts.push({
+          kind: 'queue_backlog_age',
+          message: `queue ${q.queue} (every tenant): oldest waiting job is ${q.oldestWaitingSeconds} s old (threshold ${maxAge} s)`,
+        });
     }
-    if (s.errorRate > this.config.ALERT_ERROR_RATE) alerts.push({ kind: 'error_rate', message: `${(s.errorRate * 100).toFixed(1)} % of events ended in the dead-letter store (threshold ${(this.config.ALERT_ERROR_RATE * 100).toFixed(1)} %)` });
-    if ((s.storeLatencyMs.p99 ?? 0) > this.config.ALERT_P99_LATENCY_MS) alerts.push({ kind: 'latency', message: `publish → stored p99 is ${s.storeLatencyMs.p99} ms (threshold ${this.config.ALERT_P99_LATENCY_MS} ms)` });
+    if (s.errorRate > this.config.ALERT_ERROR_RATE)
+      alerts.push({
+        kind: 'error_rate',
+        message: `${(s.errorRate * 100).toFixed(1)} % of events ended in the dead-letter store (threshold ${(this.config.ALERT_ERROR_RATE * 100).toFixed(1)} %)`,
+      });
+    if ((s.storeLatencyMs.p99 ?? 0) > this.config.ALERT_P99_LATENCY_MS)
+      alerts.push({
+        kind: 'latency',
+        message: `publish → stored p99 is ${s.storeLatencyMs.p99} ms (threshold ${this.config.ALERT_P99_LATENCY_MS} ms)`,
+      });
     return alerts;
   }
 }

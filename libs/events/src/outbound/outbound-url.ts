@@ -12,16 +12,58 @@ const ranges = (entries: [string, number][]) => {
 
 // BlockList matches an IPv4-mapped IPv6 address (::ffff:127.0.0.1) against the IPv4 rules too.
 const REFUSED: [kind: string, list: BlockList][] = [
-  ['an unspecified', ranges([['0.0.0.0', 8], ['::', 128]])],
-  ['a loopback', ranges([['127.0.0.0', 8], ['::1', 128]])],
-  ['a private', ranges([['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['100.64.0.0', 10], ['fc00::', 7]])],
-  ['a link-local', ranges([['169.254.0.0', 16], ['fe80::', 10]])],
-  ['a multicast', ranges([['224.0.0.0', 4], ['ff00::', 8]])],
+  [
+    'an unspecified',
+    ranges([
+      ['0.0.0.0', 8],
+      ['::', 128],
+    ]),
+  ],
+  [
+    'a loopback',
+    ranges([
+      ['127.0.0.0', 8],
+      ['::1', 128],
+    ]),
+  ],
+  [
+    'a private',
+    ranges([
+      ['10.0.0.0', 8],
+      ['172.16.0.0', 12],
+      ['192.168.0.0', 16],
+      ['100.64.0.0', 10],
+      ['fc00::', 7],
+    ]),
+  ],
+  [
+    'a link-local',
+    ranges([
+      ['169.254.0.0', 16],
+      ['fe80::', 10],
+    ]),
+  ],
+  [
+    'a multicast',
+    ranges([
+      ['224.0.0.0', 4],
+      ['ff00::', 8],
+    ]),
+  ],
   [
     'a reserved',
     ranges([
-      ['192.0.0.0', 24], ['192.0.2.0', 24], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['240.0.0.0', 4],
-      ['::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32], ['fec0::', 10],
+      ['192.0.0.0', 24],
+      ['192.0.2.0', 24],
+      ['198.18.0.0', 15],
+      ['198.51.100.0', 24],
+      ['203.0.113.0', 24],
+      ['240.0.0.0', 4],
+      ['::', 96],
+      ['64:ff9b:1::', 48],
+      ['100::', 64],
+      ['2001:db8::', 32],
+      ['fec0::', 10],
     ]),
   ],
 ];
@@ -30,7 +72,15 @@ const REFUSED: [kind: string, list: BlockList][] = [
 function ipv6Groups(address: string): number[] {
   const [head, tail = ''] = address.split('::');
   const part = (s: string) =>
-    s ? s.split(':').flatMap((g) => (g.includes('.') ? ((o) => [(o[0] << 8) | o[1], (o[2] << 8) | o[3]])(g.split('.').map(Number)) : [parseInt(g, 16)])) : [];
+    s
+      ? s
+          .split(':')
+          .flatMap((g) =>
+            g.includes('.')
+              ? ((o) => [(o[0] << 8) | o[1], (o[2] << 8) | o[3]])(g.split('.').map(Number))
+              : [parseInt(g, 16)],
+          )
+      : [];
   const left = part(head);
   const right = address.includes('::') ? part(tail) : [];
   return [...left, ...Array(8 - left.length - right.length).fill(0), ...right];

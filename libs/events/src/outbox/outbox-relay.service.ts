@@ -26,7 +26,9 @@ export class OutboxRelay {
     for (;;) {
       const stale = await this.outbox.stale(olderThanMs, batchSize, after);
       if (stale.length === 0) break;
-      await this.queue.addBulk(stale.map((event) => ({ name: PROCESS_EVENT_JOB, data: event, opts: { jobId: event.id } })));
+      await this.queue.addBulk(
+        stale.map((event) => ({ name: PROCESS_EVENT_JOB, data: event, opts: { jobId: event.id } })),
+      );
       total += stale.length;
       after = stale[stale.length - 1].id;
     }

@@ -26,7 +26,11 @@ export class OutboxRepository {
   }
 
   /** Unprocessed events accepted more than `olderThanMs` ago, in id (= publish) order, after the id `after`. */
-  async stale(olderThanMs: number, limit: number, after = '00000000-0000-0000-0000-000000000000'): Promise<EventEnvelope[]> {
+  async stale(
+    olderThanMs: number,
+    limit: number,
+    after = '00000000-0000-0000-0000-000000000000',
+  ): Promise<EventEnvelope[]> {
     const rows: { envelope: EventEnvelope }[] = await this.db.query(
       `SELECT envelope FROM event_outbox
        WHERE created_at < now() - make_interval(secs => $1::double precision / 1000) AND id > $3

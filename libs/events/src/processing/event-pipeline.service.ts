@@ -27,7 +27,9 @@ export class EventPipeline {
     this.broadcaster.broadcast(event);
     const listeners = this.registry.forEvent(event.name);
     if (listeners.length) {
-      await this.listenersQueue.addBulk(listeners.map((l) => ({ name: l.name, data: event, opts: { jobId: listenerJobId(l.name, event.id) } })));
+      await this.listenersQueue.addBulk(
+        listeners.map((l) => ({ name: l.name, data: event, opts: { jobId: listenerJobId(l.name, event.id) } })),
+      );
     }
     // Last: until here a lost job is queued again from the outbox.
     await this.outbox.markProcessed(event.id);

@@ -15,7 +15,9 @@ import { EVENTS_QUEUE, PROCESS_EVENT_JOB } from '../queues.js';
 export class EventDispatcher {
   private readonly logger = new Logger(EventDispatcher.name);
   private readonly batcher = new MicroBatcher<EventEnvelope, void>(async (events) => {
-    await this.queue.addBulk(events.map((event) => ({ name: PROCESS_EVENT_JOB, data: event, opts: { jobId: event.id } })));
+    await this.queue.addBulk(
+      events.map((event) => ({ name: PROCESS_EVENT_JOB, data: event, opts: { jobId: event.id } })),
+    );
     return events.map(() => undefined);
   });
 
@@ -33,9 +35,14 @@ export class EventDispatcher {
       } catch (error) {
         this.logger.error({ err: error, eventId: event.id, eventName: event.name }, 'local listener failed');
       }
-      this.batcher.push(event).catch((error: Error) =>
-        this.logger.warn({ eventId: event.id, error: error.message }, 'could not queue event; the outbox relay will queue it again'),
-      );
+      this.batcher
+        .push(event)
+        .catch((error: Error) =>
+          this.logger.warn(
+            { eventId: event.id, error: error.message },
+            'could not queue event; the outbox relay will queue it again',
+          ),
+        );
     }
   }
 }

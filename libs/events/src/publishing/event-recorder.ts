@@ -90,14 +90,23 @@ export class EventRecorder {
     } catch (error) {
       if (requests.length === 1) throw error;
       // One bad request must not fail everyone else's: record each on its own, so only it fails.
-      return Promise.all(requests.map((r) => this.recordBatch([r]).then(([o]) => o, (e: Error) => e)));
+      return Promise.all(
+        requests.map((r) =>
+          this.recordBatch([r]).then(
+            ([o]) => o,
+            (e: Error) => e,
+          ),
+        ),
+      );
     }
   }
 
   private async recordBatch(requests: RecordRequest[]): Promise<RecordOutcome[]> {
     const input = toInput(requests);
     // Another api process may lock the same streams in another order; Postgres tells one of the two to retry.
-    const rows: { id: string; position: string }[] = await retryOnConflict(() => this.db.query(RECORD_BATCH_SQL, [JSON.stringify(input)]));
+    const rows: { id: string; position: string }[] = await retryOnConflict(() =>
+      this.db.query(RECORD_BATCH_SQL, [JSON.stringify(input)]),
+    );
     const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
     return requests.map((r) => positions.get(r.envelope.id) ?? null);
   }

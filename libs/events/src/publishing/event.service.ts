@@ -18,8 +18,18 @@ export interface PublishOptions {
 /** What a unit of work sees: its transaction's manager, and a publish that commits with it. */
 export interface EventTransaction {
   manager: EntityManager;
-  publish<N extends EventName>(name: N, payload: EventMap[N], ctx: PublishContext, options?: PublishOptions): Promise<EventEnvelope>;
-  publishUnchecked(name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions): Promise<EventEnvelope>;
+  publish<N extends EventName>(
+    name: N,
+    payload: EventMap[N],
+    ctx: PublishContext,
+    options?: PublishOptions,
+  ): Promise<EventEnvelope>;
+  publishUnchecked(
+    name: string,
+    payload: unknown,
+    ctx: PublishContext,
+    options?: PublishOptions,
+  ): Promise<EventEnvelope>;
 }
 
 export interface IdempotencyOptions {
@@ -51,7 +61,12 @@ export const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)
 function dateTime(value: string, field: string): string {
   const at = Date.parse(value);
   if (!ISO_DATE_TIME.test(value) || Number.isNaN(at)) {
-    throw new DomainError('REQUEST.INVALID_DATE', `${field} must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z`, 'invalid', [{ field, reason: 'must be a full ISO-8601 date-time with a time zone' }]);
+    throw new DomainError(
+      'REQUEST.INVALID_DATE',
+      `${field} must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z`,
+      'invalid',
+      [{ field, reason: 'must be a full ISO-8601 date-time with a time zone' }],
+    );
   }
   return new Date(at).toISOString();
 }
@@ -68,7 +83,12 @@ export class EventService {
   ) {}
 
   /** Publishes one event on its own, outside any domain change; durable in Postgres when this resolves. */
-  async publish<N extends EventName>(name: N, payload: EventMap[N], ctx: PublishContext, options?: PublishOptions): Promise<EventEnvelope> {
+  async publish<N extends EventName>(
+    name: N,
+    payload: EventMap[N],
+    ctx: PublishContext,
+    options?: PublishOptions,
+  ): Promise<EventEnvelope> {
     return (await this.recordOne(EventCatalog.resolve(name, options?.version), payload, ctx, options)).event;
   }
 
@@ -86,7 +106,14 @@ export class EventService {
     /** The warehouses the publisher may publish for; an event of another warehouse is refused (403). */
     allowedWarehouses: string[] | 'all' = 'all',
   ): Promise<Accepted> {
-    return this.recordOne(EventCatalog.resolveExternal(name, options?.version), payload, ctx, options, idempotency, allowedWarehouses);
+    return this.recordOne(
+      EventCatalog.resolveExternal(name, options?.version),
+      payload,
+      ctx,
+      options,
+      idempotency,
+      allowedWarehouses,
+    );
   }
 
   private async recordOne(
@@ -98,12 +125,23 @@ export class EventService {
     allowedWarehouses: string[] | 'all' = 'all',
   ): Promise<Accepted> {
     const envelope = this.envelope(definition, await EventCatalog.validatePayload(definition, payload), ctx, options);
-    if (allowedWarehouses !== 'all' && (envelope.warehouseId === null || !allowedWarehouses.includes(envelope.warehouseId))) {
-      const reason = envelope.warehouseId === null ? 'tenant-wide events need a credential for every warehouse' : `not allowed to publish for warehouse ${envelope.warehouseId}`;
-      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', reason, 'forbidden', [{ field: 'payload.warehouseId', reason }]);
+    if (
+      allowedWarehouses !== 'all' &&
+      (envelope.warehouseId === null || !allowedWarehouses.includes(envelope.warehouseId))
+    ) {
+      const reason =
+        envelope.warehouseId === null
+          ? 'tenant-wide events need a credential for every warehouse'
+          : `not allowed to publish for warehouse ${envelope.warehouseId}`;
+      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', reason, 'forbidden', [
+        { field: 'payload.warehouseId', reason },
+      ]);
     }
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
-    const position = await this.recorder.record({ envelope, idempotency: idempotency && { scope: idempotency.scope, key: idempotency.key, requestHash } });
+    const position = await this.recorder.record({
+      envelope,
+      idempotency: idempotency && { scope: idempotency.scope, key: idempotency.key, requestHash },
+    });
     if (position === null) return { event: await this.replayEvent(idempotency!, requestHash), replayed: true };
     envelope.streamPosition = position;
     this.dispatcher.dispatch([envelope]);
@@ -115,40 +153,50 @@ export class EventService {
    * change and its events commit together or not at all, and are dispatched only after commit.
    * With `idempotency`, a repeated key returns the first result and runs nothing.
    */
-  async transaction<T>(work: (tx: EventTransaction) => Promise<T>, idempotency?: IdempotencyOptions): Promise<TransactionResult<T>> {
+  async transaction<T>(
+    work: (tx: EventTransaction) => Promise<T>,
+    idempotency?: IdempotencyOptions,
+  ): Promise<TransactionResult<T>> {
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
     let published: EventEnvelope[] = [];
-    const outcome = await retryOnConflict(() => this.db.transaction(async (manager) => {
-      published = [];
-      if (idempotency) {
-        // A concurrent resend blocks here on the key's unique index until the first request commits.
-        const claimed = await manager.query(
-          `INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash)
+    const outcome = await retryOnConflict(() =>
+      this.db.transaction(async (manager) => {
+        published = [];
+        if (idempotency) {
+          // A concurrent resend blocks here on the key's unique index until the first request commits.
+          const claimed = await manager.query(
+            `INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash)
            SELECT $1, $2, $3, $4
            WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE tenant_id = $1 AND scope = '' AND key = $3)
            ON CONFLICT DO NOTHING
            RETURNING key`,
-          [idempotency.tenantId, idempotency.scope, idempotency.key, requestHash],
-        );
-        if (claimed.length === 0) return { replayed: true as const };
-      }
-      // Typed or not, every payload is validated against its schema before it is recorded.
-      const publish = async (name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions) => {
-        const definition = EventCatalog.resolve(name, options?.version);
-        return this.record(manager, definition, await EventCatalog.validatePayload(definition, payload), ctx, options, published);
-      };
-      const tx: EventTransaction = { manager, publish, publishUnchecked: publish };
-      const result = await work(tx);
-      if (idempotency) {
-        await manager.query(`UPDATE idempotency_keys SET response = $4 WHERE tenant_id = $1 AND scope = $2 AND key = $3`, [
-          idempotency.tenantId,
-          idempotency.scope,
-          idempotency.key,
-          JSON.stringify({ result }),
-        ]);
-      }
-      return { replayed: false as const, result };
-    }));
+            [idempotency.tenantId, idempotency.scope, idempotency.key, requestHash],
+          );
+          if (claimed.length === 0) return { replayed: true as const };
+        }
+        // Typed or not, every payload is validated against its schema before it is recorded.
+        const publish = async (name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions) => {
+          const definition = EventCatalog.resolve(name, options?.version);
+          return this.record(
+            manager,
+            definition,
+            await EventCatalog.validatePayload(definition, payload),
+            ctx,
+            options,
+            published,
+          );
+        };
+        const tx: EventTransaction = { manager, publish, publishUnchecked: publish };
+        const result = await work(tx);
+        if (idempotency) {
+          await manager.query(
+            `UPDATE idempotency_keys SET response = $4 WHERE tenant_id = $1 AND scope = $2 AND key = $3`,
+            [idempotency.tenantId, idempotency.scope, idempotency.key, JSON.stringify({ result })],
+          );
+        }
+        return { replayed: false as const, result };
+      }),
+    );
     if (outcome.replayed) return new TransactionResult(await this.replay<T>(idempotency!, requestHash), true);
     this.dispatcher.dispatch(published);
     return new TransactionResult(outcome.result, false);
@@ -165,7 +213,10 @@ export class EventService {
     return pending ? (pending.envelope as EventEnvelope) : this.store.findById(idempotency.tenantId, id);
   }
 
-  private async firstRequest(idempotency: IdempotencyOptions, requestHash: string): Promise<{ event_id: string; response: unknown }> {
+  private async firstRequest(
+    idempotency: IdempotencyOptions,
+    requestHash: string,
+  ): Promise<{ event_id: string; response: unknown }> {
     // A key recorded before keys were scoped to their caller (scope '') still answers its resends.
     const [row] = await this.db.query(
       `SELECT request_hash, event_id, response
@@ -176,9 +227,12 @@ export class EventService {
       [idempotency.tenantId, idempotency.scope, idempotency.key],
     );
     if (row.request_hash !== requestHash) {
-      throw new DomainError('IDEMPOTENCY.KEY_REUSED', 'this Idempotency-Key was already used for a different request; send a new key for a new request', 'unprocessable', [
-        { field: 'Idempotency-Key', reason: 'already used for a different request' },
-      ]);
+      throw new DomainError(
+        'IDEMPOTENCY.KEY_REUSED',
+        'this Idempotency-Key was already used for a different request; send a new key for a new request',
+        'unprocessable',
+        [{ field: 'Idempotency-Key', reason: 'already used for a different request' }],
+      );
     }
     return row;
   }
@@ -198,7 +252,12 @@ export class EventService {
   }
 
   /** Enriches a validated payload; the stream position is set when the event is recorded. */
-  private envelope(definition: EventTypeDefinition<any>, payload: object, ctx: PublishContext, options: PublishOptions | undefined): EventEnvelope {
+  private envelope(
+    definition: EventTypeDefinition<any>,
+    payload: object,
+    ctx: PublishContext,
+    options: PublishOptions | undefined,
+  ): EventEnvelope {
     const id = uuidv7();
     const now = new Date().toISOString();
     return {

@@ -31,7 +31,23 @@ export interface EventPage {
   nextCursor: string | null;
 }
 
-const COLUMNS = ['id', 'tenant_id', 'name', 'version', 'occurred_at', 'recorded_at', 'source', 'actor', 'warehouse_id', 'correlation_id', 'causation_id', 'aggregate_type', 'aggregate_id', 'stream_position', 'payload'];
+const COLUMNS = [
+  'id',
+  'tenant_id',
+  'name',
+  'version',
+  'occurred_at',
+  'recorded_at',
+  'source',
+  'actor',
+  'warehouse_id',
+  'correlation_id',
+  'causation_id',
+  'aggregate_type',
+  'aggregate_id',
+  'stream_position',
+  'payload',
+];
 
 interface EventRow {
   id: string;
@@ -101,9 +117,19 @@ export class EventStoreRepository {
   }
 
   async findById(tenantId: string, id: string, visibleWarehouses: string[] | 'all' = 'all'): Promise<EventEnvelope> {
-    const rows: EventRow[] = await this.db.query(`SELECT ${COLUMNS.join(', ')} FROM event_store WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
-    const visible = rows.length && (visibleWarehouses === 'all' || rows[0].warehouse_id === null || visibleWarehouses.includes(rows[0].warehouse_id));
-    if (!visible) throw new DomainError('EVENTS.NOT_FOUND', `no event ${id} that you may see`, 'not_found', [{ field: 'id', reason: 'no such event' }]);
+    const rows: EventRow[] = await this.db.query(
+      `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, id],
+    );
+    const visible =
+      rows.length &&
+      (visibleWarehouses === 'all' ||
+        rows[0].warehouse_id === null ||
+        visibleWarehouses.includes(rows[0].warehouse_id));
+    if (!visible)
+      throw new DomainError('EVENTS.NOT_FOUND', `no event ${id} that you may see`, 'not_found', [
+        { field: 'id', reason: 'no such event' },
+      ]);
     return toEnvelope(rows[0]);
   }
 
@@ -111,7 +137,10 @@ export class EventStoreRepository {
   async find(q: EventQuery): Promise<EventPage> {
     const where = new SqlWhere()
       .add('tenant_id = ?', q.tenantId)
-      .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', q.visibleWarehouses === 'all' ? undefined : q.visibleWarehouses)
+      .add(
+        '(warehouse_id IS NULL OR warehouse_id = ANY(?))',
+        q.visibleWarehouses === 'all' ? undefined : q.visibleWarehouses,
+      )
       .add('name = ?', q.name)
       .add('aggregate_type = ?', q.aggregateType)
       .add('aggregate_id = ?', q.aggregateId)

@@ -3,7 +3,9 @@ import type { EventActor } from '../envelope/event-envelope.js';
 
 /** Persistent contract: the append-only event store. Rows are inserted once (ON CONFLICT (id) DO NOTHING) and never updated. */
 @Entity({ name: 'event_store' })
-@Index('event_store_stream_position_uq', ['tenantId', 'aggregateType', 'aggregateId', 'streamPosition'], { unique: true })
+@Index('event_store_stream_position_uq', ['tenantId', 'aggregateType', 'aggregateId', 'streamPosition'], {
+  unique: true,
+})
 @Index('event_store_name_idx', ['tenantId', 'name', 'id'])
 @Index('event_store_warehouse_idx', ['tenantId', 'warehouseId', 'id'])
 @Index('event_store_occurred_at_idx', ['tenantId', 'occurredAt'])

@@ -21,7 +21,11 @@ export class EmailChannel implements NotificationChannel, OnApplicationShutdown 
   async send(recipient: Recipient, items: StoredNotification[]): Promise<string | null> {
     const mail = renderEmail(items);
     try {
-      const info = await this.transport!.sendMail({ from: this.config.MAIL_FROM, to: `${recipient.displayName} <${recipient.email}>`, ...mail });
+      const info = await this.transport!.sendMail({
+        from: this.config.MAIL_FROM,
+        to: `${recipient.displayName} <${recipient.email}>`,
+        ...mail,
+      });
       return info.messageId ?? null;
     } catch (error) {
       const code = (error as { responseCode?: number }).responseCode;

@@ -23,11 +23,16 @@ export class PushChannel implements NotificationChannel {
     private readonly db: DataSource,
   ) {
     this.outbound = new OutboundUrlPolicy(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
-    this.agent = new https.Agent({ lookup: this.outbound.lookup, ...(config.PUSH_TLS_CA_FILE ? { ca: readFileSync(config.PUSH_TLS_CA_FILE) } : {}) });
+    this.agent = new https.Agent({
+      lookup: this.outbound.lookup,
+      ...(config.PUSH_TLS_CA_FILE ? { ca: readFileSync(config.PUSH_TLS_CA_FILE) } : {}),
+    });
   }
 
   unavailable(): string | null {
-    return this.config.VAPID_PUBLIC_KEY && this.config.VAPID_PRIVATE_KEY ? null : 'push is not configured (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY)';
+    return this.config.VAPID_PUBLIC_KEY && this.config.VAPID_PRIVATE_KEY
+      ? null
+      : 'push is not configured (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY)';
   }
 
   async send(recipient: Recipient, items: StoredNotification[]): Promise<string | null> {
@@ -45,20 +50,34 @@ export class PushChannel implements NotificationChannel {
       }
       for (const n of items) {
         try {
-          await webpush.sendNotification({ endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } }, JSON.stringify(renderPush(n)), {
-            vapidDetails: { subject: this.config.VAPID_SUBJECT, publicKey: this.config.VAPID_PUBLIC_KEY!, privateKey: this.config.VAPID_PRIVATE_KEY! },
-            TTL: 3600,
-            timeout: 10_000,
-            agent: this.agent,
-          });
+          await webpush.sendNotification(
+            { endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } },
+            JSON.stringify(renderPush(n)),
+            {
+              vapidDetails: {
+                subject: this.config.VAPID_SUBJECT,
+                publicKey: this.config.VAPID_PUBLIC_KEY!,
+                privateKey: this.config.VAPID_PRIVATE_KEY!,
+              },
+              TTL: 3600,
+              timeout: 10_000,
+              agent: this.agent,
+            },
+          );
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === OUTBOUND_REFUSED) {
             failures.push(new DeliveryError(`push endpoint refused: ${(error as Error).message}`, true));
             continue;
           }
           const status = (error as { statusCode?: number }).statusCode;
-          if (status === 404 || status === 410) await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
-          failures.push(new DeliveryError(`push ${status ?? ''}: ${(error as Error).message}`, status !== undefined && status >= 400 && status < 500 && status !== 429));
+          if (status === 404 || status === 410)
+            await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
+          failures.push(
+            new DeliveryError(
+              `push ${status ?? ''}: ${(error as Error).message}`,
+              status !== undefined && status >= 400 && status < 500 && status !== 429,
+            ),
+          );
         }
       }
     }

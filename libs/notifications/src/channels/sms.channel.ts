@@ -15,7 +15,10 @@ class RedirectingRequestClient extends twilio.RequestClient {
 
   override request<T>(opts: RequestOptions & { uri: string }) {
     const url = new URL(opts.uri);
-    return super.request<T>({ ...opts, uri: `${this.baseUrl.replace(/\/$/, '')}${url.pathname}${url.search}` } as never);
+    return super.request<T>({
+      ...opts,
+      uri: `${this.baseUrl.replace(/\/$/, '')}${url.pathname}${url.search}`,
+    } as never);
   }
 }
 
@@ -27,7 +30,10 @@ export class SmsChannel implements NotificationChannel {
 
   constructor(private readonly config: AppConfig) {
     const { TWILIO_ACCOUNT_SID: sid, TWILIO_AUTH_TOKEN: token, TWILIO_FROM: from, TWILIO_API_BASE_URL: base } = config;
-    this.client = sid && token && from ? twilio(sid, token, base ? { httpClient: new RedirectingRequestClient(base) as never } : {}) : null;
+    this.client =
+      sid && token && from
+        ? twilio(sid, token, base ? { httpClient: new RedirectingRequestClient(base) as never } : {})
+        : null;
   }
 
   unavailable(): string | null {
@@ -37,7 +43,11 @@ export class SmsChannel implements NotificationChannel {
   async send(recipient: Recipient, items: StoredNotification[]): Promise<string | null> {
     if (!recipient.phone) throw new DeliveryError('the recipient has no phone number', true);
     try {
-      const message = await this.client!.messages.create({ to: recipient.phone, from: this.config.TWILIO_FROM!, body: renderSms(items) });
+      const message = await this.client!.messages.create({
+        to: recipient.phone,
+        from: this.config.TWILIO_FROM!,
+        body: renderSms(items),
+      });
       return message.sid;
     } catch (error) {
       const e = error as { status?: number; code?: number; message: string };

@@ -17,8 +17,13 @@ export const NOTIFICATIONS_QUEUE = 'notifications';
 export const DELIVER_JOB = 'deliver';
 export const DELIVER_GROUP_JOB = 'deliver-group';
 
-export interface DeliverJob { deliveryId: string }
-export interface DeliverGroupJob { userId: string; channel: Channel }
+export interface DeliverJob {
+  deliveryId: string;
+}
+export interface DeliverGroupJob {
+  userId: string;
+  channel: Channel;
+}
 
 type Outcome = { error?: undefined } | { error: Error; permanent: boolean };
 
@@ -45,9 +50,17 @@ export class DeliveryService implements OnModuleInit {
   onModuleInit(): void {
     this.deadLetters.onRetry(NOTIFICATIONS_QUEUE, async (m, data, deadLetter) => {
       const job = data as Partial<DeliverJob & DeliverGroupJob>;
-      if (job.deliveryId) await m.query(`UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'failed'`, [job.deliveryId]);
+      if (job.deliveryId)
+        await m.query(
+          `UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'failed'`,
+          [job.deliveryId],
+        );
       // A group job: only the deliveries it failed (since it was created), not older failures of the same person.
-      else await m.query(`UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE user_id = $1 AND channel = $2 AND status = 'failed' AND updated_at >= $3`, [job.userId, job.channel, deadLetter.firstFailedAt]);
+      else
+        await m.query(
+          `UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE user_id = $1 AND channel = $2 AND status = 'failed' AND updated_at >= $3`,
+          [job.userId, job.channel, deadLetter.firstFailedAt],
+        );
     });
   }
 
@@ -61,7 +74,11 @@ export class DeliveryService implements OnModuleInit {
       const delay = 1000 * (d.channel === 'sms' ? this.config.SMS_GROUP_WINDOW_S : this.config.EMAIL_DIGEST_WINDOW_S);
       // The first grouped delivery opens a window; while its job waits, adding the same job id is a no-op, so
       // everything queued for this person and channel until the job runs goes out as one message.
-      await this.queue.add(DELIVER_GROUP_JOB, { userId: d.userId, channel: d.channel }, { jobId: `group@${d.userId}@${d.channel}`, delay, removeOnComplete: true, removeOnFail: true });
+      await this.queue.add(
+        DELIVER_GROUP_JOB,
+        { userId: d.userId, channel: d.channel },
+        { jobId: `group@${d.userId}@${d.channel}`, delay, removeOnComplete: true, removeOnFail: true },
+      );
     }
   }
 
@@ -111,7 +128,15 @@ export class DeliveryService implements OnModuleInit {
            WHERE d.id = ANY($1::uuid[]) ORDER BY n.created_at`,
           [ids],
         )
-      ).map((n: Record<string, any>) => ({ id: n.id, kind: n.kind, severity: n.severity, title: n.title, body: n.body, link: n.link, createdAt: n.created_at.toISOString() }));
+      ).map((n: Record<string, any>) => ({
+        id: n.id,
+        kind: n.kind,
+        severity: n.severity,
+        title: n.title,
+        body: n.body,
+        link: n.link,
+        createdAt: n.created_at.toISOString(),
+      }));
       try {
         const providerId = await channel.send(recipient, items);
         await this.attempt(m, ids, 'sent', null);
@@ -132,11 +157,24 @@ export class DeliveryService implements OnModuleInit {
   }
 
   private async attempt(m: EntityManager, ids: string[], outcome: string, error: string | null): Promise<void> {
-    await m.query(`INSERT INTO delivery_attempts (delivery_id, outcome, error) SELECT unnest($1::uuid[]), $2, $3`, [ids, outcome, error]);
+    await m.query(`INSERT INTO delivery_attempts (delivery_id, outcome, error) SELECT unnest($1::uuid[]), $2, $3`, [
+      ids,
+      outcome,
+      error,
+    ]);
   }
 
-  private async finish(m: EntityManager, ids: string[], status: string, reason: string | null, providerId: string | null = null): Promise<void> {
-    await m.query(`UPDATE notification_deliveries SET status = $2, reason = $3, provider_id = $4, updated_at = now() WHERE id = ANY($1::uuid[])`, [ids, status, reason, providerId]);
+  private async finish(
+    m: EntityManager,
+    ids: string[],
+    status: string,
+    reason: string | null,
+    providerId: string | null = null,
+  ): Promise<void> {
+    await m.query(
+      `UPDATE notification_deliveries SET status = $2, reason = $3, provider_id = $4, updated_at = now() WHERE id = ANY($1::uuid[])`,
+      [ids, status, reason, providerId],
+    );
   }
 
   /** Counts one SMS against the tenant's daily budget; the first refusal of the day tells the admins in-app. */
@@ -149,16 +187,28 @@ export class DeliveryService implements OnModuleInit {
     if (budget.sent <= this.config.SMS_DAILY_BUDGET) return true;
     if (!budget.notice_sent) {
       await m.query(`UPDATE sms_budget SET notice_sent = true WHERE tenant_id = $1 AND day = current_date`, [tenantId]);
-      const admins: { id: string }[] = await m.query(`SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin' AND NOT disabled`, [tenantId]);
+      const admins: { id: string }[] = await m.query(
+        `SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin' AND NOT disabled`,
+        [tenantId],
+      );
       for (const admin of admins) {
         const id = uuidv7();
         const deliveryId = uuidv7();
         await m.query(
           `INSERT INTO notifications (id, tenant_id, user_id, kind, category, severity, title, body, dedup_key)
            VALUES ($1, $2, $3, 'sms_budget_reached', 'system', 'warning', 'SMS budget reached', $4, $5)`,
-          [id, tenantId, admin.id, `Today's ${this.config.SMS_DAILY_BUDGET} SMS are used up; further SMS alerts are held back until tomorrow (in-app and email still work).`, `sms_budget:${tenantId}`],
+          [
+            id,
+            tenantId,
+            admin.id,
+            `Today's ${this.config.SMS_DAILY_BUDGET} SMS are used up; further SMS alerts are held back until tomorrow (in-app and email still work).`,
+            `sms_budget:${tenantId}`,
+          ],
         );
-        await m.query(`INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status) VALUES ($1, $2, $3, $4, 'in_app', 'queued')`, [deliveryId, id, tenantId, admin.id]);
+        await m.query(
+          `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status) VALUES ($1, $2, $3, $4, 'in_app', 'queued')`,
+          [deliveryId, id, tenantId, admin.id],
+        );
         followUps.push({ id: deliveryId, userId: admin.id, channel: 'in_app', grouped: false });
       }
     }
@@ -171,5 +221,14 @@ export async function loadRecipient(m: EntityManager, userId: string): Promise<R
     `SELECT id, tenant_id, email, display_name, phone, role, time_zone, EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = users.id) AS has_push FROM users WHERE id = $1`,
     [userId],
   );
-  return { id: u.id, tenantId: u.tenant_id, email: u.email, displayName: u.display_name, phone: u.phone, role: u.role, timeZone: u.time_zone, hasPush: u.has_push };
+  return {
+    id: u.id,
+    tenantId: u.tenant_id,
+    email: u.email,
+    displayName: u.display_name,
+    phone: u.phone,
+    role: u.role,
+    timeZone: u.time_zone,
+    hasPush: u.has_push,
+  };
 }

@@ -59,7 +59,6 @@ export abstract class WarehouseNotification<P = Record<string, any>> {
     if (recipient.hasPush) channels.push('push');
     return channels;
   }
-
 }
 
 /** A stored notification, as channels render it. */
@@ -97,4 +96,5 @@ export function renderPush(n: StoredNotification): { title: string; body: string
 }
 
 export const truncate = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

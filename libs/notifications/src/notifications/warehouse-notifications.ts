@@ -1,11 +1,39 @@
 import type { EventEnvelope } from '@wms/events';
 
 // The payload fields these notifications read (the full classes live in libs/wms-domain, which this lib does not depend on).
-interface InventoryLowStockV1 { warehouseId: string; sku: string; available: number; reorderPoint: number }
-interface InventoryOutOfStockV1 { warehouseId: string; sku: string }
-interface ReceiptDiscrepancyFoundV1 { warehouseId: string; asnNumber: string; sku: string; kind: string; expected: number; received: number; damaged: number }
-interface PickShortV1 { warehouseId: string; orderNumber: string; sku: string; locationCode: string; requested: number; picked: number }
-interface ShipmentDispatchedV1 { warehouseId: string; orderNumber: string; carrierCode: string; trackingNumber: string }
+interface InventoryLowStockV1 {
+  warehouseId: string;
+  sku: string;
+  available: number;
+  reorderPoint: number;
+}
+interface InventoryOutOfStockV1 {
+  warehouseId: string;
+  sku: string;
+}
+interface ReceiptDiscrepancyFoundV1 {
+  warehouseId: string;
+  asnNumber: string;
+  sku: string;
+  kind: string;
+  expected: number;
+  received: number;
+  damaged: number;
+}
+interface PickShortV1 {
+  warehouseId: string;
+  orderNumber: string;
+  sku: string;
+  locationCode: string;
+  requested: number;
+  picked: number;
+}
+interface ShipmentDispatchedV1 {
+  warehouseId: string;
+  orderNumber: string;
+  carrierCode: string;
+  trackingNumber: string;
+}
 import { type Category, type Rendered, type Severity, WarehouseNotification } from './notification.js';
 
 export class LowStockNotification extends WarehouseNotification<InventoryLowStockV1> {
@@ -13,7 +41,11 @@ export class LowStockNotification extends WarehouseNotification<InventoryLowStoc
   readonly category: Category = 'stock';
   readonly severity: Severity = 'warning';
   render(): Rendered {
-    return { title: `Low stock ${this.p.sku}`, body: `${this.p.sku} in ${this.p.warehouseId}: ${this.p.available} available, reorder point ${this.p.reorderPoint}.`, link: `/warehouses/${this.p.warehouseId}/stock?sku=${this.p.sku}` };
+    return {
+      title: `Low stock ${this.p.sku}`,
+      body: `${this.p.sku} in ${this.p.warehouseId}: ${this.p.available} available, reorder point ${this.p.reorderPoint}.`,
+      link: `/warehouses/${this.p.warehouseId}/stock?sku=${this.p.sku}`,
+    };
   }
 }
 
@@ -22,7 +54,11 @@ export class OutOfStockNotification extends WarehouseNotification<InventoryOutOf
   readonly category: Category = 'stock';
   readonly severity: Severity = 'critical';
   render(): Rendered {
-    return { title: `Out of stock ${this.p.sku}`, body: `No available unit of ${this.p.sku} is left in ${this.p.warehouseId}.`, link: `/warehouses/${this.p.warehouseId}/stock?sku=${this.p.sku}` };
+    return {
+      title: `Out of stock ${this.p.sku}`,
+      body: `No available unit of ${this.p.sku} is left in ${this.p.warehouseId}.`,
+      link: `/warehouses/${this.p.warehouseId}/stock?sku=${this.p.sku}`,
+    };
   }
 }
 
@@ -47,7 +83,11 @@ export class ShortPickNotification extends WarehouseNotification<PickShortV1> {
   readonly category: Category = 'outbound';
   readonly severity: Severity = 'warning';
   render(): Rendered {
-    return { title: `Short pick on ${this.p.orderNumber}`, body: `${this.p.sku} at ${this.p.locationCode}: picked ${this.p.picked} of ${this.p.requested} (${this.p.warehouseId}).`, link: `/warehouses/${this.p.warehouseId}/orders/${this.p.orderNumber}` };
+    return {
+      title: `Short pick on ${this.p.orderNumber}`,
+      body: `${this.p.sku} at ${this.p.locationCode}: picked ${this.p.picked} of ${this.p.requested} (${this.p.warehouseId}).`,
+      link: `/warehouses/${this.p.warehouseId}/orders/${this.p.orderNumber}`,
+    };
   }
 }
 
@@ -56,11 +96,23 @@ export class ShipmentDispatchedNotification extends WarehouseNotification<Shipme
   readonly category: Category = 'outbound';
   readonly severity: Severity = 'info';
   render(): Rendered {
-    return { title: `Shipped ${this.p.orderNumber}`, body: `${this.p.orderNumber} left ${this.p.warehouseId} with ${this.p.carrierCode}, tracking ${this.p.trackingNumber}.`, link: `/warehouses/${this.p.warehouseId}/orders/${this.p.orderNumber}` };
+    return {
+      title: `Shipped ${this.p.orderNumber}`,
+      body: `${this.p.orderNumber} left ${this.p.warehouseId} with ${this.p.carrierCode}, tracking ${this.p.trackingNumber}.`,
+      link: `/warehouses/${this.p.warehouseId}/orders/${this.p.orderNumber}`,
+    };
   }
 }
 
-interface DeadLetterAddedV1 { deadLetterId: string; queue: string; jobName: string; eventName?: string; error: string; fingerprint: string; retries: number }
+interface DeadLetterAddedV1 {
+  deadLetterId: string;
+  queue: string;
+  jobName: string;
+  eventName?: string;
+  error: string;
+  fingerprint: string;
+  retries: number;
+}
 
 export class DeadLetterAddedNotification extends WarehouseNotification<DeadLetterAddedV1> {
   readonly kind = 'dead_letter_added';
@@ -74,11 +126,18 @@ export class DeadLetterAddedNotification extends WarehouseNotification<DeadLette
     return `${this.kind}:${this.p.fingerprint}`;
   }
   render(): Rendered {
-    return { title: `Failed job: ${this.p.jobName}`, body: `${this.p.jobName} on ${this.p.queue}${this.p.eventName ? ` (${this.p.eventName})` : ''} ran out of attempts: ${this.p.error}`, link: `/admin/dead-letters/${this.p.deadLetterId}` };
+    return {
+      title: `Failed job: ${this.p.jobName}`,
+      body: `${this.p.jobName} on ${this.p.queue}${this.p.eventName ? ` (${this.p.eventName})` : ''} ran out of attempts: ${this.p.error}`,
+      link: `/admin/dead-letters/${this.p.deadLetterId}`,
+    };
   }
 }
 
-interface SystemAlertV1 { kind: string; message: string }
+interface SystemAlertV1 {
+  kind: string;
+  message: string;
+}
 
 export class SystemAlertNotification extends WarehouseNotification<SystemAlertV1> {
   readonly kind = 'system_alert';

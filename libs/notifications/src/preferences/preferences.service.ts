@@ -19,7 +19,8 @@ export interface PushSubscriptionInput {
   keys: { p256dh: string; auth: string };
 }
 
-const bad = (field: string, reason: string) => new DomainError('PUSH.INVALID_SUBSCRIPTION', `${field} ${reason}`, 'invalid', [{ field, reason }]);
+const bad = (field: string, reason: string) =>
+  new DomainError('PUSH.INVALID_SUBSCRIPTION', `${field} ${reason}`, 'invalid', [{ field, reason }]);
 
 /** A person's notification preferences, contact details and push subscriptions. */
 @Injectable()
@@ -40,12 +41,24 @@ export class PreferencesService {
        FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1`,
       [userId],
     );
-    return { phone: row.phone, timeZone: row.time_zone, muted: row.muted, quietStart: row.quiet_start, quietEnd: row.quiet_end, emailDigest: row.email_digest };
+    return {
+      phone: row.phone,
+      timeZone: row.time_zone,
+      muted: row.muted,
+      quietStart: row.quiet_start,
+      quietEnd: row.quiet_end,
+      emailDigest: row.email_digest,
+    };
   }
 
   async set(userId: string, prefs: Preferences & { phone?: string | null; timeZone?: string }) {
     if ((prefs.quietStart === null) !== (prefs.quietEnd === null)) {
-      throw new DomainError('PREFERENCES.QUIET_HOURS', 'quiet hours need both quietStart and quietEnd (or neither)', 'invalid', [{ field: 'quietEnd', reason: 'set both or neither' }]);
+      throw new DomainError(
+        'PREFERENCES.QUIET_HOURS',
+        'quiet hours need both quietStart and quietEnd (or neither)',
+        'invalid',
+        [{ field: 'quietEnd', reason: 'set both or neither' }],
+      );
     }
     await this.db.transaction(async (m) => {
       await m.query(
@@ -54,7 +67,8 @@ export class PreferencesService {
         [userId, JSON.stringify(prefs.muted), prefs.quietStart, prefs.quietEnd, prefs.emailDigest],
       );
       if (prefs.phone !== undefined) await m.query(`UPDATE users SET phone = $2 WHERE id = $1`, [userId, prefs.phone]);
-      if (prefs.timeZone !== undefined) await m.query(`UPDATE users SET time_zone = $2 WHERE id = $1`, [userId, prefs.timeZone]);
+      if (prefs.timeZone !== undefined)
+        await m.query(`UPDATE users SET time_zone = $2 WHERE id = $1`, [userId, prefs.timeZone]);
     });
     return this.get(userId);
   }
@@ -66,7 +80,8 @@ export class PreferencesService {
    */
   async subscribe(tenantId: string, userId: string, input: PushSubscriptionInput): Promise<{ id: string }> {
     const p256dh = Buffer.from(input.keys.p256dh, 'base64url');
-    if (p256dh.length !== 65 || p256dh[0] !== 0x04) throw bad('keys.p256dh', 'must be an uncompressed P-256 public key (65 bytes, base64url)');
+    if (p256dh.length !== 65 || p256dh[0] !== 0x04)
+      throw bad('keys.p256dh', 'must be an uncompressed P-256 public key (65 bytes, base64url)');
     try {
       const probe = createECDH('prime256v1');
       probe.generateKeys();
@@ -74,9 +89,13 @@ export class PreferencesService {
     } catch {
       throw bad('keys.p256dh', 'is not a point on the P-256 curve');
     }
-    if (Buffer.from(input.keys.auth, 'base64url').length !== 16) throw bad('keys.auth', 'must be a 16-byte secret (base64url)');
+    if (Buffer.from(input.keys.auth, 'base64url').length !== 16)
+      throw bad('keys.auth', 'must be a 16-byte secret (base64url)');
     const refused = await this.outbound.check(input.endpoint);
-    if (refused) throw new DomainError('PUSH.ENDPOINT_REFUSED', `endpoint ${refused}`, 'invalid', [{ field: 'endpoint', reason: refused }]);
+    if (refused)
+      throw new DomainError('PUSH.ENDPOINT_REFUSED', `endpoint ${refused}`, 'invalid', [
+        { field: 'endpoint', reason: refused },
+      ]);
     const id = uuidv7();
     const [row] = await this.db.query(
       `INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth)

@@ -2,7 +2,15 @@ import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig, type EventEnvelope } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import { type Channel, CHANNELS, type Recipient, type Rendered, SEVERITY_RANK, type Severity, type WarehouseNotification } from '../notifications/notification.js';
+import {
+  type Channel,
+  CHANNELS,
+  type Recipient,
+  type Rendered,
+  SEVERITY_RANK,
+  type Severity,
+  type WarehouseNotification,
+} from '../notifications/notification.js';
 import { NOTIFICATIONS_BY_EVENT } from '../notifications/warehouse-notifications.js';
 
 export interface Condition {
@@ -36,24 +44,35 @@ export interface QueuedDelivery {
   grouped: boolean;
 }
 
-const valueAt = (payload: Record<string, unknown>, field: string): unknown => field.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), payload);
+const valueAt = (payload: Record<string, unknown>, field: string): unknown =>
+  field.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), payload);
 
 export function conditionHolds(payload: Record<string, unknown>, c: Condition): boolean {
   const v = valueAt(payload, c.field);
   switch (c.op) {
-    case 'eq': return v === c.value;
-    case 'neq': return v !== c.value;
-    case 'gt': return typeof v === 'number' && v > (c.value as number);
-    case 'gte': return typeof v === 'number' && v >= (c.value as number);
-    case 'lt': return typeof v === 'number' && v < (c.value as number);
-    case 'lte': return typeof v === 'number' && v <= (c.value as number);
-    case 'in': return Array.isArray(c.value) && c.value.includes(v);
+    case 'eq':
+      return v === c.value;
+    case 'neq':
+      return v !== c.value;
+    case 'gt':
+      return typeof v === 'number' && v > (c.value as number);
+    case 'gte':
+      return typeof v === 'number' && v >= (c.value as number);
+    case 'lt':
+      return typeof v === 'number' && v < (c.value as number);
+    case 'lte':
+      return typeof v === 'number' && v <= (c.value as number);
+    case 'in':
+      return Array.isArray(c.value) && c.value.includes(v);
   }
 }
 
 /** The channels a stored preference mutes for a category; anything malformed there mutes nothing. */
 export function mutedChannels(muted: unknown, category: string): Channel[] {
-  const entry = muted !== null && typeof muted === 'object' && !Array.isArray(muted) ? (muted as Record<string, unknown>)[category] : undefined;
+  const entry =
+    muted !== null && typeof muted === 'object' && !Array.isArray(muted)
+      ? (muted as Record<string, unknown>)[category]
+      : undefined;
   return Array.isArray(entry) ? entry.filter((c): c is Channel => (CHANNELS as readonly unknown[]).includes(c)) : [];
 }
 
@@ -65,7 +84,10 @@ const transient = (error: unknown) => /^(40|08|53|57)/.test(String((error as { c
 
 /** Minutes since midnight of `date` in a time zone. */
 const minutesIn = (date: Date, timeZone: string) => {
-  const [h, m] = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(date).split(':').map(Number);
+  const [h, m] = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .format(date)
+    .split(':')
+    .map(Number);
   return h * 60 + m;
 };
 const toMinutes = (time: string) => Number(time.slice(0, 2)) * 60 + Number(time.slice(3, 5));
@@ -104,7 +126,9 @@ export class NotificationRouter {
       [event.tenantId, event.name],
     );
     const rules = (own.length ? own : [defaultRule(notification)]).filter(
-      (r) => SEVERITY_RANK[notification.severity] >= SEVERITY_RANK[r.min_severity] && r.conditions.every((c) => conditionHolds(event.payload, c)),
+      (r) =>
+        SEVERITY_RANK[notification.severity] >= SEVERITY_RANK[r.min_severity] &&
+        r.conditions.every((c) => conditionHolds(event.payload, c)),
     );
     const wanted = new Map<string, Set<Channel>>();
     for (const rule of rules) {
@@ -133,7 +157,14 @@ export class NotificationRouter {
         await m.query('RELEASE SAVEPOINT route_recipient');
         const reason = `could not route to this recipient: ${(error as Error).message}`;
         this.logger.warn(
-          { eventId: event.id, event: event.name, tenantId: event.tenantId, userId, notification: notification.kind, error: (error as Error).message },
+          {
+            eventId: event.id,
+            event: event.name,
+            tenantId: event.tenantId,
+            userId,
+            notification: notification.kind,
+            error: (error as Error).message,
+          },
           'notification routing failed for one recipient; the others are notified',
         );
         queued.push(...(await this.recordUnroutable(m, notification, rendered, userId, reason)));
@@ -142,7 +173,13 @@ export class NotificationRouter {
     return queued;
   }
 
-  private async notify(m: EntityManager, notification: WarehouseNotification, rendered: Rendered, userId: string, ruleChannels: Set<Channel>): Promise<QueuedDelivery[]> {
+  private async notify(
+    m: EntityManager,
+    notification: WarehouseNotification,
+    rendered: Rendered,
+    userId: string,
+    ruleChannels: Set<Channel>,
+  ): Promise<QueuedDelivery[]> {
     const [row] = await m.query(
       `SELECT u.id, u.tenant_id, u.email, u.display_name, u.phone, u.role, u.time_zone,
               EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = u.id) AS has_push,
@@ -151,14 +188,27 @@ export class NotificationRouter {
        FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1`,
       [userId],
     );
-    const recipient: Recipient = { id: row.id, tenantId: row.tenant_id, email: row.email, displayName: row.display_name, phone: row.phone, role: row.role, timeZone: row.time_zone, hasPush: row.has_push };
+    const recipient: Recipient = {
+      id: row.id,
+      tenantId: row.tenant_id,
+      email: row.email,
+      displayName: row.display_name,
+      phone: row.phone,
+      role: row.role,
+      timeZone: row.time_zone,
+      hasPush: row.has_push,
+    };
     const event = notification.event;
     const decisions: { channel: Channel; status: 'queued' | 'skipped' | 'suppressed'; reason: string | null }[] = [];
     const muted = mutedChannels(row.muted, notification.category);
-    const quiet = notification.severity !== 'critical' && inQuietHours(new Date(), recipient.timeZone, row.quiet_start, row.quiet_end);
+    const quiet =
+      notification.severity !== 'critical' &&
+      inQuietHours(new Date(), recipient.timeZone, row.quiet_start, row.quiet_end);
     for (const channel of notification.via(recipient).filter((c) => ruleChannels.has(c))) {
-      if (muted.includes(channel)) decisions.push({ channel, status: 'skipped', reason: `muted ${notification.category} on ${channel}` });
-      else if (quiet && channel !== 'in_app') decisions.push({ channel, status: 'skipped', reason: 'quiet hours (only critical alerts break through)' });
+      if (muted.includes(channel))
+        decisions.push({ channel, status: 'skipped', reason: `muted ${notification.category} on ${channel}` });
+      else if (quiet && channel !== 'in_app')
+        decisions.push({ channel, status: 'skipped', reason: 'quiet hours (only critical alerts break through)' });
       else decisions.push({ channel, status: 'queued', reason: null });
     }
     // Storm control: the same alert about the same thing reaches a recipient on a channel once per window.
@@ -170,24 +220,42 @@ export class NotificationRouter {
          RETURNING last_sent_at`,
         [userId, d.channel, notification.dedupKey(), this.config.NOTIFY_DEDUP_WINDOW_S],
       );
-      if (!claimed) Object.assign(d, { status: 'suppressed', reason: `same alert already sent within ${this.config.NOTIFY_DEDUP_WINDOW_S} s` });
+      if (!claimed)
+        Object.assign(d, {
+          status: 'suppressed',
+          reason: `same alert already sent within ${this.config.NOTIFY_DEDUP_WINDOW_S} s`,
+        });
     }
     if (!decisions.some((d) => d.status === 'queued')) return [];
     const id = uuidv7();
     const inserted = await m.query(
       `INSERT INTO notifications (id, tenant_id, user_id, kind, category, severity, title, body, link, dedup_key, event_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING id`,
-      [id, event.tenantId, userId, notification.kind, notification.category, notification.severity, rendered.title, rendered.body, rendered.link, notification.dedupKey(), event.id],
+      [
+        id,
+        event.tenantId,
+        userId,
+        notification.kind,
+        notification.category,
+        notification.severity,
+        rendered.title,
+        rendered.body,
+        rendered.link,
+        notification.dedupKey(),
+        event.id,
+      ],
     );
     if (!inserted.length) return [];
     const queued: QueuedDelivery[] = [];
     for (const d of decisions) {
       const deliveryId = uuidv7();
-      await m.query(`INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`, [
-        deliveryId, id, event.tenantId, userId, d.channel, d.status, d.reason,
-      ]);
+      await m.query(
+        `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [deliveryId, id, event.tenantId, userId, d.channel, d.status, d.reason],
+      );
       if (d.status === 'queued') {
-        const grouped = d.channel === 'sms' || (d.channel === 'email' && row.email_digest && notification.severity !== 'critical');
+        const grouped =
+          d.channel === 'sms' || (d.channel === 'email' && row.email_digest && notification.severity !== 'critical');
         queued.push({ id: deliveryId, userId, channel: d.channel, grouped });
       }
     }
@@ -198,7 +266,13 @@ export class NotificationRouter {
    * The record of a recipient routing could not handle: their notification with one `unroutable` delivery and
    * the reason, and an in-app notice to the tenant's admins (once per broken recipient per dedup window).
    */
-  private async recordUnroutable(m: EntityManager, notification: WarehouseNotification, rendered: Rendered, userId: string, reason: string): Promise<QueuedDelivery[]> {
+  private async recordUnroutable(
+    m: EntityManager,
+    notification: WarehouseNotification,
+    rendered: Rendered,
+    userId: string,
+    reason: string,
+  ): Promise<QueuedDelivery[]> {
     const event = notification.event;
     const id = uuidv7();
     const inserted = await m.query(
@@ -206,7 +280,19 @@ export class NotificationRouter {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        ON CONFLICT DO NOTHING
        RETURNING id`,
-      [id, event.tenantId, userId, notification.kind, notification.category, notification.severity, rendered.title, rendered.body, rendered.link, notification.dedupKey(), event.id],
+      [
+        id,
+        event.tenantId,
+        userId,
+        notification.kind,
+        notification.category,
+        notification.severity,
+        rendered.title,
+        rendered.body,
+        rendered.link,
+        notification.dedupKey(),
+        event.id,
+      ],
     );
     if (!inserted.length) return [];
     await m.query(
@@ -215,7 +301,10 @@ export class NotificationRouter {
       [uuidv7(), id, event.tenantId, userId, reason],
     );
     const [who] = await m.query(`SELECT email FROM users WHERE id = $1`, [userId]);
-    const admins: { id: string }[] = await m.query(`SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin' AND NOT disabled`, [event.tenantId]);
+    const admins: { id: string }[] = await m.query(
+      `SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin' AND NOT disabled`,
+      [event.tenantId],
+    );
     const queued: QueuedDelivery[] = [];
     for (const admin of admins) {
       const [claimed] = await m.query(
@@ -232,14 +321,18 @@ export class NotificationRouter {
         `INSERT INTO notifications (id, tenant_id, user_id, kind, category, severity, title, body, dedup_key)
          VALUES ($1, $2, $3, 'notification_unroutable', 'system', 'warning', $4, $5, $6)`,
         [
-          noticeId, event.tenantId, admin.id, `An alert could not reach ${who?.email ?? userId}`,
+          noticeId,
+          event.tenantId,
+          admin.id,
+          `An alert could not reach ${who?.email ?? userId}`,
           `"${rendered.title}" was not routed to ${who?.email ?? userId} (${reason}); everyone else was notified. Check their notification preferences.`,
           `unroutable:${userId}`,
         ],
       );
-      await m.query(`INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status) VALUES ($1, $2, $3, $4, 'in_app', 'queued')`, [
-        deliveryId, noticeId, event.tenantId, admin.id,
-      ]);
+      await m.query(
+        `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status) VALUES ($1, $2, $3, $4, 'in_app', 'queued')`,
+        [deliveryId, noticeId, event.tenantId, admin.id],
+      );
       queued.push({ id: deliveryId, userId: admin.id, channel: 'in_app', grouped: false });
     }
     return queued;

@@ -14,7 +14,11 @@ export function gtinCheckDigitValid(gtin: string): boolean {
 /** Throws PRODUCT.INVALID_GTIN when a GTIN's check digit is wrong. */
 export function assertGtin(gtin: string, field: string): void {
   if (!GTIN.test(gtin) || !gtinCheckDigitValid(gtin)) {
-    throw invalid('PRODUCT.INVALID_GTIN', `${gtin} is not a valid GTIN: wrong length or check digit; rescan the barcode`, field);
+    throw invalid(
+      'PRODUCT.INVALID_GTIN',
+      `${gtin} is not a valid GTIN: wrong length or check digit; rescan the barcode`,
+      field,
+    );
   }
 }
 
@@ -29,14 +33,26 @@ export interface ProductRow {
  * The product a scanned barcode names: a GTIN (8/12/13/14 digits, check digit verified) or a SKU.
  * `activeOnly` refuses discontinued products (receiving, ordering).
  */
-export async function productByBarcode(m: EntityManager, tenantId: string, barcode: string, field: string, activeOnly = false): Promise<ProductRow> {
+export async function productByBarcode(
+  m: EntityManager,
+  tenantId: string,
+  barcode: string,
+  field: string,
+  activeOnly = false,
+): Promise<ProductRow> {
   const isGtin = GTIN.test(barcode);
   if (isGtin) assertGtin(barcode, field);
   const [row] = await m.query(
     `SELECT sku, gtin, reorder_point, discontinued_at FROM products WHERE tenant_id = $1 AND ${isGtin ? 'gtin' : 'sku'} = $2`,
     [tenantId, barcode],
   );
-  if (!row) throw notFound('PRODUCT.UNKNOWN_BARCODE', `no product has the barcode ${barcode}; check the label or create the product first`, field);
-  if (activeOnly && row.discontinued_at) throw conflict('PRODUCT.DISCONTINUED', `product ${row.sku} is discontinued`, field);
+  if (!row)
+    throw notFound(
+      'PRODUCT.UNKNOWN_BARCODE',
+      `no product has the barcode ${barcode}; check the label or create the product first`,
+      field,
+    );
+  if (activeOnly && row.discontinued_at)
+    throw conflict('PRODUCT.DISCONTINUED', `product ${row.sku} is discontinued`, field);
   return row;
 }

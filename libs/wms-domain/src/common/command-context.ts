@@ -9,11 +9,16 @@ export interface CommandContext extends PublishContext {
 
 /** The idempotency of one command: a resend of the same command and input returns the first result. */
 export const idempotencyFor = (ctx: CommandContext, command: string, input: unknown): IdempotencyOptions | undefined =>
-  ctx.idempotencyKey ? { tenantId: ctx.tenantId, scope: ctx.idempotencyScope, key: ctx.idempotencyKey, request: { command, input } } : undefined;
+  ctx.idempotencyKey
+    ? { tenantId: ctx.tenantId, scope: ctx.idempotencyScope, key: ctx.idempotencyKey, request: { command, input } }
+    : undefined;
 
-export const notFound = (code: string, reason: string, field: string) => new DomainError(code, reason, 'not_found', [{ field, reason }]);
-export const conflict = (code: string, reason: string, field: string) => new DomainError(code, reason, 'conflict', [{ field, reason }]);
-export const invalid = (code: string, reason: string, field: string) => new DomainError(code, reason, 'invalid', [{ field, reason }]);
+export const notFound = (code: string, reason: string, field: string) =>
+  new DomainError(code, reason, 'not_found', [{ field, reason }]);
+export const conflict = (code: string, reason: string, field: string) =>
+  new DomainError(code, reason, 'conflict', [{ field, reason }]);
+export const invalid = (code: string, reason: string, field: string) =>
+  new DomainError(code, reason, 'invalid', [{ field, reason }]);
 
 /** Postgres unique_violation, for "already exists" answers. */
 export const isUniqueViolation = (error: unknown) => (error as { code?: string }).code === '23505';

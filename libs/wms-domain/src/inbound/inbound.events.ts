@@ -1,5 +1,17 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsISO8601, IsOptional, IsPositive, IsString, Length, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsIn,
+  IsInt,
+  IsISO8601,
+  IsOptional,
+  IsPositive,
+  IsString,
+  Length,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { defineEvent } from '@wms/events';
 import { IsCode, IsLot, IsSku, IsWarehouseCode, stockStream } from '../common/codes.js';
 
@@ -76,41 +88,94 @@ export class StockMovedV1 {
 }
 
 const INBOUND = 'InboundService';
-const fromStream = (p: StockMovedV1) => stockStream({ warehouseId: p.warehouseId, sku: p.sku, locationCode: p.fromLocation });
+const fromStream = (p: StockMovedV1) =>
+  stockStream({ warehouseId: p.warehouseId, sku: p.sku, locationCode: p.fromLocation });
 
 defineEvent<AsnCreatedV1>({
-  name: 'asn.created', version: 1, payload: AsnCreatedV1, description: 'A supplier announced a delivery (advance shipping notice) with its lines.',
-  aggregateType: 'asn', aggregateId: (p) => `${p.warehouseId}/${p.asnNumber}`, warehouseId: (p) => p.warehouseId, emittedBy: [`${INBOUND}.createAsn — POST /warehouses/:wh/asns`],
+  name: 'asn.created',
+  version: 1,
+  payload: AsnCreatedV1,
+  description: 'A supplier announced a delivery (advance shipping notice) with its lines.',
+  aggregateType: 'asn',
+  aggregateId: (p) => `${p.warehouseId}/${p.asnNumber}`,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INBOUND}.createAsn — POST /warehouses/:wh/asns`],
 });
 defineEvent<AsnClosedV1>({
-  name: 'asn.closed', version: 1, payload: AsnClosedV1, description: 'Receiving against an ASN is finished; short lines were reported as discrepancies.',
-  aggregateType: 'asn', aggregateId: (p) => `${p.warehouseId}/${p.asnNumber}`, warehouseId: (p) => p.warehouseId, emittedBy: [`${INBOUND}.closeAsn — POST /warehouses/:wh/asns/:number/close`],
+  name: 'asn.closed',
+  version: 1,
+  payload: AsnClosedV1,
+  description: 'Receiving against an ASN is finished; short lines were reported as discrepancies.',
+  aggregateType: 'asn',
+  aggregateId: (p) => `${p.warehouseId}/${p.asnNumber}`,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INBOUND}.closeAsn — POST /warehouses/:wh/asns/:number/close`],
 });
 defineEvent<GoodsReceivedV1>({
-  name: 'goods.received', version: 1, payload: GoodsReceivedV1, description: 'Units of a SKU were scanned in at a dock location, against an ASN or without one.',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INBOUND}.receive — POST /warehouses/:wh/receipts`],
+  name: 'goods.received',
+  version: 1,
+  payload: GoodsReceivedV1,
+  description: 'Units of a SKU were scanned in at a dock location, against an ASN or without one.',
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INBOUND}.receive — POST /warehouses/:wh/receipts`],
 });
 defineEvent<ReceiptDiscrepancyFoundV1>({
-  name: 'receipt.discrepancy_found', version: 1, payload: ReceiptDiscrepancyFoundV1, severity: 'warning',
-  description: 'What was received differs from the ASN: over, short (at close), damaged, or a SKU the ASN does not list.',
-  aggregateType: 'asn', aggregateId: (p) => `${p.warehouseId}/${p.asnNumber}`, warehouseId: (p) => p.warehouseId,
-  emittedBy: [`${INBOUND}.receive — POST /warehouses/:wh/receipts`, `${INBOUND}.closeAsn — POST /warehouses/:wh/asns/:number/close`],
+  name: 'receipt.discrepancy_found',
+  version: 1,
+  payload: ReceiptDiscrepancyFoundV1,
+  severity: 'warning',
+  description:
+    'What was received differs from the ASN: over, short (at close), damaged, or a SKU the ASN does not list.',
+  aggregateType: 'asn',
+  aggregateId: (p) => `${p.warehouseId}/${p.asnNumber}`,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [
+    `${INBOUND}.receive — POST /warehouses/:wh/receipts`,
+    `${INBOUND}.closeAsn — POST /warehouses/:wh/asns/:number/close`,
+  ],
 });
 defineEvent<QualityHoldPlacedV1>({
-  name: 'quality.hold_placed', version: 1, payload: QualityHoldPlacedV1, severity: 'warning', description: 'Units were put on quality hold: not allocatable, not movable.',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INBOUND}.placeHold — POST /warehouses/:wh/holds`],
+  name: 'quality.hold_placed',
+  version: 1,
+  payload: QualityHoldPlacedV1,
+  severity: 'warning',
+  description: 'Units were put on quality hold: not allocatable, not movable.',
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INBOUND}.placeHold — POST /warehouses/:wh/holds`],
 });
 defineEvent<QualityHoldReleasedV1>({
-  name: 'quality.hold_released', version: 1, payload: QualityHoldReleasedV1, description: 'Held units were released back to available stock.',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INBOUND}.releaseHold — POST /warehouses/:wh/holds/release`],
+  name: 'quality.hold_released',
+  version: 1,
+  payload: QualityHoldReleasedV1,
+  description: 'Held units were released back to available stock.',
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INBOUND}.releaseHold — POST /warehouses/:wh/holds/release`],
 });
 defineEvent<StockMovedV1>({
-  name: 'putaway.completed', version: 1, payload: StockMovedV1, description: 'Received units were put away from a dock to a storage location.',
-  aggregateType: 'stock', aggregateId: fromStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INBOUND}.putaway — POST /warehouses/:wh/putaways`],
+  name: 'putaway.completed',
+  version: 1,
+  payload: StockMovedV1,
+  description: 'Received units were put away from a dock to a storage location.',
+  aggregateType: 'stock',
+  aggregateId: fromStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INBOUND}.putaway — POST /warehouses/:wh/putaways`],
 });
 defineEvent<StockMovedV1>({
-  name: 'inventory.moved', version: 1, payload: StockMovedV1, description: 'Available units were moved between two locations.',
-  aggregateType: 'stock', aggregateId: fromStream, warehouseId: (p) => p.warehouseId, emittedBy: ['InventoryService.move — POST /warehouses/:wh/moves'],
+  name: 'inventory.moved',
+  version: 1,
+  payload: StockMovedV1,
+  description: 'Available units were moved between two locations.',
+  aggregateType: 'stock',
+  aggregateId: fromStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: ['InventoryService.move — POST /warehouses/:wh/moves'],
 });
 
 declare module '@wms/events' {

@@ -72,44 +72,104 @@ const INVENTORY = 'InventoryService';
 const skuStream = (p: { warehouseId: string; sku: string }) => `${p.warehouseId}/${p.sku}`;
 
 defineEvent<InventoryAdjustedV1>({
-  name: 'inventory.adjusted', version: 1, payload: InventoryAdjustedV1, description: 'Stock of one SKU at one location was corrected by hand, with a reason code.',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INVENTORY}.adjust — POST /warehouses/:wh/adjustments`],
+  name: 'inventory.adjusted',
+  version: 1,
+  payload: InventoryAdjustedV1,
+  description: 'Stock of one SKU at one location was corrected by hand, with a reason code.',
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INVENTORY}.adjust — POST /warehouses/:wh/adjustments`],
 });
 defineEvent<InventoryCountedV1>({
-  name: 'inventory.counted', version: 1, payload: InventoryCountedV1, description: 'A cycle count of one SKU at one location was recorded.',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INVENTORY}.count — POST /warehouses/:wh/counts`],
+  name: 'inventory.counted',
+  version: 1,
+  payload: InventoryCountedV1,
+  description: 'A cycle count of one SKU at one location was recorded.',
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INVENTORY}.count — POST /warehouses/:wh/counts`],
 });
 defineEvent<InventoryDiscrepancyFoundV1>({
-  name: 'inventory.discrepancy_found', version: 1, payload: InventoryDiscrepancyFoundV1, severity: 'warning',
+  name: 'inventory.discrepancy_found',
+  version: 1,
+  payload: InventoryDiscrepancyFoundV1,
+  severity: 'warning',
   description: 'A count differed from the system quantity; stock on hand was set to the count.',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INVENTORY}.count — POST /warehouses/:wh/counts`],
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INVENTORY}.count — POST /warehouses/:wh/counts`],
 });
 defineEvent<InventoryReservationV1>({
-  name: 'inventory.reserved', version: 1, payload: InventoryReservationV1, description: 'Units at a location were reserved for an order.',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId, emittedBy: ['OutboundService.allocate — POST /warehouses/:wh/orders/:number/allocate'],
+  name: 'inventory.reserved',
+  version: 1,
+  payload: InventoryReservationV1,
+  description: 'Units at a location were reserved for an order.',
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: ['OutboundService.allocate — POST /warehouses/:wh/orders/:number/allocate'],
 });
 defineEvent<InventoryReservationV1>({
-  name: 'inventory.released', version: 1, payload: InventoryReservationV1, description: 'Reserved units went back to available stock (order cancelled or pick short).',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId,
-  emittedBy: ['OutboundService.cancel — POST /warehouses/:wh/orders/:number/cancel', 'OutboundService.confirmPick — POST /warehouses/:wh/picks/:taskId'],
+  name: 'inventory.released',
+  version: 1,
+  payload: InventoryReservationV1,
+  description: 'Reserved units went back to available stock (order cancelled or pick short).',
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [
+    'OutboundService.cancel — POST /warehouses/:wh/orders/:number/cancel',
+    'OutboundService.confirmPick — POST /warehouses/:wh/picks/:taskId',
+  ],
 });
 defineEvent<InventoryLowStockV1>({
-  name: 'inventory.low_stock', version: 1, payload: InventoryLowStockV1, severity: 'warning',
-  description: 'Available units of a SKU in a warehouse fell to or below its reorder point (sent when crossing, not on every change).',
-  aggregateType: 'sku', aggregateId: skuStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INVENTORY} — any command that lowers available stock`],
+  name: 'inventory.low_stock',
+  version: 1,
+  payload: InventoryLowStockV1,
+  severity: 'warning',
+  description:
+    'Available units of a SKU in a warehouse fell to or below its reorder point (sent when crossing, not on every change).',
+  aggregateType: 'sku',
+  aggregateId: skuStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INVENTORY} — any command that lowers available stock`],
 });
 defineEvent<InventoryOutOfStockV1>({
-  name: 'inventory.out_of_stock', version: 1, payload: InventoryOutOfStockV1, severity: 'critical', description: 'No available unit of a SKU is left in a warehouse.',
-  aggregateType: 'sku', aggregateId: skuStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${INVENTORY} — any command that lowers available stock`],
+  name: 'inventory.out_of_stock',
+  version: 1,
+  payload: InventoryOutOfStockV1,
+  severity: 'critical',
+  description: 'No available unit of a SKU is left in a warehouse.',
+  aggregateType: 'sku',
+  aggregateId: skuStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${INVENTORY} — any command that lowers available stock`],
 });
 defineEvent<InventoryExpiringSoonV1>({
-  name: 'inventory.expiring_soon', version: 1, payload: InventoryExpiringSoonV1, severity: 'warning', description: 'Units were received that expire within 30 days.',
-  aggregateType: 'stock', aggregateId: stockStream, warehouseId: (p) => p.warehouseId, emittedBy: ['InboundService.receive — POST /warehouses/:wh/receipts'],
+  name: 'inventory.expiring_soon',
+  version: 1,
+  payload: InventoryExpiringSoonV1,
+  severity: 'warning',
+  description: 'Units were received that expire within 30 days.',
+  aggregateType: 'stock',
+  aggregateId: stockStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: ['InboundService.receive — POST /warehouses/:wh/receipts'],
 });
 defineEvent<LocationCapacityExceededV1>({
-  name: 'location.capacity_exceeded', version: 1, payload: LocationCapacityExceededV1, severity: 'warning',
-  description: 'Receiving put more units in a location than its capacity (moves and putaways over capacity are refused instead).',
-  aggregateType: 'location', aggregateId: locationStream, warehouseId: (p) => p.warehouseId, emittedBy: ['InboundService.receive — POST /warehouses/:wh/receipts'],
+  name: 'location.capacity_exceeded',
+  version: 1,
+  payload: LocationCapacityExceededV1,
+  severity: 'warning',
+  description:
+    'Receiving put more units in a location than its capacity (moves and putaways over capacity are refused instead).',
+  aggregateType: 'location',
+  aggregateId: locationStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: ['InboundService.receive — POST /warehouses/:wh/receipts'],
 });
 
 declare module '@wms/events' {

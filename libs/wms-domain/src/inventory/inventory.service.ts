@@ -50,33 +50,71 @@ export class InventoryService {
   ) {}
 
   /** Corrects stock at one location by hand (damaged, lost, found…). */
-  adjust(ctx: CommandContext, warehouseId: string, input: AdjustInput): Promise<TransactionResult<{ sku: string; onHand: number }>> {
-    return this.events.transaction(async (tx) => {
-      const m = tx.manager;
-      await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-      const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
-      await this.stock.location(m, ctx.tenantId, warehouseId, input.locationCode, 'locationCode');
-      const key = { tenantId: ctx.tenantId, warehouseId, sku: product.sku, locationCode: input.locationCode, lot: input.lot ?? '' };
-      const before = await this.stock.available(m, ctx.tenantId, warehouseId, product.sku);
-      if (input.quantityDelta > 0) await this.stock.increase(m, key, input.quantityDelta);
-      else await this.stock.decreaseAvailable(m, key, -input.quantityDelta, 'quantityDelta');
-      await tx.publish('inventory.adjusted', { warehouseId, sku: product.sku, locationCode: key.locationCode, lot: key.lot, quantityDelta: input.quantityDelta, reasonCode: input.reasonCode }, ctx);
-      await publishStockThresholds(tx, this.stock, ctx, warehouseId, product.sku, before);
-      return { sku: product.sku, onHand: (await this.stock.row(m, key))?.on_hand ?? 0 };
-    }, idempotencyFor(ctx, 'inventory.adjust', { warehouseId, input }));
+  adjust(
+    ctx: CommandContext,
+    warehouseId: string,
+    input: AdjustInput,
+  ): Promise<TransactionResult<{ sku: string; onHand: number }>> {
+    return this.events.transaction(
+      async (tx) => {
+        const m = tx.manager;
+        await this.stock.warehouse(m, ctx.tenantId, warehouseId);
+        const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
+        await this.stock.location(m, ctx.tenantId, warehouseId, input.locationCode, 'locationCode');
+        const key = {
+          tenantId: ctx.tenantId,
+          warehouseId,
+          sku: product.sku,
+          locationCode: input.locationCode,
+          lot: input.lot ?? '',
+        };
+        const before = await this.stock.available(m, ctx.tenantId, warehouseId, product.sku);
+        if (input.quantityDelta > 0) await this.stock.increase(m, key, input.quantityDelta);
+        else await this.stock.decreaseAvailable(m, key, -input.quantityDelta, 'quantityDelta');
+        await tx.publish(
+          'inventory.adjusted',
+          {
+            warehouseId,
+            sku: product.sku,
+            locationCode: key.locationCode,
+            lot: key.lot,
+            quantityDelta: input.quantityDelta,
+            reasonCode: input.reasonCode,
+          },
+          ctx,
+        );
+        await publishStockThresholds(tx, this.stock, ctx, warehouseId, product.sku, before);
+        return { sku: product.sku, onHand: (await this.stock.row(m, key))?.on_hand ?? 0 };
+      },
+      idempotencyFor(ctx, 'inventory.adjust', { warehouseId, input }),
+    );
   }
 
   /** Moves available units between locations (neither blocked; the target must have room). */
-  move(ctx: CommandContext, warehouseId: string, input: MoveInput): Promise<TransactionResult<{ sku: string; quantity: number }>> {
-    return this.events.transaction((tx) => this.moveIn(tx, ctx, warehouseId, input, 'inventory.moved'), idempotencyFor(ctx, 'inventory.move', { warehouseId, input }));
+  move(
+    ctx: CommandContext,
+    warehouseId: string,
+    input: MoveInput,
+  ): Promise<TransactionResult<{ sku: string; quantity: number }>> {
+    return this.events.transaction(
+      (tx) => this.moveIn(tx, ctx, warehouseId, input, 'inventory.moved'),
+      idempotencyFor(ctx, 'inventory.move', { warehouseId, input }),
+    );
   }
 
   /** The move itself, shared with putaway (which only differs in the event it emits). */
-  async moveIn(tx: EventTransaction, ctx: CommandContext, warehouseId: string, input: MoveInput, eventName: 'inventory.moved' | 'putaway.completed') {
+  async moveIn(
+    tx: EventTransaction,
+    ctx: CommandContext,
+    warehouseId: string,
+    input: MoveInput,
+    eventName: 'inventory.moved' | 'putaway.completed',
+  ) {
     const m = tx.manager;
     await this.stock.warehouse(m, ctx.tenantId, warehouseId);
     const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
-    if (input.fromLocation === input.toLocation) throw conflict('INVENTORY.SAME_LOCATION', 'from and to are the same location', 'toLocation');
+    if (input.fromLocation === input.toLocation)
+      throw conflict('INVENTORY.SAME_LOCATION', 'from and to are the same location', 'toLocation');
     await this.stock.location(m, ctx.tenantId, warehouseId, input.fromLocation, 'fromLocation');
     const target = await this.stock.location(m, ctx.tenantId, warehouseId, input.toLocation, 'toLocation');
     await this.stock.assertRoom(m, ctx.tenantId, warehouseId, target, input.quantity, 'toLocation');
@@ -88,38 +126,77 @@ export class InventoryService {
     );
     await this.stock.decreaseAvailable(m, from, input.quantity);
     await this.stock.increase(m, { ...from, locationCode: input.toLocation }, input.quantity, expiresOn ?? undefined);
-    await tx.publish(eventName, { warehouseId, sku: product.sku, lot, fromLocation: input.fromLocation, toLocation: input.toLocation, quantity: input.quantity }, ctx);
+    await tx.publish(
+      eventName,
+      {
+        warehouseId,
+        sku: product.sku,
+        lot,
+        fromLocation: input.fromLocation,
+        toLocation: input.toLocation,
+        quantity: input.quantity,
+      },
+      ctx,
+    );
     return { sku: product.sku, quantity: input.quantity };
   }
 
   /** Records a cycle count; a difference sets stock to the count and is reported as a discrepancy. */
-  count(ctx: CommandContext, warehouseId: string, input: CountInput): Promise<TransactionResult<{ sku: string; expected: number; counted: number }>> {
-    return this.events.transaction(async (tx) => {
-      const m = tx.manager;
-      await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-      const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
-      await this.stock.location(m, ctx.tenantId, warehouseId, input.locationCode, 'locationCode', false);
-      const key = { tenantId: ctx.tenantId, warehouseId, sku: product.sku, locationCode: input.locationCode, lot: input.lot ?? '' };
-      const before = await this.stock.available(m, ctx.tenantId, warehouseId, product.sku);
-      const row = await this.stock.row(m, key);
-      const expected = row?.on_hand ?? 0;
-      const committed = (row?.reserved ?? 0) + (row?.held ?? 0);
-      if (input.counted < committed) {
-        throw conflict('INVENTORY.COUNT_BELOW_COMMITTED', `${committed} unit(s) here are reserved or held, more than the ${input.counted} counted; recount or resolve the orders and holds first`, 'counted');
-      }
-      const delta = input.counted - expected;
-      if (delta > 0) await this.stock.increase(m, key, delta);
-      if (delta < 0) await this.stock.decreaseAvailable(m, key, -delta, 'counted');
-      const payload = { warehouseId, sku: product.sku, locationCode: key.locationCode, lot: key.lot, expected, counted: input.counted };
-      await tx.publish('inventory.counted', payload, ctx);
-      if (delta !== 0) await tx.publish('inventory.discrepancy_found', { ...payload, quantityDelta: delta }, ctx);
-      await publishStockThresholds(tx, this.stock, ctx, warehouseId, product.sku, before);
-      return { sku: product.sku, expected, counted: input.counted };
-    }, idempotencyFor(ctx, 'inventory.count', { warehouseId, input }));
+  count(
+    ctx: CommandContext,
+    warehouseId: string,
+    input: CountInput,
+  ): Promise<TransactionResult<{ sku: string; expected: number; counted: number }>> {
+    return this.events.transaction(
+      async (tx) => {
+        const m = tx.manager;
+        await this.stock.warehouse(m, ctx.tenantId, warehouseId);
+        const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
+        await this.stock.location(m, ctx.tenantId, warehouseId, input.locationCode, 'locationCode', false);
+        const key = {
+          tenantId: ctx.tenantId,
+          warehouseId,
+          sku: product.sku,
+          locationCode: input.locationCode,
+          lot: input.lot ?? '',
+        };
+        const before = await this.stock.available(m, ctx.tenantId, warehouseId, product.sku);
+        const row = await this.stock.row(m, key);
+        const expected = row?.on_hand ?? 0;
+        const committed = (row?.reserved ?? 0) + (row?.held ?? 0);
+        if (input.counted < committed) {
+          throw conflict(
+            'INVENTORY.COUNT_BELOW_COMMITTED',
+            `${committed} unit(s) here are reserved or held, more than the ${input.counted} counted; recount or resolve the orders and holds first`,
+            'counted',
+          );
+        }
+        const delta = input.counted - expected;
+        if (delta > 0) await this.stock.increase(m, key, delta);
+        if (delta < 0) await this.stock.decreaseAvailable(m, key, -delta, 'counted');
+        const payload = {
+          warehouseId,
+          sku: product.sku,
+          locationCode: key.locationCode,
+          lot: key.lot,
+          expected,
+          counted: input.counted,
+        };
+        await tx.publish('inventory.counted', payload, ctx);
+        if (delta !== 0) await tx.publish('inventory.discrepancy_found', { ...payload, quantityDelta: delta }, ctx);
+        await publishStockThresholds(tx, this.stock, ctx, warehouseId, product.sku, before);
+        return { sku: product.sku, expected, counted: input.counted };
+      },
+      idempotencyFor(ctx, 'inventory.count', { warehouseId, input }),
+    );
   }
 
   /** Stock lines of a warehouse, optionally for one SKU or location. */
-  async list(tenantId: string, warehouseId: string, filter: { sku?: string; locationCode?: string }): Promise<StockLine[]> {
+  async list(
+    tenantId: string,
+    warehouseId: string,
+    filter: { sku?: string; locationCode?: string },
+  ): Promise<StockLine[]> {
     const rows = await this.db.query(
       `SELECT sku, location_code, lot, to_char(expires_on, 'YYYY-MM-DD') AS expires_on, on_hand, reserved, held FROM stock
        WHERE tenant_id = $1 AND warehouse_code = $2 AND ($3::text IS NULL OR sku = $3) AND ($4::text IS NULL OR location_code = $4) AND on_hand > 0

@@ -19,7 +19,10 @@ export async function publishStockThresholds(
     await tx.publish('inventory.out_of_stock', { warehouseId, sku }, ctx);
     return;
   }
-  const [{ reorder_point: reorderPoint }] = await tx.manager.query(`SELECT reorder_point FROM products WHERE tenant_id = $1 AND sku = $2`, [ctx.tenantId, sku]);
+  const [{ reorder_point: reorderPoint }] = await tx.manager.query(
+    `SELECT reorder_point FROM products WHERE tenant_id = $1 AND sku = $2`,
+    [ctx.tenantId, sku],
+  );
   if (availableBefore > reorderPoint && after <= reorderPoint) {
     await tx.publish('inventory.low_stock', { warehouseId, sku, available: after, reorderPoint }, ctx);
   }

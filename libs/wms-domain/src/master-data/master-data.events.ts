@@ -69,41 +69,92 @@ export class PartnerCreatedV1 {
 const MASTER_DATA = 'MasterDataService';
 
 defineEvent<WarehouseCreatedV1>({
-  name: 'warehouse.created', version: 1, payload: WarehouseCreatedV1, description: 'A warehouse was set up.',
-  aggregateType: 'warehouse', aggregateId: (p) => p.warehouseId, warehouseId: (p) => p.warehouseId, emittedBy: [`${MASTER_DATA}.createWarehouse — POST /warehouses`],
+  name: 'warehouse.created',
+  version: 1,
+  payload: WarehouseCreatedV1,
+  description: 'A warehouse was set up.',
+  aggregateType: 'warehouse',
+  aggregateId: (p) => p.warehouseId,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${MASTER_DATA}.createWarehouse — POST /warehouses`],
 });
 defineEvent<ZoneCreatedV1>({
-  name: 'zone.created', version: 1, payload: ZoneCreatedV1, description: 'A zone was added to a warehouse.',
-  aggregateType: 'zone', aggregateId: (p) => `${p.warehouseId}/${p.zoneCode}`, warehouseId: (p) => p.warehouseId, emittedBy: [`${MASTER_DATA}.createZone — POST /warehouses/:wh/zones`],
+  name: 'zone.created',
+  version: 1,
+  payload: ZoneCreatedV1,
+  description: 'A zone was added to a warehouse.',
+  aggregateType: 'zone',
+  aggregateId: (p) => `${p.warehouseId}/${p.zoneCode}`,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${MASTER_DATA}.createZone — POST /warehouses/:wh/zones`],
 });
 defineEvent<LocationCreatedV1>({
-  name: 'location.created', version: 1, payload: LocationCreatedV1, description: 'A storage or dock location was added to a zone.',
-  aggregateType: 'location', aggregateId: locationStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${MASTER_DATA}.createLocation — POST /warehouses/:wh/locations`],
+  name: 'location.created',
+  version: 1,
+  payload: LocationCreatedV1,
+  description: 'A storage or dock location was added to a zone.',
+  aggregateType: 'location',
+  aggregateId: locationStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${MASTER_DATA}.createLocation — POST /warehouses/:wh/locations`],
 });
 defineEvent<LocationBlockedV1>({
-  name: 'location.blocked', version: 1, payload: LocationBlockedV1, description: 'A location was blocked: no stock moves in or out, nothing is picked from it.', severity: 'warning',
-  aggregateType: 'location', aggregateId: locationStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${MASTER_DATA}.blockLocation — POST /warehouses/:wh/locations/:code/block`],
+  name: 'location.blocked',
+  version: 1,
+  payload: LocationBlockedV1,
+  description: 'A location was blocked: no stock moves in or out, nothing is picked from it.',
+  severity: 'warning',
+  aggregateType: 'location',
+  aggregateId: locationStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${MASTER_DATA}.blockLocation — POST /warehouses/:wh/locations/:code/block`],
 });
 defineEvent<LocationUnblockedV1>({
-  name: 'location.unblocked', version: 1, payload: LocationUnblockedV1, description: 'A blocked location is usable again.',
-  aggregateType: 'location', aggregateId: locationStream, warehouseId: (p) => p.warehouseId, emittedBy: [`${MASTER_DATA}.unblockLocation — POST /warehouses/:wh/locations/:code/unblock`],
+  name: 'location.unblocked',
+  version: 1,
+  payload: LocationUnblockedV1,
+  description: 'A blocked location is usable again.',
+  aggregateType: 'location',
+  aggregateId: locationStream,
+  warehouseId: (p) => p.warehouseId,
+  emittedBy: [`${MASTER_DATA}.unblockLocation — POST /warehouses/:wh/locations/:code/unblock`],
 });
 defineEvent<ProductCreatedV1>({
-  name: 'product.created', version: 1, payload: ProductCreatedV1, description: 'A product (SKU) was added to the tenant’s master data.',
-  aggregateType: 'product', aggregateId: (p) => p.sku, emittedBy: [`${MASTER_DATA}.createProduct — POST /products`],
+  name: 'product.created',
+  version: 1,
+  payload: ProductCreatedV1,
+  description: 'A product (SKU) was added to the tenant’s master data.',
+  aggregateType: 'product',
+  aggregateId: (p) => p.sku,
+  emittedBy: [`${MASTER_DATA}.createProduct — POST /products`],
 });
 defineEvent<ProductUpdatedV1>({
-  name: 'product.updated', version: 1, payload: ProductUpdatedV1, description: 'A product’s name, reorder point or max level changed (only changed fields are present).',
-  aggregateType: 'product', aggregateId: (p) => p.sku, emittedBy: [`${MASTER_DATA}.updateProduct — PATCH /products/:sku`],
+  name: 'product.updated',
+  version: 1,
+  payload: ProductUpdatedV1,
+  description: 'A product’s name, reorder point or max level changed (only changed fields are present).',
+  aggregateType: 'product',
+  aggregateId: (p) => p.sku,
+  emittedBy: [`${MASTER_DATA}.updateProduct — PATCH /products/:sku`],
 });
 defineEvent<ProductDiscontinuedV1>({
-  name: 'product.discontinued', version: 1, payload: ProductDiscontinuedV1, description: 'A product may no longer be received or ordered.',
-  aggregateType: 'product', aggregateId: (p) => p.sku, emittedBy: [`${MASTER_DATA}.discontinueProduct — POST /products/:sku/discontinue`],
+  name: 'product.discontinued',
+  version: 1,
+  payload: ProductDiscontinuedV1,
+  description: 'A product may no longer be received or ordered.',
+  aggregateType: 'product',
+  aggregateId: (p) => p.sku,
+  emittedBy: [`${MASTER_DATA}.discontinueProduct — POST /products/:sku/discontinue`],
 });
 for (const kind of PARTNER_KINDS) {
   defineEvent<PartnerCreatedV1>({
-    name: `${kind}.created`, version: 1, payload: PartnerCreatedV1, description: `A ${kind} was added to the tenant’s master data.`,
-    aggregateType: kind, aggregateId: (p) => p.code, emittedBy: [`${MASTER_DATA}.createPartner — POST /${kind}s`],
+    name: `${kind}.created`,
+    version: 1,
+    payload: PartnerCreatedV1,
+    description: `A ${kind} was added to the tenant’s master data.`,
+    aggregateType: kind,
+    aggregateId: (p) => p.code,
+    emittedBy: [`${MASTER_DATA}.createPartner — POST /${kind}s`],
   });
 }
 

@@ -1,5 +1,19 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsIn, IsInt, IsNumber, IsOptional, IsPositive, IsString, IsUUID, Length, Max, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsPositive,
+  IsString,
+  IsUUID,
+  Length,
+  Max,
+  Min,
+  ValidateNested,
+} from 'class-validator';
 import { defineEvent } from '@wms/events';
 import { IsCode, IsLot, IsSku, IsWarehouseCode, orderStream } from '../common/codes.js';
 
@@ -96,37 +110,85 @@ export class CarrierTrackingUpdatedV1 {
 }
 
 const OUTBOUND = 'OutboundService';
-const order = { aggregateType: 'order', aggregateId: orderStream, warehouseId: (p: { warehouseId: string }) => p.warehouseId };
+const order = {
+  aggregateType: 'order',
+  aggregateId: orderStream,
+  warehouseId: (p: { warehouseId: string }) => p.warehouseId,
+};
 
-defineEvent<OrderCreatedV1>({ name: 'order.created', version: 1, payload: OrderCreatedV1, description: 'A customer order was received.', ...order, emittedBy: [`${OUTBOUND}.createOrder — POST /warehouses/:wh/orders`] });
+defineEvent<OrderCreatedV1>({
+  name: 'order.created',
+  version: 1,
+  payload: OrderCreatedV1,
+  description: 'A customer order was received.',
+  ...order,
+  emittedBy: [`${OUTBOUND}.createOrder — POST /warehouses/:wh/orders`],
+});
 defineEvent<OrderAllocatedV1>({
-  name: 'order.allocated', version: 1, payload: OrderAllocatedV1, description: 'Stock was reserved for every line of an order (earliest expiry first) and pick tasks were created.', ...order,
+  name: 'order.allocated',
+  version: 1,
+  payload: OrderAllocatedV1,
+  description: 'Stock was reserved for every line of an order (earliest expiry first) and pick tasks were created.',
+  ...order,
   emittedBy: [`${OUTBOUND}.allocate — POST /warehouses/:wh/orders/:number/allocate`],
 });
 defineEvent<PickAssignedV1>({
-  name: 'pick.assigned', version: 1, payload: PickAssignedV1, description: 'A pick task (SKU, location, lot, quantity) was created for an order line.', ...order,
+  name: 'pick.assigned',
+  version: 1,
+  payload: PickAssignedV1,
+  description: 'A pick task (SKU, location, lot, quantity) was created for an order line.',
+  ...order,
   emittedBy: [`${OUTBOUND}.allocate — POST /warehouses/:wh/orders/:number/allocate`],
 });
 defineEvent<PickCompletedV1>({
-  name: 'pick.completed', version: 1, payload: PickCompletedV1, description: 'An operator picked the full quantity of a pick task; the units left the location.', ...order,
+  name: 'pick.completed',
+  version: 1,
+  payload: PickCompletedV1,
+  description: 'An operator picked the full quantity of a pick task; the units left the location.',
+  ...order,
   emittedBy: [`${OUTBOUND}.confirmPick — POST /warehouses/:wh/picks/:taskId`],
 });
 defineEvent<PickShortV1>({
-  name: 'pick.short', version: 1, payload: PickShortV1, severity: 'warning', description: 'An operator found fewer units than the pick task asked for; the rest of the reservation was released.', ...order,
+  name: 'pick.short',
+  version: 1,
+  payload: PickShortV1,
+  severity: 'warning',
+  description: 'An operator found fewer units than the pick task asked for; the rest of the reservation was released.',
+  ...order,
   emittedBy: [`${OUTBOUND}.confirmPick — POST /warehouses/:wh/picks/:taskId`],
 });
-defineEvent<OrderPackedV1>({ name: 'order.packed', version: 1, payload: OrderPackedV1, description: 'A picked order was packed into cartons.', ...order, emittedBy: [`${OUTBOUND}.pack — POST /warehouses/:wh/orders/:number/pack`] });
+defineEvent<OrderPackedV1>({
+  name: 'order.packed',
+  version: 1,
+  payload: OrderPackedV1,
+  description: 'A picked order was packed into cartons.',
+  ...order,
+  emittedBy: [`${OUTBOUND}.pack — POST /warehouses/:wh/orders/:number/pack`],
+});
 defineEvent<ShipmentDispatchedV1>({
-  name: 'shipment.dispatched', version: 1, payload: ShipmentDispatchedV1, description: 'A packed order left the warehouse with a carrier and a tracking number.', ...order,
+  name: 'shipment.dispatched',
+  version: 1,
+  payload: ShipmentDispatchedV1,
+  description: 'A packed order left the warehouse with a carrier and a tracking number.',
+  ...order,
   emittedBy: [`${OUTBOUND}.ship — POST /warehouses/:wh/orders/:number/ship`],
 });
 defineEvent<OrderCancelledV1>({
-  name: 'order.cancelled', version: 1, payload: OrderCancelledV1, description: 'An order was cancelled before picking; its reservations were released.', ...order,
+  name: 'order.cancelled',
+  version: 1,
+  payload: OrderCancelledV1,
+  description: 'An order was cancelled before picking; its reservations were released.',
+  ...order,
   emittedBy: [`${OUTBOUND}.cancel — POST /warehouses/:wh/orders/:number/cancel`],
 });
 defineEvent<CarrierTrackingUpdatedV1>({
-  name: 'carrier.tracking_updated', version: 1, payload: CarrierTrackingUpdatedV1, external: true,
-  description: 'A carrier reported progress of a shipment (integration event, published with POST /events).', ...order, emittedBy: ['carrier integrations — POST /events'],
+  name: 'carrier.tracking_updated',
+  version: 1,
+  payload: CarrierTrackingUpdatedV1,
+  external: true,
+  description: 'A carrier reported progress of a shipment (integration event, published with POST /events).',
+  ...order,
+  emittedBy: ['carrier integrations — POST /events'],
 });
 
 declare module '@wms/events' {

@@ -70,7 +70,9 @@ const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
   try {
     if ((await fetch(`${base}/health`)).ok) break;
-  } catch {}
+  } catch {
+    // not listening yet
+  }
   if (i > 200) throw new Error('the api did not become healthy within 20 s');
   await sleep(100);
 }

@@ -1,7 +1,7 @@
 // The supervisors' monitoring dashboard: live stream, throughput, failures, latency, backlog, dead letters, inbox.
 // Preact + htm (no build step), uPlot for charts, socket.io for the live stream.
 import { h, render } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import htm from 'htm';
 import uPlot from 'uplot';
 import { io } from 'socket.io-client';

@@ -283,11 +283,15 @@ export class AuthService {
   }
 
   async listUsers(admin: Principal): Promise<Session['user'][]> {
-    const rows = await this.db.query(
-      `SELECT id, email, display_name, role, warehouses, disabled FROM users WHERE tenant_id = $1 ORDER BY email`,
-      [admin.tenantId],
-    );
-    return rows.map((r: Record<string, any>) => ({
+    const rows: Pick<UserRow, 'id' | 'email' | 'display_name' | 'role' | 'warehouses' | 'disabled'>[] =
+      await this.db.query(
+        `SELECT id, email, display_name, role, warehouses, disabled
+       FROM users
+       WHERE tenant_id = $1
+       ORDER BY email`,
+        [admin.tenantId],
+      );
+    return rows.map((r) => ({
       id: r.id,
       email: r.email,
       displayName: r.display_name,

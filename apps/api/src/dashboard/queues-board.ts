@@ -34,15 +34,13 @@ export function guardQueuesBoard(app: INestApplication): void {
       (p) =>
         p?.role === 'admin' && p.tenantId === opsTenant
           ? next()
-          : res
-              .status(p ? 403 : 401)
-              .json({
-                statusCode: p ? 403 : 401,
-                code: p ? 'AUTH.NOT_OPERATOR' : 'AUTH.INVALID_TOKEN',
-                message:
-                  'the queue UI is for the admins of the operating tenant (OPS_TENANT); open it from the dashboard',
-                errors: [],
-              }),
+          : res.status(p ? 403 : 401).json({
+              statusCode: p ? 403 : 401,
+              code: p ? 'AUTH.NOT_OPERATOR' : 'AUTH.INVALID_TOKEN',
+              message:
+                'the queue UI is for the admins of the operating tenant (OPS_TENANT); open it from the dashboard',
+              errors: [],
+            }),
       next,
     );
   });

@@ -189,23 +189,21 @@ export function program(): Command {
     .action((o) =>
       withApp(async (app) => {
         const progress = (n: number) => !cli.opts().json && process.stderr.write(`\rqueued ${n} event(s)…`);
-        const result = await app
-          .get(ReplayService)
-          .replay(
-            actor,
-            cli.opts().tenant,
-            {
-              from: o.from,
-              to: o.to,
-              name: o.name,
-              aggregateType: o.aggregateType,
-              aggregateId: o.aggregateId,
-              warehouseId: o.warehouse,
-              listener: o.listener,
-              broadcast: Boolean(o.broadcast),
-            },
-            progress,
-          );
+        const result = await app.get(ReplayService).replay(
+          actor,
+          cli.opts().tenant,
+          {
+            from: o.from,
+            to: o.to,
+            name: o.name,
+            aggregateType: o.aggregateType,
+            aggregateId: o.aggregateId,
+            warehouseId: o.warehouse,
+            listener: o.listener,
+            broadcast: Boolean(o.broadcast),
+          },
+          progress,
+        );
         if (!cli.opts().json) process.stderr.write('\n');
         if (o.wait && o.listener && result.eventIds.length) {
           const db = app.get(DataSource);
@@ -220,7 +218,7 @@ export function program(): Command {
           }
           if (!cli.opts().json) process.stderr.write('\n');
         }
-        const { eventIds, ...summary } = result;
+        const { eventIds: _ids, ...summary } = result;
         print(cli.opts().json, summary, () => [
           `replay ${result.replayId}: ${result.events} event(s), ${result.jobs} listener job(s)`,
         ]);

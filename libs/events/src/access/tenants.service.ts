@@ -46,7 +46,16 @@ const NO_PASSWORD = 'unset';
 
 export const hashSetPasswordCode = (code: string) => createHash('sha256').update(code).digest('hex');
 
-const toTenant = (r: Record<string, any>): Tenant => ({
+interface TenantRow {
+  id: string;
+  name: string;
+  created_at: Date;
+  created_by: string | null;
+  suspended_at: Date | null;
+  suspended_reason: string | null;
+}
+
+const toTenant = (r: TenantRow): Tenant => ({
   id: r.id,
   name: r.name,
   createdAt: r.created_at.toISOString(),
@@ -72,7 +81,8 @@ export class TenantsService {
   ) {}
 
   async list(): Promise<Tenant[]> {
-    return (await this.db.query(`SELECT * FROM tenants ORDER BY id`)).map(toTenant);
+    const rows: TenantRow[] = await this.db.query(`SELECT * FROM tenants ORDER BY id`);
+    return rows.map(toTenant);
   }
 
   async create(by: Operator, input: NewTenant): Promise<ProvisionedTenant> {
@@ -187,7 +197,7 @@ export class TenantsService {
     params: unknown[],
   ): Promise<Tenant> {
     return this.db.transaction(async (m) => {
-      const [row] = await changedRows(m, sql, params);
+      const [row] = await changedRows<TenantRow>(m, sql, params);
       if (!row) throw unknownTenant(id);
       await this.recordBoth(m, by, id, action, details);
       await this.changes.announce(m, { kind: 'tenant', id });

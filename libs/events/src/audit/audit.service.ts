@@ -37,12 +37,24 @@ export class AuditService {
   }
 
   async list(tenantId: string, limit: number, before?: string): Promise<AuditRow[]> {
-    const rows = await this.db.query(
-      `SELECT id::text, tenant_id, at, actor_type, actor_id, action, target, details FROM audit_log
-       WHERE tenant_id = $1 AND ($3::bigint IS NULL OR audit_log.id < $3) ORDER BY audit_log.id DESC LIMIT $2`,
+    const rows: {
+      id: string;
+      tenant_id: string;
+      at: Date;
+      actor_type: EventActor['type'];
+      actor_id: string;
+      action: string;
+      target: string | null;
+      details: Record<string, unknown>;
+    }[] = await this.db.query(
+      `SELECT id::text, tenant_id, at, actor_type, actor_id, action, target, details
+       FROM audit_log
+       WHERE tenant_id = $1 AND ($3::bigint IS NULL OR audit_log.id < $3)
+       ORDER BY audit_log.id DESC
+       LIMIT $2`,
       [tenantId, limit, before ?? null],
     );
-    return rows.map((r: Record<string, any>) => ({
+    return rows.map((r) => ({
       id: r.id,
       at: r.at.toISOString(),
       tenantId: r.tenant_id,

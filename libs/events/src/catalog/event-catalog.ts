@@ -10,7 +10,8 @@ import { DomainError, FieldProblem } from '../errors/domain-error.js';
  * declaration merging (`declare module '@wms/events' { interface EventMap { ... } }`), so
  * `publish(name, payload)` does not compile with the wrong payload.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
+// Empty here on purpose: it is filled by declaration merging, which only works on an interface.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface EventMap {}
 
 export type EventName = keyof EventMap & string;
@@ -24,9 +25,10 @@ export interface EventTypeDefinition<P extends object = object> {
   payload: PayloadClass<P>;
   description: string;
   aggregateType: string;
+  // Method signatures (not arrow-typed properties), so any event's definition is also an EventTypeDefinition of object.
   /** Which aggregate (stream) an event belongs to, derived from its payload. */
-  aggregateId: (payload: P) => string;
-  warehouseId?: (payload: P) => string | undefined;
+  aggregateId(payload: P): string;
+  warehouseId?(payload: P): string | undefined;
   /** Severity used by dashboards and notification rules. */
   severity?: 'info' | 'warning' | 'critical';
   emittedBy?: string[];
@@ -49,7 +51,7 @@ export interface EventTypeDescription {
   schema: object;
 }
 
-const definitions = new Map<string, EventTypeDefinition<any>>();
+const definitions = new Map<string, EventTypeDefinition>();
 const key = (name: string, version: number) => `${name}@${version}`;
 
 /** Registers an event type; called at module load by the file that declares the payload class. */
@@ -87,7 +89,7 @@ function payloadSchema(payload: PayloadClass): object {
 }
 
 export class EventCatalog {
-  static definitions(): EventTypeDefinition<any>[] {
+  static definitions(): EventTypeDefinition[] {
     return [...definitions.values()].sort((a, b) => a.name.localeCompare(b.name) || a.version - b.version);
   }
 
@@ -99,7 +101,7 @@ export class EventCatalog {
   }
 
   /** Resolves (name, version) or throws EVENTS.UNKNOWN_TYPE naming what is known. */
-  static resolve(name: string, version?: number): EventTypeDefinition<any> {
+  static resolve(name: string, version?: number): EventTypeDefinition {
     const v = version ?? EventCatalog.latestVersion(name);
     const definition = v === undefined ? undefined : definitions.get(key(name, v));
     if (!definition) {
@@ -116,7 +118,7 @@ export class EventCatalog {
   }
 
   /** Like resolve(), for POST /events: refuses domain events, which only their command may emit. */
-  static resolveExternal(name: string, version?: number): EventTypeDefinition<any> {
+  static resolveExternal(name: string, version?: number): EventTypeDefinition {
     const definition = EventCatalog.resolve(name, version);
     if (!definition.external) {
       const reason = `${name} is a domain event: it is emitted by ${(definition.emittedBy ?? ['its command']).join(', ')}, not published directly`;
@@ -126,7 +128,7 @@ export class EventCatalog {
   }
 
   /** Validates a payload against its schema; returns the typed instance or throws EVENTS.INVALID_PAYLOAD. */
-  static async validatePayload(definition: EventTypeDefinition<any>, payload: unknown): Promise<object> {
+  static async validatePayload(definition: EventTypeDefinition, payload: unknown): Promise<object> {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload must be a JSON object', 'invalid', [
         { field: 'payload', reason: 'must be a JSON object' },

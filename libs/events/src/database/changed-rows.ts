@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 
 /** Rows an UPDATE/DELETE … RETURNING gave back (TypeORM answers those as [rows, affectedCount]). */
-export async function changedRows<T = Record<string, any>>(
+export async function changedRows<T = Record<string, unknown>>(
   m: EntityManager,
   sql: string,
   params: unknown[],

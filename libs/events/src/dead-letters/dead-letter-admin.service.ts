@@ -60,23 +60,47 @@ const where = (tenantId: string, f: DeadLetterFilter) =>
     .add('last_failed_at < ?', f.to)
     .add(`(event_id::text = ? OR payload::text ILIKE '%' || ? || '%')`, f.search);
 
-const toView = (r: Record<string, any>) => ({
-  id: r.id as string,
-  status: r.status as DeadLetterStatus,
-  queue: r.queue as string,
-  jobName: r.job_name as string,
-  jobId: r.job_id as string,
-  eventId: r.event_id as string | null,
-  eventName: r.event_name as string | null,
-  warehouseId: r.warehouse_id as string | null,
-  error: r.error_message as string,
-  fingerprint: r.fingerprint as string,
-  attempts: r.attempts as number,
-  retries: r.retries as number,
-  firstFailedAt: r.first_failed_at.toISOString() as string,
-  lastFailedAt: r.last_failed_at.toISOString() as string,
-  statusReason: r.status_reason as string | null,
-  statusBy: r.status_by as string | null,
+/** A `dead_letters` row as Postgres returns it. */
+interface DeadLetterRow {
+  id: string;
+  tenant_id: string | null;
+  status: DeadLetterStatus;
+  queue: string;
+  job_name: string;
+  job_id: string;
+  event_id: string | null;
+  event_name: string | null;
+  warehouse_id: string | null;
+  payload: unknown;
+  error_message: string;
+  error_stack: string | null;
+  fingerprint: string;
+  attempts: number;
+  retries: number;
+  history: { at: string; error: string }[];
+  first_failed_at: Date;
+  last_failed_at: Date;
+  status_reason: string | null;
+  status_by: string | null;
+}
+
+const toView = (r: DeadLetterRow) => ({
+  id: r.id,
+  status: r.status,
+  queue: r.queue,
+  jobName: r.job_name,
+  jobId: r.job_id,
+  eventId: r.event_id,
+  eventName: r.event_name,
+  warehouseId: r.warehouse_id,
+  error: r.error_message,
+  fingerprint: r.fingerprint,
+  attempts: r.attempts,
+  retries: r.retries,
+  firstFailedAt: r.first_failed_at.toISOString(),
+  lastFailedAt: r.last_failed_at.toISOString(),
+  statusReason: r.status_reason,
+  statusBy: r.status_by,
 });
 
 export type DeadLetterView = ReturnType<typeof toView>;
@@ -136,14 +160,23 @@ export class DeadLetterAdminService {
        FROM dead_letters WHERE ${w.sql} GROUP BY fingerprint, queue, job_name ORDER BY count DESC, last_failed_at DESC LIMIT 200`,
       w.params,
     );
-    return rows.map((r: Record<string, any>) => ({
-      fingerprint: r.fingerprint,
-      queue: r.queue,
-      jobName: r.job_name,
-      count: r.count,
-      lastFailedAt: r.last_failed_at.toISOString(),
-      sampleError: r.sample_error,
-    }));
+    return rows.map(
+      (r: {
+        fingerprint: string;
+        queue: string;
+        job_name: string;
+        count: number;
+        last_failed_at: Date;
+        sample_error: string;
+      }) => ({
+        fingerprint: r.fingerprint,
+        queue: r.queue,
+        jobName: r.job_name,
+        count: r.count,
+        lastFailedAt: r.last_failed_at.toISOString(),
+        sampleError: r.sample_error,
+      }),
+    );
   }
 
   async retry(actor: EventActor, tenantId: string, id: string) {
@@ -256,12 +289,7 @@ export class DeadLetterAdminService {
   }
 
   /** Marks a dead letter retried and readies what its job needs; the job is queued after commit. */
-  private async prepare(
-    m: EntityManager,
-    row: Record<string, any>,
-    actor: EventActor,
-    delay: number,
-  ): Promise<RetryJob> {
+  private async prepare(m: EntityManager, row: DeadLetterRow, actor: EventActor, delay: number): Promise<RetryJob> {
     await this.preparers.get(row.queue)?.(m, row.payload, { firstFailedAt: row.first_failed_at });
     await m.query(
       `UPDATE dead_letters SET status = 'retried', retries = retries + 1, status_by = $2, status_at = now(), status_reason = NULL WHERE id = $1`,

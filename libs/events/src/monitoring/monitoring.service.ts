@@ -66,7 +66,18 @@ export interface StatsOptions {
   queueWide?: boolean;
 }
 
-const pct = (row: Record<string, any>): Percentiles => ({
+/** percentile_cont's answers: null when there was nothing to measure. */
+interface PercentileRow {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+const PERCENTILES = `percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99`;
+
+const pct = (row: PercentileRow): Percentiles => ({
   p50: row.p50 === null ? null : Math.round(row.p50),
   p95: row.p95 === null ? null : Math.round(row.p95),
   p99: row.p99 === null ? null : Math.round(row.p99),
@@ -134,15 +145,24 @@ export class MonitoringService {
     const total = [...byMinute.values()].reduce((n, m) => n + m.total, 0);
     const failed = failures.reduce((n, r) => n + r.count, 0);
     const l = scope().where(`recorded_at > now() - interval '5 minutes'`);
-    const [store] = await this.db.query(
-      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
-       FROM (SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms FROM event_store WHERE ${l.sql}) x`,
+    const [store]: PercentileRow[] = await this.db.query(
+      `SELECT ${PERCENTILES}
+       FROM (
+         SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms
+         FROM event_store
+         WHERE ${l.sql}
+       ) x`,
       l.params,
     );
-    const listenerRows = await this.db.query(
-      `SELECT r.listener, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
-       FROM (SELECT r.listener, extract(epoch FROM r.handled_at - e.recorded_at) * 1000 AS ms FROM listener_receipts r JOIN event_store e ON e.id = r.event_id
-             WHERE r.handled_at > now() - interval '5 minutes' AND e.tenant_id = $1) r GROUP BY r.listener`,
+    const listenerRows: (PercentileRow & { listener: string })[] = await this.db.query(
+      `SELECT r.listener, ${PERCENTILES}
+       FROM (
+         SELECT r.listener, extract(epoch FROM r.handled_at - e.recorded_at) * 1000 AS ms
+         FROM listener_receipts r
+         JOIN event_store e ON e.id = r.event_id
+         WHERE r.handled_at > now() - interval '5 minutes' AND e.tenant_id = $1
+       ) r
+       GROUP BY r.listener`,
       [tenantId],
     );
     const pending = await this.outbox.pendingFor(tenantId, warehouses, warehouseId);
@@ -152,7 +172,7 @@ export class MonitoringService {
       failuresPerMinute: failures,
       errorRate: total ? failed / total : 0,
       storeLatencyMs: pct(store),
-      listenerLatencyMs: Object.fromEntries(listenerRows.map((r: Record<string, any>) => [r.listener, pct(r)])),
+      listenerLatencyMs: Object.fromEntries(listenerRows.map((r) => [r.listener, pct(r)])),
       backlog: { pendingEvents: pending.count, oldestPendingSeconds: pending.oldestSeconds },
       ...(options.queueWide ? { queues: await this.queueBacklog() } : {}),
       alerts: [],
@@ -179,9 +199,13 @@ export class MonitoringService {
       `SELECT name, count(*)::int AS n FROM event_store WHERE recorded_at > now() - interval '1 hour' GROUP BY name`,
     ))
       eventsStoredLastHour.set({ name: r.name }, r.n);
-    const [lat] = await this.db.query(
-      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
-       FROM (SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms FROM event_store WHERE recorded_at > now() - interval '5 minutes') x`,
+    const [lat]: PercentileRow[] = await this.db.query(
+      `SELECT ${PERCENTILES}
+       FROM (
+         SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms
+         FROM event_store
+         WHERE recorded_at > now() - interval '5 minutes'
+       ) x`,
     );
     for (const q of ['p50', 'p95', 'p99'] as const) storeLatency.set({ quantile: q }, lat[q] ?? 0);
     return { contentType: registry.contentType, body: await registry.metrics() };

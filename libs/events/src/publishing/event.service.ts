@@ -117,7 +117,7 @@ export class EventService {
   }
 
   private async recordOne(
-    definition: EventTypeDefinition<any>,
+    definition: EventTypeDefinition,
     payload: unknown,
     ctx: PublishContext,
     options?: PublishOptions,
@@ -239,7 +239,7 @@ export class EventService {
 
   private async record(
     manager: EntityManager,
-    definition: EventTypeDefinition<any>,
+    definition: EventTypeDefinition,
     payload: object,
     ctx: PublishContext,
     options: PublishOptions | undefined,
@@ -253,7 +253,7 @@ export class EventService {
 
   /** Enriches a validated payload; the stream position is set when the event is recorded. */
   private envelope(
-    definition: EventTypeDefinition<any>,
+    definition: EventTypeDefinition,
     payload: object,
     ctx: PublishContext,
     options: PublishOptions | undefined,

@@ -128,7 +128,7 @@ export class DeliveryService implements OnModuleInit {
            WHERE d.id = ANY($1::uuid[]) ORDER BY n.created_at`,
           [ids],
         )
-      ).map((n: Record<string, any>) => ({
+      ).map((n: Omit<StoredNotification, 'createdAt'> & { created_at: Date }) => ({
         id: n.id,
         kind: n.kind,
         severity: n.severity,

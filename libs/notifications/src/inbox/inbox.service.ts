@@ -32,7 +32,7 @@ export class InboxService {
     );
     return {
       unread: n,
-      items: rows.map((r: Record<string, any>) => ({
+      items: rows.map((r: Omit<InboxItem, 'createdAt' | 'readAt'> & { created_at: Date; read_at: Date | null }) => ({
         id: r.id,
         kind: r.kind,
         category: r.category,

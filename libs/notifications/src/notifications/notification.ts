@@ -28,7 +28,7 @@ export interface Rendered {
  * One situation worth telling someone about, made from the event that revealed it. Like Laravel's
  * notifications: `via()` picks the channels a recipient can get, `to…()` render per channel.
  */
-export abstract class WarehouseNotification<P = Record<string, any>> {
+export abstract class WarehouseNotification<P extends object = object> {
   abstract readonly kind: string;
   abstract readonly category: Category;
   abstract readonly severity: Severity;

@@ -151,6 +151,9 @@ export class SystemAlertNotification extends WarehouseNotification<SystemAlertV1
   }
 }
 
+// Each class takes its own event's payload; the event name picks the class, and the catalog has already
+// validated the payload against that event's schema, so the map may hold constructors of any payload.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type NotificationClass = new (event: EventEnvelope<any>) => WarehouseNotification;
 
 /** Which notification an event becomes. Persistent contract: `kind` values are stored in notifications and rules. */

@@ -45,7 +45,7 @@ export interface QueuedDelivery {
 }
 
 const valueAt = (payload: Record<string, unknown>, field: string): unknown =>
-  field.split('.').reduce<any>((v, k) => (v == null ? undefined : v[k]), payload);
+  field.split('.').reduce<unknown>((v, k) => (v == null ? undefined : (v as Record<string, unknown>)[k]), payload);
 
 export function conditionHolds(payload: Record<string, unknown>, c: Condition): boolean {
   const v = valueAt(payload, c.field);

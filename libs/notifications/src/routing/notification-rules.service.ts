@@ -17,7 +17,20 @@ export interface RuleInput {
   enabled: boolean;
 }
 
-const toRule = (r: Record<string, any>) => ({
+/** A `notification_rules` row as Postgres returns it. */
+interface RuleRow {
+  id: string;
+  name: string;
+  event_name: string;
+  conditions: Condition[];
+  min_severity: Severity;
+  recipient_users: string[];
+  recipient_roles: string[];
+  channels: Channel[];
+  enabled: boolean;
+}
+
+const toRule = (r: RuleRow) => ({
   id: r.id,
   name: r.name,
   eventName: r.event_name,
@@ -63,7 +76,7 @@ export class NotificationRulesService {
 
   async update(tenantId: string, id: string, input: RuleInput) {
     await this.check(tenantId, input);
-    const [row] = await changedRows(
+    const [row] = await changedRows<RuleRow>(
       this.db.manager,
       `UPDATE notification_rules SET name = $3, event_name = $4, conditions = $5, min_severity = $6, recipient_users = $7, recipient_roles = $8, channels = $9, enabled = $10
        WHERE id = $1 AND tenant_id = $2 RETURNING *`,

@@ -203,7 +203,16 @@ export class InventoryService {
        ORDER BY sku, location_code, lot LIMIT 1000`,
       [tenantId, warehouseId, filter.sku ?? null, filter.locationCode ?? null],
     );
-    return rows.map((r: Record<string, any>) => ({
+    type StockRow = {
+      sku: string;
+      location_code: string;
+      lot: string;
+      expires_on: string | null;
+      on_hand: number;
+      reserved: number;
+      held: number;
+    };
+    return rows.map((r: StockRow) => ({
       sku: r.sku,
       locationCode: r.location_code,
       lot: r.lot,

@@ -428,16 +428,27 @@ export class OutboundService {
       carrierCode: order.carrier_code,
       trackingNumber: order.tracking_number,
       lines,
-      pickTasks: tasks.map((t: Record<string, any>) => ({
-        taskId: t.id,
-        line: t.line,
-        sku: t.sku,
-        locationCode: t.location_code,
-        lot: t.lot,
-        quantity: t.quantity,
-        picked: t.picked,
-        status: t.status,
-      })),
+      pickTasks: tasks.map(
+        (t: {
+          id: string;
+          line: number;
+          sku: string;
+          location_code: string;
+          lot: string;
+          quantity: number;
+          picked: number;
+          status: string;
+        }) => ({
+          taskId: t.id,
+          line: t.line,
+          sku: t.sku,
+          locationCode: t.location_code,
+          lot: t.lot,
+          quantity: t.quantity,
+          picked: t.picked,
+          status: t.status,
+        }),
+      ),
     };
   }
 

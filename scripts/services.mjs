@@ -137,9 +137,37 @@ export async function findRedis() {
   return null;
 }
 
-export function redisServerBinary() {
-  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+const commandPath = (command) => {
+  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
   return found.status === 0 ? found.stdout.trim() : null;
+};
+
+export const redisServerBinary = () => commandPath('redis-server');
+
+/**
+ * Makes sure the OS commands the tests drive are there: installs the missing ones with apt-get when it can
+ * (root on Debian), otherwise stops at once with the exact command to run. The tests never skip for want of them.
+ * `tools` maps a command to the Debian package that provides it.
+ */
+export function ensureTools(tools) {
+  const missing = Object.entries(tools).filter(([command]) => !commandPath(command));
+  if (!missing.length) return;
+  const packages = [...new Set(missing.map(([, pkg]) => pkg))];
+  const canInstall = process.getuid?.() === 0 && commandPath('apt-get');
+  if (canInstall) {
+    log('installing what the tests need from Debian', { packages });
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    const install =
+      update.status === 0 && spawnSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env });
+    if (install && install.status === 0 && missing.every(([command]) => commandPath(command))) return;
+  }
+  const how = `${process.getuid?.() === 0 ? '' : 'sudo '}apt-get install -y ${packages.join(' ')}`;
+  console.error(
+    `The tests need ${missing.map(([command]) => command).join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not installed` +
+      `${canInstall ? ' and could not be installed' : ''}. Run:\n  ${how}\nthen npm test again.`,
+  );
+  process.exit(1);
 }
 
 /** Starts a private, non-persistent redis-server on `port` (or a free one); tests restart it at will. */

@@ -6,6 +6,7 @@ import {
   build,
   createDatabase,
   dropDatabase,
+  ensureTools,
   log,
   migrate,
   provisionPostgres,
@@ -13,6 +14,9 @@ import {
   startRedisServer,
 } from './services.mjs';
 
+// A private redis-server (restarted by the resilience tests), Chromium for the dashboard's browser tests,
+// docker-compose (v1) to check docker-compose.yml without a Docker engine.
+ensureTools({ 'redis-server': 'redis-server', chromium: 'chromium', 'docker-compose': 'docker-compose' });
 build();
 const pg = await provisionPostgres();
 const database = `wms_test_${Date.now()}`;

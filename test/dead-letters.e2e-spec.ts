@@ -3,7 +3,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { type EventEnvelope, LISTENERS_QUEUE, QueuedListener } from '@wms/events';
 import type { CarrierTrackingUpdatedV1 } from '@wms/wms-domain';
 import type { Queue } from 'bullmq';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { EntityManager } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,7 +47,9 @@ describe('dead letters, retry and replay', () => {
       env: { LISTENER_ATTEMPTS: '2', LISTENER_BACKOFF_MS: '50' },
     });
     await sys.db.query(
-      `CREATE TABLE IF NOT EXISTS test_order_projection (tenant_id text, order_number text, updates int, last_status text, PRIMARY KEY (tenant_id, order_number))`,
+      `CREATE TABLE IF NOT EXISTS test_order_projection (
+         tenant_id text, order_number text, updates int, last_status text, PRIMARY KEY (tenant_id, order_number)
+       )`,
     );
   });
   afterAll(async () => {
@@ -254,5 +256,55 @@ describe('dead letters, retry and replay', () => {
     );
     expect(replay.status).toBe(1);
     expect(replay.stderr).toContain('no queued listener named nope');
+  });
+
+  it('follows new events on the command line, in the order they were stored, and only those', async () => {
+    const before = await sys.post('/events', tracking({ warehouseId: 'WH2', orderNumber: 'SO-TAIL-OLD' }));
+    expect(before.status).toBe(202);
+    await waitFor(
+      'the old event to be stored',
+      async () => (await sys.get(`/events/${before.body.id}`)).status === 200,
+    );
+    const tail = spawn(
+      process.execPath,
+      [
+        path.join(testEnv.root, 'dist/apps/worker/src/cli/wms.js'),
+        '--tenant',
+        sys.tenant,
+        '--json',
+        'events:tail',
+        '--warehouse',
+        'WH2',
+        '--seconds',
+        '30',
+      ],
+      { env: { PATH: process.env.PATH, ...sys.env, LOG_LEVEL: 'silent' } },
+    );
+    let out = '';
+    let err = '';
+    tail.stdout.on('data', (d) => (out += d));
+    tail.stderr.on('data', (d) => (err += d));
+    try {
+      await waitFor('the CLI to start following', () => err.includes('following new events'), 30_000);
+      const ids: string[] = [];
+      // One at a time, each stored before the next: a cursor on ids cannot yet see an event recorded earlier
+      // but stored later (the store sequence of the history issue will).
+      for (const n of [1, 2, 3]) {
+        const { id } = (await sys.post('/events', tracking({ warehouseId: 'WH2', orderNumber: `SO-TAIL-${n}` }))).body;
+        await waitFor('it to be stored', async () => (await sys.get(`/events/${id}`)).status === 200);
+        ids.push(id);
+      }
+      await sys.post('/events', tracking({ warehouseId: 'WH1', orderNumber: 'SO-TAIL-OTHER' }));
+      const shown = () =>
+        out
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { id: string; payload: { orderNumber: string } });
+      await waitFor('the three new events', () => shown().length >= 3);
+      expect(shown().map((e) => e.id)).toEqual([...ids].sort());
+      expect(shown().map((e) => e.payload.orderNumber)).not.toContain('SO-TAIL-OLD');
+    } finally {
+      tail.kill('SIGTERM');
+    }
   });
 });

@@ -296,6 +296,10 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect(health.body.info.queue).toEqual({ status: 'up', backend: 'redis' });
     const doc = await sys.get('/docs/openapi.json');
     expect(doc.status).toBe(200);
+    // The documented example is one the api accepts.
+    const example = doc.body.components.schemas.PublishEventDto.properties;
+    const published = await sys.post('/events', { name: example.name.example, payload: example.payload.example });
+    expect(published.status, JSON.stringify(published.body)).toBe(202);
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining(['/events', '/events/{id}', '/event-types', '/health']),
     );

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsISO8601, IsObject, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 
 export class PublishEventDto {
-  @ApiProperty({ example: 'inventory.adjusted', description: 'a name from GET /event-types' })
+  @ApiProperty({ example: 'carrier.tracking_updated', description: 'an integration event from GET /event-types' })
   @IsString()
   @Matches(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, {
     message: 'name must be a dotted event name like inventory.adjusted',
@@ -17,7 +17,13 @@ export class PublishEventDto {
   version?: number;
 
   @ApiProperty({
-    example: { warehouseId: 'WH1', sku: 'SKU-1', locationCode: 'A-01-01', quantityDelta: -2, reasonCode: 'damaged' },
+    example: {
+      warehouseId: 'WH1',
+      orderNumber: 'SO-1001',
+      carrierCode: 'DHL',
+      trackingNumber: 'JD014600003',
+      status: 'in_transit',
+    },
   })
   @IsObject()
   payload: Record<string, unknown>;

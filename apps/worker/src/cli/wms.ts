@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import {
   type AppConfig,
   ConfigError,
+  type EventEnvelope,
   DeadLetterAdminService,
   type DeadLetterFilter,
   DomainError,
@@ -236,26 +237,22 @@ export function program(): Command {
         const store = app.get(EventStoreRepository);
         const tenantId = cli.opts().tenant;
         const stopAt = o.seconds ? Date.now() + o.seconds * 1000 : Infinity;
-        let last =
-          (await store.find({ tenantId, visibleWarehouses: 'all', warehouseId: o.warehouse, name: o.name, limit: 1 }))
-            .items[0]?.id ?? '00000000-0000-0000-0000-000000000000';
+        const filter = { tenantId, visibleWarehouses: 'all' as const, warehouseId: o.warehouse, name: o.name };
+        let last = (await store.find({ ...filter, limit: 1 })).items[0]?.id ?? '00000000-0000-0000-0000-000000000000';
+        process.stderr.write(
+          `following new events of ${tenantId}${o.warehouse ? ` in ${o.warehouse}` : ''}… (Ctrl-C to stop)\n`,
+        );
+        const line = (e: EventEnvelope) =>
+          cli.opts().json
+            ? JSON.stringify(e)
+            : `${e.recordedAt}  ${e.name.padEnd(28)} ${e.warehouseId ?? '-'}  ${e.aggregateId}  ` +
+              JSON.stringify(e.payload);
         while (Date.now() < stopAt) {
-          const page = await store.find({
-            tenantId,
-            visibleWarehouses: 'all',
-            warehouseId: o.warehouse,
-            name: o.name,
-            limit: 500,
-          });
-          const fresh = page.items.filter((e) => e.id > last).reverse();
-          for (const e of fresh)
-            console.log(
-              cli.opts().json
-                ? JSON.stringify(e)
-                : `${e.recordedAt}  ${e.name.padEnd(28)} ${e.warehouseId ?? '-'}  ${e.aggregateId}  ${JSON.stringify(e.payload)}`,
-            );
-          if (fresh.length) last = fresh[fresh.length - 1].id;
-          await new Promise((r) => setTimeout(r, 500));
+          // Only what came after the last event shown, oldest first; a full page means more is waiting.
+          const page = await store.find({ ...filter, since: last, limit: 500 });
+          for (const e of page.items) console.log(line(e));
+          if (page.items.length) last = page.items[page.items.length - 1].id;
+          if (page.items.length < 500) await new Promise((r) => setTimeout(r, 500));
         }
       }),
     );

@@ -50,7 +50,9 @@ export class EventPipeline1764000000000 implements MigrationInterface {
       CREATE FUNCTION event_store_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN RAISE EXCEPTION 'event_store is append-only'; END $$`);
     await q.query(
-      `CREATE TRIGGER event_store_append_only BEFORE UPDATE OR DELETE ON event_store FOR EACH ROW EXECUTE FUNCTION event_store_append_only()`,
+      `CREATE TRIGGER event_store_append_only
+       BEFORE UPDATE OR DELETE ON event_store
+       FOR EACH ROW EXECUTE FUNCTION event_store_append_only()`,
     );
     await q.query(`
       CREATE TABLE idempotency_keys (

@@ -19,7 +19,8 @@ export class DeadLetterAdmin1764400000000 implements MigrationInterface {
     await q.query(`DROP INDEX IF EXISTS dead_letters_event_idx`);
     await q.query(`DROP INDEX IF EXISTS dead_letters_tenant_time_idx`);
     await q.query(
-      `ALTER TABLE dead_letters DROP COLUMN warehouse_id, DROP COLUMN retries, DROP COLUMN status_reason, DROP COLUMN status_by, DROP COLUMN status_at`,
+      `ALTER TABLE dead_letters
+       DROP COLUMN warehouse_id, DROP COLUMN retries, DROP COLUMN status_reason, DROP COLUMN status_by, DROP COLUMN status_at`,
     );
   }
 }

@@ -70,36 +70,40 @@ describe('access changes take effect at once, on every api instance', () => {
   const atOnce = (what: string, since: number, check: () => Promise<boolean>) =>
     waitFor(what, check, Math.max(0, since + AT_ONCE_MS - Date.now()), 10);
 
-  it('refuses a disabled person’s existing token and closes their socket within 1 s on both instances, even after re-enabling', async () => {
-    const p = await person('supervisor');
-    for (const base of [sys.url, b.url]) expect((await call(base, 'GET', '/auth/me', p.token)).status).toBe(200);
-    const live = await socketOn(b.url, p.token, 'WH1');
-    const t0 = Date.now();
-    const disabled = await call(sys.url, 'PATCH', `/admin/users/${p.id}`, sys.tokens.admin, { disabled: true });
-    expect(disabled.status).toBe(200);
-    await atOnce(
-      'instance B to refuse the token',
-      t0,
-      async () => (await call(b.url, 'GET', '/auth/me', p.token)).status === 401,
-    );
-    await atOnce(
-      'instance A to refuse the token',
-      t0,
-      async () => (await call(sys.url, 'GET', '/auth/me', p.token)).status === 401,
-    );
-    expect(
-      await Promise.race([
-        live.closed,
-        new Promise<number>((r) => setTimeout(() => r(Infinity), t0 + AT_ONCE_MS - Date.now())),
-      ]),
-    ).toBeLessThan(t0 + AT_ONCE_MS);
-    expect((await call(sys.url, 'PATCH', `/admin/users/${p.id}`, sys.tokens.admin, { disabled: false })).status).toBe(
-      200,
-    );
-    // Tokens issued before the person was disabled stay dead; a new sign-in works.
-    await waitFor('the re-enabled person to sign in', async () => (await sys.login(p.email)).status === 200);
-    expect((await call(b.url, 'GET', '/auth/me', p.token)).status).toBe(401);
-  });
+  it(
+    'refuses a disabled person’s existing token and closes their socket within 1 s on both instances, ' +
+      'even after re-enabling',
+    async () => {
+      const p = await person('supervisor');
+      for (const base of [sys.url, b.url]) expect((await call(base, 'GET', '/auth/me', p.token)).status).toBe(200);
+      const live = await socketOn(b.url, p.token, 'WH1');
+      const t0 = Date.now();
+      const disabled = await call(sys.url, 'PATCH', `/admin/users/${p.id}`, sys.tokens.admin, { disabled: true });
+      expect(disabled.status).toBe(200);
+      await atOnce(
+        'instance B to refuse the token',
+        t0,
+        async () => (await call(b.url, 'GET', '/auth/me', p.token)).status === 401,
+      );
+      await atOnce(
+        'instance A to refuse the token',
+        t0,
+        async () => (await call(sys.url, 'GET', '/auth/me', p.token)).status === 401,
+      );
+      expect(
+        await Promise.race([
+          live.closed,
+          new Promise<number>((r) => setTimeout(() => r(Infinity), t0 + AT_ONCE_MS - Date.now())),
+        ]),
+      ).toBeLessThan(t0 + AT_ONCE_MS);
+      expect((await call(sys.url, 'PATCH', `/admin/users/${p.id}`, sys.tokens.admin, { disabled: false })).status).toBe(
+        200,
+      );
+      // Tokens issued before the person was disabled stay dead; a new sign-in works.
+      await waitFor('the re-enabled person to sign in', async () => (await sys.login(p.email)).status === 200);
+      expect((await call(b.url, 'GET', '/auth/me', p.token)).status).toBe(401);
+    },
+  );
 
   it('applies a demotion to the open token within 1 s: a demoted admin cannot create an admin', async () => {
     const admin = await person('admin');
@@ -262,111 +266,122 @@ describe('tenants are provisioned and suspended by the operating tenant', () => 
   const eventsOf = async (tenant: string) =>
     (
       await sys.db.query(
-        `SELECT count(*)::int AS n FROM (SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1 UNION SELECT id FROM event_store WHERE tenant_id = $1) e`,
+        `SELECT count(*)::int AS n
+         FROM (
+           SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1
+           UNION
+           SELECT id FROM event_store WHERE tenant_id = $1
+         ) e`,
         [tenant],
       )
     ).rows[0].n as number;
 
-  it('creates a tenant whose first admin sets a password once, works, is cut off entirely by a suspension and let back in by a resume', async () => {
-    const id = `acme-${Date.now().toString(36)}`;
-    const adminEmail = `it@${id}.example`;
-    const created = await call('POST', '/admin/tenants', sys.tokens.admin, {
-      id,
-      name: 'ACME',
-      adminEmail,
-      adminName: 'ACME admin',
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({
-      tenant: { id, name: 'ACME', suspendedAt: null },
-      admin: { email: adminEmail },
-    });
+  it(
+    'creates a tenant whose first admin sets a password once, works, is cut off entirely by a suspension ' +
+      'and let back in by a resume',
+    async () => {
+      const id = `acme-${Date.now().toString(36)}`;
+      const adminEmail = `it@${id}.example`;
+      const created = await call('POST', '/admin/tenants', sys.tokens.admin, {
+        id,
+        name: 'ACME',
+        adminEmail,
+        adminName: 'ACME admin',
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body).toMatchObject({
+        tenant: { id, name: 'ACME', suspendedAt: null },
+        admin: { email: adminEmail },
+      });
 
-    // No password until the admin sets one; a lost code can be replaced (the old one dies); a code works once.
-    expect((await sys.login(adminEmail, 'anything-at-all')).status).toBe(401);
-    const reissued = await call('POST', `/admin/tenants/${id}/admin-code`, sys.tokens.admin, { email: adminEmail });
-    expect(reissued.status).toBe(201);
-    expect(
-      (
-        await call('POST', '/auth/set-password', undefined, {
-          code: created.body.setPasswordCode,
-          password: 'acme-first-password-1',
-        })
-      ).status,
-    ).toBe(401);
-    const code = reissued.body.setPasswordCode as string;
-    expect(reissued.body.setPasswordLink).toBe(`/ui/#set-password=${code}`);
-    expect((await call('POST', '/auth/set-password', undefined, { code, password: 'short' })).status).toBe(400);
-    const first = await call('POST', '/auth/set-password', undefined, { code, password: 'acme-first-password-1' });
-    expect(first.status, JSON.stringify(first.body)).toBe(200);
-    expect(first.body.user).toMatchObject({ email: adminEmail, role: 'admin' });
-    expect(
-      (await call('POST', '/auth/set-password', undefined, { code, password: 'acme-second-password' })).body.code,
-    ).toBe('AUTH.INVALID_SET_PASSWORD_CODE');
-    const admin = (await sys.login(adminEmail, 'acme-first-password-1')).body.accessToken as string;
-    // Once the admin has a password, nobody can take the account over with a new code.
-    expect(
-      (await call('POST', `/admin/tenants/${id}/admin-code`, sys.tokens.admin, { email: adminEmail })).body.code,
-    ).toBe('TENANT.NO_PENDING_ADMIN');
+      // No password until the admin sets one; a lost code can be replaced (the old one dies); a code works once.
+      expect((await sys.login(adminEmail, 'anything-at-all')).status).toBe(401);
+      const reissued = await call('POST', `/admin/tenants/${id}/admin-code`, sys.tokens.admin, { email: adminEmail });
+      expect(reissued.status).toBe(201);
+      expect(
+        (
+          await call('POST', '/auth/set-password', undefined, {
+            code: created.body.setPasswordCode,
+            password: 'acme-first-password-1',
+          })
+        ).status,
+      ).toBe(401);
+      const code = reissued.body.setPasswordCode as string;
+      expect(reissued.body.setPasswordLink).toBe(`/ui/#set-password=${code}`);
+      expect((await call('POST', '/auth/set-password', undefined, { code, password: 'short' })).status).toBe(400);
+      const first = await call('POST', '/auth/set-password', undefined, { code, password: 'acme-first-password-1' });
+      expect(first.status, JSON.stringify(first.body)).toBe(200);
+      expect(first.body.user).toMatchObject({ email: adminEmail, role: 'admin' });
+      expect(
+        (await call('POST', '/auth/set-password', undefined, { code, password: 'acme-second-password' })).body.code,
+      ).toBe('AUTH.INVALID_SET_PASSWORD_CODE');
+      const admin = (await sys.login(adminEmail, 'acme-first-password-1')).body.accessToken as string;
+      // Once the admin has a password, nobody can take the account over with a new code.
+      expect(
+        (await call('POST', `/admin/tenants/${id}/admin-code`, sys.tokens.admin, { email: adminEmail })).body.code,
+      ).toBe('TENANT.NO_PENDING_ADMIN');
 
-    // The new tenant works on its own: people, devices, keys, events.
-    const device = (await call('POST', '/admin/devices', admin, { name: 'acme scanner', warehouses: ['WH1'] })).body
-      .token as string;
-    const key = (await call('POST', '/admin/api-keys', admin, { name: 'acme erp', warehouses: [] })).body
-      .token as string;
-    expect((await call('POST', '/events', key, tracking({ orderNumber: 'SO-ACME-1' }))).status).toBe(202);
-    expect((await call('GET', '/warehouses/WH1/stock', device, undefined, b.url)).status).toBe(200);
-    const stored = await eventsOf(id);
-    expect(stored).toBe(1);
+      // The new tenant works on its own: people, devices, keys, events.
+      const device = (await call('POST', '/admin/devices', admin, { name: 'acme scanner', warehouses: ['WH1'] })).body
+        .token as string;
+      const key = (await call('POST', '/admin/api-keys', admin, { name: 'acme erp', warehouses: [] })).body
+        .token as string;
+      expect((await call('POST', '/events', key, tracking({ orderNumber: 'SO-ACME-1' }))).status).toBe(202);
+      expect((await call('GET', '/warehouses/WH1/stock', device, undefined, b.url)).status).toBe(200);
+      const stored = await eventsOf(id);
+      expect(stored).toBe(1);
 
-    const t0 = Date.now();
-    const suspended = await call('POST', `/admin/tenants/${id}/suspend`, sys.tokens.admin, {
-      reason: 'contract ended',
-    });
-    expect(suspended.status).toBe(200);
-    expect(suspended.body).toMatchObject({ id, suspendedReason: 'contract ended' });
-    await waitFor(
-      'every credential of the tenant to be refused on both instances',
-      async () => {
-        const statuses = await Promise.all([
-          call('GET', '/auth/me', admin),
-          call('GET', '/auth/me', admin, undefined, b.url),
-          call('GET', '/warehouses/WH1/stock', device, undefined, b.url),
-          call('POST', '/events', key, tracking({ orderNumber: 'SO-ACME-2' }), b.url),
-        ]);
-        return statuses.every((r) => r.status === 401);
-      },
-      Math.max(0, t0 + 1000 - Date.now()),
-      10,
-    );
-    const refused = await sys.login(adminEmail, 'acme-first-password-1');
-    expect(refused.status).toBe(403);
-    expect(refused.body.code).toBe('AUTH.TENANT_SUSPENDED');
-    expect(await eventsOf(id)).toBe(stored);
+      const t0 = Date.now();
+      const suspended = await call('POST', `/admin/tenants/${id}/suspend`, sys.tokens.admin, {
+        reason: 'contract ended',
+      });
+      expect(suspended.status).toBe(200);
+      expect(suspended.body).toMatchObject({ id, suspendedReason: 'contract ended' });
+      await waitFor(
+        'every credential of the tenant to be refused on both instances',
+        async () => {
+          const statuses = await Promise.all([
+            call('GET', '/auth/me', admin),
+            call('GET', '/auth/me', admin, undefined, b.url),
+            call('GET', '/warehouses/WH1/stock', device, undefined, b.url),
+            call('POST', '/events', key, tracking({ orderNumber: 'SO-ACME-2' }), b.url),
+          ]);
+          return statuses.every((r) => r.status === 401);
+        },
+        Math.max(0, t0 + 1000 - Date.now()),
+        10,
+      );
+      const refused = await sys.login(adminEmail, 'acme-first-password-1');
+      expect(refused.status).toBe(403);
+      expect(refused.body.code).toBe('AUTH.TENANT_SUSPENDED');
+      expect(await eventsOf(id)).toBe(stored);
 
-    expect((await call('POST', `/admin/tenants/${id}/resume`, sys.tokens.admin)).status).toBe(200);
-    await waitFor(
-      'the key to work again',
-      async () => (await call('POST', '/events', key, tracking({ orderNumber: 'SO-ACME-3' }), b.url)).status === 202,
-      5000,
-    );
-    expect((await sys.login(adminEmail, 'acme-first-password-1')).status).toBe(200);
+      expect((await call('POST', `/admin/tenants/${id}/resume`, sys.tokens.admin)).status).toBe(200);
+      await waitFor(
+        'the key to work again',
+        async () => (await call('POST', '/events', key, tracking({ orderNumber: 'SO-ACME-3' }), b.url)).status === 202,
+        5000,
+      );
+      expect((await sys.login(adminEmail, 'acme-first-password-1')).status).toBe(200);
 
-    const ops = ((await sys.get('/admin/audit?limit=50')).body as { action: string; target: string }[])
-      .filter((a) => a.target === id)
-      .map((a) => a.action);
-    expect(ops).toEqual(['tenant.resumed', 'tenant.suspended', 'tenant.admin_code_issued', 'tenant.created']);
-    const own = ((await call('GET', '/admin/audit?limit=50', admin)).body as { action: string }[]).map((a) => a.action);
-    expect(own).toEqual(
-      expect.arrayContaining([
-        'tenant.created',
-        'tenant.admin_code_issued',
-        'tenant.suspended',
-        'tenant.resumed',
-        'user.password_set',
-      ]),
-    );
-  });
+      const ops = ((await sys.get('/admin/audit?limit=50')).body as { action: string; target: string }[])
+        .filter((a) => a.target === id)
+        .map((a) => a.action);
+      expect(ops).toEqual(['tenant.resumed', 'tenant.suspended', 'tenant.admin_code_issued', 'tenant.created']);
+      const own = ((await call('GET', '/admin/audit?limit=50', admin)).body as { action: string }[]).map(
+        (a) => a.action,
+      );
+      expect(own).toEqual(
+        expect.arrayContaining([
+          'tenant.created',
+          'tenant.admin_code_issued',
+          'tenant.suspended',
+          'tenant.resumed',
+          'user.password_set',
+        ]),
+      );
+    },
+  );
 
   it('lets only the operating tenant’s admins provision, and refuses bad or duplicate tenants', async () => {
     const other = await sys.newTenant();

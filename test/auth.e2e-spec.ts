@@ -186,7 +186,9 @@ describe('sign-in, roles and warehouse scoping', () => {
     expect(
       (
         await sys.db.query(
-          `SELECT 1 FROM event_outbox WHERE envelope->'payload'->>'orderNumber' = 'SO-KEY2' UNION ALL SELECT 1 FROM event_store WHERE payload->>'orderNumber' = 'SO-KEY2'`,
+          `SELECT 1 FROM event_outbox WHERE envelope->'payload'->>'orderNumber' = 'SO-KEY2'
+           UNION ALL
+           SELECT 1 FROM event_store WHERE payload->>'orderNumber' = 'SO-KEY2'`,
         )
       ).rowCount,
     ).toBe(0);
@@ -214,7 +216,8 @@ describe('sign-in, roles and warehouse scoping', () => {
 
   it('rejects tampered, expired and foreign tokens with 401', async () => {
     const [head, payload, signature] = sys.tokens.admin.split('.');
-    const tampered = `${head}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin', tid: 'other' })).toString('base64url')}.${signature}`;
+    const claims = { ...JSON.parse(Buffer.from(payload, 'base64url').toString()), role: 'admin', tid: 'other' };
+    const tampered = `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
     const key = new TextEncoder().encode(TEST_AUTH_SECRET);
     const expired = await new SignJWT({ tid: sys.tenant, role: 'admin', wh: 'all' })
       .setProtectedHeader({ alg: 'HS256' })

@@ -48,7 +48,9 @@ describe('import rules', () => {
     expect(
       await problems(
         'apps/api/src/x.ts',
-        `import { EventService } from '@wms/events';\nimport { WmsDomainModule } from '@wms/wms-domain';\nexport const x = [EventService, WmsDomainModule];\n`,
+        `import { EventService } from '@wms/events';\n` +
+          `import { WmsDomainModule } from '@wms/wms-domain';\n` +
+          `export const x = [EventService, WmsDomainModule];\n`,
       ),
     ).toEqual([]);
     expect(

@@ -30,8 +30,12 @@ const browserKeys = () => {
 const deliveriesOf = async (sys: TestSystem, userId: string, sku: string) =>
   (
     await sys.db.query(
-      `SELECT d.channel, d.status, d.reason, array(SELECT outcome FROM delivery_attempts a WHERE a.delivery_id = d.id ORDER BY a.id) AS attempts
-       FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id WHERE d.user_id = $1 AND n.title = $2 ORDER BY d.channel`,
+      `SELECT d.channel, d.status, d.reason,
+              array(SELECT outcome FROM delivery_attempts a WHERE a.delivery_id = d.id ORDER BY a.id) AS attempts
+       FROM notification_deliveries d
+       JOIN notifications n ON n.id = d.notification_id
+       WHERE d.user_id = $1 AND n.title = $2
+       ORDER BY d.channel`,
       [userId, `Low stock ${sku}`],
     )
   ).rows as { channel: string | null; status: string; reason: string | null; attempts: string[] }[];

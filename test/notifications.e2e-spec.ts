@@ -48,8 +48,12 @@ const as = (sys: TestSystem, token: string) => ({
 const deliveriesOf = async (sys: TestSystem, userId: string, sku: string) =>
   (
     await sys.db.query(
-      `SELECT d.channel, d.status, d.reason, array(SELECT outcome FROM delivery_attempts a WHERE a.delivery_id = d.id ORDER BY a.id) AS attempts
-       FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id WHERE d.user_id = $1 AND n.title LIKE $2 ORDER BY d.channel`,
+      `SELECT d.channel, d.status, d.reason,
+              array(SELECT outcome FROM delivery_attempts a WHERE a.delivery_id = d.id ORDER BY a.id) AS attempts
+       FROM notification_deliveries d
+       JOIN notifications n ON n.id = d.notification_id
+       WHERE d.user_id = $1 AND n.title LIKE $2
+       ORDER BY d.channel`,
       [userId, `%${sku}%`],
     )
   ).rows as { channel: string; status: string; reason: string | null; attempts: string[] }[];
@@ -399,7 +403,9 @@ describe('SMS budget', () => {
       async () =>
         (
           await sys.db.query(
-            `SELECT count(*)::int AS n FROM notification_deliveries WHERE channel = 'sms' AND status = 'suppressed' AND reason LIKE 'daily SMS budget%'`,
+            `SELECT count(*)::int AS n
+             FROM notification_deliveries
+             WHERE channel = 'sms' AND status = 'suppressed' AND reason LIKE 'daily SMS budget%'`,
           )
         ).rows[0].n >= 1,
     );

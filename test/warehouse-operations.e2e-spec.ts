@@ -16,7 +16,12 @@ describe('warehouse operations', () => {
   const eventCount = async () =>
     (
       await sys.db.query(
-        `SELECT count(*)::int AS n FROM (SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1 UNION SELECT id FROM event_store WHERE tenant_id = $1) e`,
+        `SELECT count(*)::int AS n
+         FROM (
+           SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1
+           UNION
+           SELECT id FROM event_store WHERE tenant_id = $1
+         ) e`,
         [sys.tenant],
       )
     ).rows[0].n as number;

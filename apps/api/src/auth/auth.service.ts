@@ -187,7 +187,10 @@ export class AuthService {
     return this.db.transaction(async (m) => {
       const [row] = await changedRows(
         m,
-        `UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now() RETURNING user_id`,
+        `UPDATE refresh_tokens
+         SET revoked_at = now()
+         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
+         RETURNING user_id`,
         [sha256(refreshToken)],
       );
       const userId = row?.user_id;
@@ -255,7 +258,8 @@ export class AuthService {
           { field: 'email', reason: 'already has an account' },
         ]);
       await m.query(
-        `INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, warehouses, phone, time_zone) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        `INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, warehouses, phone, time_zone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
         [
           id,
           admin.tenantId,
@@ -320,7 +324,10 @@ export class AuthService {
         );
       const [after] = await changedRows<UserRow>(
         m,
-        `UPDATE users SET role = coalesce($2, role), warehouses = coalesce($3, warehouses), disabled = coalesce($4, disabled) WHERE id = $1 RETURNING *`,
+        `UPDATE users
+         SET role = coalesce($2, role), warehouses = coalesce($3, warehouses), disabled = coalesce($4, disabled)
+         WHERE id = $1
+         RETURNING *`,
         [userId, change.role ?? null, change.warehouses ?? null, change.disabled ?? null],
       );
       if (change.disabled) {
@@ -434,7 +441,8 @@ export class AuthService {
     await this.db.transaction(async (m) => {
       if (c.integrationId) {
         await m.query(
-          `INSERT INTO api_keys (id, tenant_id, name, token_hash, warehouses, created_by, integration_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          `INSERT INTO api_keys (id, tenant_id, name, token_hash, warehouses, created_by, integration_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
           [id, admin.tenantId, c.name, hash, c.warehouses, admin.id, c.integrationId],
         );
       } else {

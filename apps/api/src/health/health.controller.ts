@@ -24,7 +24,10 @@ export class HealthController {
     @InjectQueue(EVENTS_QUEUE) private readonly queue: Queue,
   ) {}
 
-  /** Readiness: Postgres answers and the queue backend answers. Public, so it tells nothing of any tenant's volume (operators read /metrics). */
+  /**
+   * Readiness: Postgres answers and the queue backend answers. Public, so it tells nothing of any tenant's volume
+   * (operators read /metrics).
+   */
   @Get()
   @HealthCheck()
   check() {

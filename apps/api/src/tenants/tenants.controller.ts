@@ -7,7 +7,10 @@ import { AdminCodeDto, CreateTenantDto, SuspendTenantDto } from './tenants.dto.j
 
 const TenantIdParam = new PathCode('id', TENANT_ID, 'must be a tenant id: 2-63 lower-case letters, digits or "-"');
 
-/** Where the admin chooses a password on the dashboard, relative to the api's URL; the code is in the fragment, so it never reaches a server log. */
+/**
+ * Where the admin chooses a password on the dashboard, relative to the api's URL; the code is in the fragment, so it
+ * never reaches a server log.
+ */
 const withLink = <T extends { setPasswordCode: string }>(r: T) => ({
   ...r,
   setPasswordLink: `/ui/#set-password=${r.setPasswordCode}`,

@@ -182,7 +182,9 @@ export class TenantsService {
   async issueSetPasswordCode(m: EntityManager, userId: string): Promise<{ code: string; expiresAt: string }> {
     const code = `${SET_PASSWORD_PREFIX}_${randomBytes(24).toString('base64url')}`;
     const [row] = await m.query(
-      `INSERT INTO set_password_codes (code_hash, user_id, expires_at) VALUES ($1, $2, now() + make_interval(hours => $3)) RETURNING expires_at`,
+      `INSERT INTO set_password_codes (code_hash, user_id, expires_at)
+       VALUES ($1, $2, now() + make_interval(hours => $3))
+       RETURNING expires_at`,
       [hashSetPasswordCode(code), userId, SET_PASSWORD_TTL_HOURS],
     );
     return { code, expiresAt: row.expires_at.toISOString() };

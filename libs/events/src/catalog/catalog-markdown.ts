@@ -37,7 +37,9 @@ export function renderCatalogMarkdown(types: EventTypeDescription[]): string {
     '| --- | --- | --- | --- | --- |',
     ...types.map(
       (t) =>
-        `| [\`${t.name}\`](#${t.name.replace(/[^a-z0-9_-]/g, '')}-v${t.version}) | ${t.version} | ${t.severity} | ${t.aggregateType} | ${t.external ? 'integrations (POST /events)' : t.emittedBy.map((e) => e.split(' — ')[0]).join(', ')} |`,
+        `| [\`${t.name}\`](#${t.name.replace(/[^a-z0-9_-]/g, '')}-v${t.version}) | ${t.version} | ${t.severity} | ` +
+        `${t.aggregateType} | ` +
+        `${t.external ? 'integrations (POST /events)' : t.emittedBy.map((e) => e.split(' — ')[0]).join(', ')} |`,
     ),
     '',
   ];

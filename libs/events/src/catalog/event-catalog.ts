@@ -121,7 +121,9 @@ export class EventCatalog {
   static resolveExternal(name: string, version?: number): EventTypeDefinition {
     const definition = EventCatalog.resolve(name, version);
     if (!definition.external) {
-      const reason = `${name} is a domain event: it is emitted by ${(definition.emittedBy ?? ['its command']).join(', ')}, not published directly`;
+      const reason =
+        `${name} is a domain event: it is emitted by ${(definition.emittedBy ?? ['its command']).join(', ')}, ` +
+        'not published directly';
       throw new DomainError('EVENTS.NOT_PUBLISHABLE', reason, 'invalid', [{ field: 'name', reason }]);
     }
     return definition;

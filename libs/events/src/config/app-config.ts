@@ -79,7 +79,10 @@ export class AppConfig {
   @Transform(({ value }) => value === true || value === 'true' || value === '1')
   OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
 
-  /** Signs access tokens; required by the api (the worker does not use it): at least 32 characters, the same on every api instance, never logged. */
+  /**
+   * Signs access tokens; required by the api (the worker does not use it): at least 32 characters, the same on every
+   * api instance, never logged.
+   */
   @IsOptional()
   @Matches(/^.{32,}$/, { message: 'AUTH_SECRET must be at least 32 characters' })
   AUTH_SECRET?: string;

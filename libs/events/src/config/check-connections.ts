@@ -14,7 +14,8 @@ export async function checkConnections(config: AppConfig): Promise<void> {
     await client.query('SELECT 1');
   } catch (error) {
     problems.push(
-      `DATABASE_URL: cannot connect to ${hideSecret(config.DATABASE_URL)} (${(error as Error).message}); check the URL and that Postgres is running`,
+      `DATABASE_URL: cannot connect to ${hideSecret(config.DATABASE_URL)} (${(error as Error).message}); ` +
+        'check the URL and that Postgres is running',
     );
   } finally {
     await client.end().catch(() => undefined);
@@ -33,7 +34,8 @@ export async function checkConnections(config: AppConfig): Promise<void> {
       await redis.ping();
     } catch (error) {
       problems.push(
-        `REDIS_URL: cannot connect to ${hideSecret(config.REDIS_URL!)} (${(error as Error).message}); start Redis, fix the URL, or unset it to run Postgres-only`,
+        `REDIS_URL: cannot connect to ${hideSecret(config.REDIS_URL!)} (${(error as Error).message}); ` +
+          'start Redis, fix the URL, or unset it to run Postgres-only',
       );
     } finally {
       redis.disconnect();

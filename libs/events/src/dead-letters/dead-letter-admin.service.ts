@@ -156,8 +156,13 @@ export class DeadLetterAdminService {
   async groups(tenantId: string, filter: DeadLetterFilter): Promise<DeadLetterGroup[]> {
     const w = where(tenantId, { ...filter, status: filter.status ?? 'open' });
     const rows = await this.db.query(
-      `SELECT fingerprint, queue, job_name, count(*)::int AS count, max(last_failed_at) AS last_failed_at, (array_agg(error_message ORDER BY last_failed_at DESC))[1] AS sample_error
-       FROM dead_letters WHERE ${w.sql} GROUP BY fingerprint, queue, job_name ORDER BY count DESC, last_failed_at DESC LIMIT 200`,
+      `SELECT fingerprint, queue, job_name, count(*)::int AS count, max(last_failed_at) AS last_failed_at,
+              (array_agg(error_message ORDER BY last_failed_at DESC))[1] AS sample_error
+       FROM dead_letters
+       WHERE ${w.sql}
+       GROUP BY fingerprint, queue, job_name
+       ORDER BY count DESC, last_failed_at DESC
+       LIMIT 200`,
       w.params,
     );
     return rows.map(
@@ -264,7 +269,10 @@ export class DeadLetterAdminService {
     await this.db.transaction(async (m) => {
       const [row] = await changedRows(
         m,
-        `UPDATE dead_letters SET status = 'discarded', status_reason = $3, status_by = $4, status_at = now() WHERE id = $1 AND tenant_id = $2 AND status = 'open' RETURNING id`,
+        `UPDATE dead_letters
+         SET status = 'discarded', status_reason = $3, status_by = $4, status_at = now()
+         WHERE id = $1 AND tenant_id = $2 AND status = 'open'
+         RETURNING id`,
         [id, tenantId, reason, `${actor.type}:${actor.id}`],
       );
       if (!row) {
@@ -292,7 +300,9 @@ export class DeadLetterAdminService {
   private async prepare(m: EntityManager, row: DeadLetterRow, actor: EventActor, delay: number): Promise<RetryJob> {
     await this.preparers.get(row.queue)?.(m, row.payload, { firstFailedAt: row.first_failed_at });
     await m.query(
-      `UPDATE dead_letters SET status = 'retried', retries = retries + 1, status_by = $2, status_at = now(), status_reason = NULL WHERE id = $1`,
+      `UPDATE dead_letters
+       SET status = 'retried', retries = retries + 1, status_by = $2, status_at = now(), status_reason = NULL
+       WHERE id = $1`,
       [row.id, `${actor.type}:${actor.id}`],
     );
     // A new job id: the old one may still sit in BullMQ's failed set, where adding it again would do nothing.

@@ -71,8 +71,11 @@ export class DeadLetterService {
       const [dl] = retryOf
         ? await m
             .query(
-              `UPDATE dead_letters SET status = 'open', attempts = attempts + $2, history = history || $3::jsonb, error_message = $4, error_stack = $5,
-               fingerprint = $6, last_failed_at = $7 WHERE id = $1 RETURNING id, retries`,
+              `UPDATE dead_letters
+               SET status = 'open', attempts = attempts + $2, history = history || $3::jsonb, error_message = $4,
+                   error_stack = $5, fingerprint = $6, last_failed_at = $7
+               WHERE id = $1
+               RETURNING id, retries`,
               [
                 retryOf,
                 job.attemptsMade,
@@ -85,8 +88,12 @@ export class DeadLetterService {
             )
             .then((r: [Record<string, unknown>[], number]) => r[0])
         : await m.query(
-            `INSERT INTO dead_letters (tenant_id, queue, job_name, job_id, event_id, event_name, warehouse_id, payload, error_message, error_stack, fingerprint, attempts, history, first_failed_at, last_failed_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id, retries`,
+            `INSERT INTO dead_letters (
+               tenant_id, queue, job_name, job_id, event_id, event_name, warehouse_id, payload, error_message,
+               error_stack, fingerprint, attempts, history, first_failed_at, last_failed_at
+             )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             RETURNING id, retries`,
             [
               tenantId,
               job.queue,

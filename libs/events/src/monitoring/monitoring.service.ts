@@ -139,7 +139,11 @@ export class MonitoringService {
     }
     const f = scope().add(`last_failed_at > now() - make_interval(mins => ?)`, windowMinutes);
     const failures: { minute: string; count: number }[] = await this.db.query(
-      `SELECT to_char(date_trunc('minute', last_failed_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, count(*)::int AS count FROM dead_letters WHERE ${f.sql} GROUP BY 1 ORDER BY 1`,
+      `SELECT to_char(date_trunc('minute', last_failed_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, count(*)::int AS count
+       FROM dead_letters
+       WHERE ${f.sql}
+       GROUP BY 1
+       ORDER BY 1`,
       f.params,
     );
     const total = [...byMinute.values()].reduce((n, m) => n + m.total, 0);
@@ -218,7 +222,9 @@ export class MonitoringService {
     if (s.backlog.oldestPendingSeconds > maxAge) {
       alerts.push({
         kind: 'backlog_age',
-        message: `${s.backlog.pendingEvents} events waiting to be processed, the oldest for ${s.backlog.oldestPendingSeconds} s (threshold ${maxAge} s)`,
+        message:
+          `${s.backlog.pendingEvents} events waiting to be processed, ` +
+          `the oldest for ${s.backlog.oldestPendingSeconds} s (threshold ${maxAge} s)`,
       });
     }
     for (const q of s.queues ?? []) {
@@ -231,7 +237,9 @@ export class MonitoringService {
     if (s.errorRate > this.config.ALERT_ERROR_RATE)
       alerts.push({
         kind: 'error_rate',
-        message: `${(s.errorRate * 100).toFixed(1)} % of events ended in the dead-letter store (threshold ${(this.config.ALERT_ERROR_RATE * 100).toFixed(1)} %)`,
+        message:
+          `${(s.errorRate * 100).toFixed(1)} % of events ended in the dead-letter store ` +
+          `(threshold ${(this.config.ALERT_ERROR_RATE * 100).toFixed(1)} %)`,
       });
     if ((s.storeLatencyMs.p99 ?? 0) > this.config.ALERT_P99_LATENCY_MS)
       alerts.push({

@@ -17,7 +17,8 @@ defineEvent<SystemAlertV1>({
   payload: SystemAlertV1,
   severity: 'critical',
   description:
-    'A monitoring threshold was crossed (the age of the tenant’s own backlog; queue backlog age, for the operating tenant only; error rate; publish → stored latency); sent when it starts, not while it lasts.',
+    'A monitoring threshold was crossed (the age of the tenant’s own backlog; queue backlog age, for the operating ' +
+    'tenant only; error rate; publish → stored latency); sent when it starts, not while it lasts.',
   aggregateType: 'system',
   aggregateId: (p) => p.kind,
   emittedBy: ['SystemAlertMonitor — the worker, every 30 s (ALERT_* thresholds)'],

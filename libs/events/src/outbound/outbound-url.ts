@@ -166,7 +166,8 @@ export class OutboundUrlPolicy {
       const refused = this.allowPrivateNetworks ? undefined : addresses.find((a) => nonPublicAddress(a.address));
       if (refused) {
         const err: NodeJS.ErrnoException = new Error(
-          `refused to connect to ${hostname}: it resolves to ${refused.address}, ${nonPublicAddress(refused.address)}, and only public addresses are allowed (OUTBOUND_ALLOW_PRIVATE_NETWORKS)`,
+          `refused to connect to ${hostname}: it resolves to ${refused.address}, ${nonPublicAddress(refused.address)}, ` +
+            'and only public addresses are allowed (OUTBOUND_ALLOW_PRIVATE_NETWORKS)',
         );
         err.code = OUTBOUND_REFUSED;
         return callback(err, '', 0);

@@ -152,7 +152,11 @@ export class EventStoreRepository {
       .add('correlation_id = ?', q.correlationId)
       .add(`(aggregate_id ILIKE '%' || ? || '%' OR payload::text ILIKE '%' || ? || '%')`, q.text);
     const rows: EventRow[] = await this.db.query(
-      `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE ${where.sql} ORDER BY id ${q.since ? 'ASC' : 'DESC'} LIMIT ${where.param(q.limit + 1)}`,
+      `SELECT ${COLUMNS.join(', ')}
+       FROM event_store
+       WHERE ${where.sql}
+       ORDER BY id ${q.since ? 'ASC' : 'DESC'}
+       LIMIT ${where.param(q.limit + 1)}`,
       where.params,
     );
     const items = rows.slice(0, q.limit).map(toEnvelope);

@@ -58,7 +58,9 @@ export class DeliveryService implements OnModuleInit {
       // A group job: only the deliveries it failed (since it was created), not older failures of the same person.
       else
         await m.query(
-          `UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE user_id = $1 AND channel = $2 AND status = 'failed' AND updated_at >= $3`,
+          `UPDATE notification_deliveries
+           SET status = 'queued', updated_at = now()
+           WHERE user_id = $1 AND channel = $2 AND status = 'failed' AND updated_at >= $3`,
           [job.userId, job.channel, deadLetter.firstFailedAt],
         );
     });
@@ -93,9 +95,13 @@ export class DeliveryService implements OnModuleInit {
   /** Re-queues deliveries whose job was lost (Redis restarted, enqueue failed after commit). */
   async redrive(olderThanS = 60): Promise<number> {
     const stale: { id: string; user_id: string; channel: Channel; grouped: boolean }[] = await this.db.query(
-      `SELECT d.id, d.user_id, d.channel, (d.channel = 'sms' OR (d.channel = 'email' AND coalesce(p.email_digest, false) AND n.severity <> 'critical')) AS grouped
-       FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id LEFT JOIN notification_preferences p ON p.user_id = d.user_id
-       WHERE d.status = 'queued' AND d.created_at < now() - make_interval(secs => $1) LIMIT 1000`,
+      `SELECT d.id, d.user_id, d.channel,
+              (d.channel = 'sms' OR (d.channel = 'email' AND coalesce(p.email_digest, false) AND n.severity <> 'critical')) AS grouped
+       FROM notification_deliveries d
+       JOIN notifications n ON n.id = d.notification_id
+       LEFT JOIN notification_preferences p ON p.user_id = d.user_id
+       WHERE d.status = 'queued' AND d.created_at < now() - make_interval(secs => $1)
+       LIMIT 1000`,
       [olderThanS],
     );
     await this.enqueue(stale.map((s) => ({ id: s.id, userId: s.user_id, channel: s.channel, grouped: s.grouped })));
@@ -106,7 +112,11 @@ export class DeliveryService implements OnModuleInit {
     const followUps: QueuedDelivery[] = [];
     const outcome = await this.db.transaction(async (m): Promise<Outcome> => {
       const rows: { id: string; user_id: string; channel: Channel; tenant_id: string }[] = await m.query(
-        `SELECT d.id, d.user_id, d.channel, d.tenant_id FROM notification_deliveries d WHERE ${filter} AND d.status = 'queued' ORDER BY d.created_at FOR UPDATE SKIP LOCKED`,
+        `SELECT d.id, d.user_id, d.channel, d.tenant_id
+         FROM notification_deliveries d
+         WHERE ${filter} AND d.status = 'queued'
+         ORDER BY d.created_at
+         FOR UPDATE SKIP LOCKED`,
         params,
       );
       if (!rows.length) return {}; // nothing to do: already sent, or not committed by a failed routing
@@ -124,8 +134,11 @@ export class DeliveryService implements OnModuleInit {
       const recipient = await loadRecipient(m, rows[0].user_id);
       const items: StoredNotification[] = (
         await m.query(
-          `SELECT n.id, n.kind, n.severity, n.title, n.body, n.link, n.created_at FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id
-           WHERE d.id = ANY($1::uuid[]) ORDER BY n.created_at`,
+          `SELECT n.id, n.kind, n.severity, n.title, n.body, n.link, n.created_at
+           FROM notification_deliveries d
+           JOIN notifications n ON n.id = d.notification_id
+           WHERE d.id = ANY($1::uuid[])
+           ORDER BY n.created_at`,
           [ids],
         )
       ).map((n: Omit<StoredNotification, 'createdAt'> & { created_at: Date }) => ({
@@ -201,12 +214,14 @@ export class DeliveryService implements OnModuleInit {
             id,
             tenantId,
             admin.id,
-            `Today's ${this.config.SMS_DAILY_BUDGET} SMS are used up; further SMS alerts are held back until tomorrow (in-app and email still work).`,
+            `Today's ${this.config.SMS_DAILY_BUDGET} SMS are used up; further SMS alerts are held back until tomorrow ` +
+              '(in-app and email still work).',
             `sms_budget:${tenantId}`,
           ],
         );
         await m.query(
-          `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status) VALUES ($1, $2, $3, $4, 'in_app', 'queued')`,
+          `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status)
+           VALUES ($1, $2, $3, $4, 'in_app', 'queued')`,
           [deliveryId, id, tenantId, admin.id],
         );
         followUps.push({ id: deliveryId, userId: admin.id, channel: 'in_app', grouped: false });
@@ -218,7 +233,10 @@ export class DeliveryService implements OnModuleInit {
 
 export async function loadRecipient(m: EntityManager, userId: string): Promise<Recipient> {
   const [u] = await m.query(
-    `SELECT id, tenant_id, email, display_name, phone, role, time_zone, EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = users.id) AS has_push FROM users WHERE id = $1`,
+    `SELECT id, tenant_id, email, display_name, phone, role, time_zone,
+            EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = users.id) AS has_push
+     FROM users
+     WHERE id = $1`,
     [userId],
   );
   return {

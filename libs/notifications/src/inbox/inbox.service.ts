@@ -20,7 +20,11 @@ export class InboxService {
   constructor(private readonly db: DataSource) {}
 
   async list(userId: string, limit: number, unreadOnly: boolean): Promise<{ unread: number; items: InboxItem[] }> {
-    const inApp = `EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = n.id AND d.channel = 'in_app' AND d.status = 'sent')`;
+    const inApp = `EXISTS (
+      SELECT 1
+      FROM notification_deliveries d
+      WHERE d.notification_id = n.id AND d.channel = 'in_app' AND d.status = 'sent'
+    )`;
     const rows = await this.db.query(
       `SELECT id, kind, category, severity, title, body, link, created_at, read_at FROM notifications n
        WHERE user_id = $1 AND ${inApp} AND ($3 = false OR read_at IS NULL) ORDER BY created_at DESC LIMIT $2`,

@@ -75,7 +75,9 @@ export function renderEmail(items: StoredNotification[]): { subject: string; tex
     return {
       subject: `[${n.severity.toUpperCase()}] ${n.title}`,
       text: `${n.body}${n.link ? `\n\n${n.link}` : ''}`,
-      html: `<p><strong>${escapeHtml(n.title)}</strong></p><p>${escapeHtml(n.body)}</p>${n.link ? `<p><a href="${escapeHtml(n.link)}">Open</a></p>` : ''}`,
+      html:
+        `<p><strong>${escapeHtml(n.title)}</strong></p><p>${escapeHtml(n.body)}</p>` +
+        `${n.link ? `<p><a href="${escapeHtml(n.link)}">Open</a></p>` : ''}`,
     };
   }
   return {

@@ -122,7 +122,9 @@ export class NotificationRouter {
     const notification = this.notificationFor(event);
     if (!notification) return [];
     const own: Rule[] = await m.query(
-      `SELECT conditions, min_severity, recipient_users, recipient_roles, channels FROM notification_rules WHERE tenant_id = $1 AND event_name = $2 AND enabled`,
+      `SELECT conditions, min_severity, recipient_users, recipient_roles, channels
+       FROM notification_rules
+       WHERE tenant_id = $1 AND event_name = $2 AND enabled`,
       [event.tenantId, event.name],
     );
     const rules = (own.length ? own : [defaultRule(notification)]).filter(
@@ -183,9 +185,13 @@ export class NotificationRouter {
     const [row] = await m.query(
       `SELECT u.id, u.tenant_id, u.email, u.display_name, u.phone, u.role, u.time_zone,
               EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = u.id) AS has_push,
-              coalesce(p.muted, '{}'::jsonb) AS muted, to_char(p.quiet_start, 'HH24:MI') AS quiet_start, to_char(p.quiet_end, 'HH24:MI') AS quiet_end,
+              coalesce(p.muted, '{}'::jsonb) AS muted,
+              to_char(p.quiet_start, 'HH24:MI') AS quiet_start,
+              to_char(p.quiet_end, 'HH24:MI') AS quiet_end,
               coalesce(p.email_digest, false) AS email_digest
-       FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1`,
+       FROM users u
+       LEFT JOIN notification_preferences p ON p.user_id = u.id
+       WHERE u.id = $1`,
       [userId],
     );
     const recipient: Recipient = {
@@ -250,7 +256,8 @@ export class NotificationRouter {
     for (const d of decisions) {
       const deliveryId = uuidv7();
       await m.query(
-        `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status, reason) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [deliveryId, id, event.tenantId, userId, d.channel, d.status, d.reason],
       );
       if (d.status === 'queued') {
@@ -325,12 +332,14 @@ export class NotificationRouter {
           event.tenantId,
           admin.id,
           `An alert could not reach ${who?.email ?? userId}`,
-          `"${rendered.title}" was not routed to ${who?.email ?? userId} (${reason}); everyone else was notified. Check their notification preferences.`,
+          `"${rendered.title}" was not routed to ${who?.email ?? userId} (${reason}); everyone else was notified. ` +
+            'Check their notification preferences.',
           `unroutable:${userId}`,
         ],
       );
       await m.query(
-        `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status) VALUES ($1, $2, $3, $4, 'in_app', 'queued')`,
+        `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status)
+         VALUES ($1, $2, $3, $4, 'in_app', 'queued')`,
         [deliveryId, noticeId, event.tenantId, admin.id],
       );
       queued.push({ id: deliveryId, userId: admin.id, channel: 'in_app', grouped: false });

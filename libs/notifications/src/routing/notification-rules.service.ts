@@ -56,8 +56,11 @@ export class NotificationRulesService {
   async create(tenantId: string, input: RuleInput) {
     await this.check(tenantId, input);
     const [row] = await this.db.query(
-      `INSERT INTO notification_rules (id, tenant_id, name, event_name, conditions, min_severity, recipient_users, recipient_roles, channels, enabled)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+      `INSERT INTO notification_rules (
+         id, tenant_id, name, event_name, conditions, min_severity, recipient_users, recipient_roles, channels, enabled
+       )
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       RETURNING *`,
       [
         uuidv7(),
         tenantId,
@@ -78,8 +81,11 @@ export class NotificationRulesService {
     await this.check(tenantId, input);
     const [row] = await changedRows<RuleRow>(
       this.db.manager,
-      `UPDATE notification_rules SET name = $3, event_name = $4, conditions = $5, min_severity = $6, recipient_users = $7, recipient_roles = $8, channels = $9, enabled = $10
-       WHERE id = $1 AND tenant_id = $2 RETURNING *`,
+      `UPDATE notification_rules
+       SET name = $3, event_name = $4, conditions = $5, min_severity = $6, recipient_users = $7, recipient_roles = $8,
+           channels = $9, enabled = $10
+       WHERE id = $1 AND tenant_id = $2
+       RETURNING *`,
       [
         id,
         tenantId,

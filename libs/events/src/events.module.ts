@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { AccessChanges } from './access/access-changes.js';
 import { TenantsService } from './access/tenants.service.js';
+import { UsersRepository } from './access/users.repository.js';
 import { AuditService } from './audit/audit.service.js';
 import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/event-broadcaster.service.js';
 import { socketChannel } from './broadcasting/rooms.js';
@@ -111,6 +112,7 @@ export class EventsModule {
       AuditService,
       AccessChanges,
       TenantsService,
+      UsersRepository,
     ];
     return {
       module: EventsModule,

@@ -34,4 +34,5 @@ export * from './monitoring/system-alert.events.js';
 export * from './audit/audit.service.js';
 export * from './access/access-changes.js';
 export * from './access/tenants.service.js';
+export * from './access/users.repository.js';
 export * from './events.module.js';

@@ -16,25 +16,23 @@ import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/
 import { socketChannel } from './broadcasting/rooms.js';
 import { AppConfig } from './config/app-config.js';
 import { redisOptions } from './database/connections.js';
-import { DeadLetterEntity } from './dead-letters/dead-letter.entity.js';
 import { DeadLetterAdminService } from './dead-letters/dead-letter-admin.service.js';
 import { DeadLetterService } from './dead-letters/dead-letter.service.js';
-import { ReplayService } from './dead-letters/replay.service.js';
+import { DeadLetterRepository } from './dead-letters/dead-letter.repository.js';
+import { ReplayService } from './replay/replay.service.js';
 import { MonitoringService } from './monitoring/monitoring.service.js';
-import { IdempotencyKeyEntity } from './idempotency/idempotency-key.entity.js';
-import { ListenerReceiptEntity } from './listeners/listener-receipt.entity.js';
 import { ListenerRegistry } from './listeners/listener-registry.service.js';
 import { ListenerRunner } from './listeners/listener-runner.service.js';
+import { ListenerReceiptsRepository } from './listeners/listener-receipts.repository.js';
 import { OutboxRelay } from './outbox/outbox-relay.service.js';
 import { OutboxRepository } from './outbox/outbox.repository.js';
+import { IdempotencyRepository } from './idempotency/idempotency.repository.js';
 import { EventPipeline } from './processing/event-pipeline.service.js';
 import { EventDispatcher } from './publishing/event-dispatcher.service.js';
-import { EventOutboxEntity, EventStreamEntity } from './publishing/event-outbox.entity.js';
-import { EventRecorder } from './publishing/event-recorder.js';
+import { EventRecorder } from './outbox/event-recorder.js';
 import { EventService } from './publishing/event.service.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
 import { EventStoreRepository } from './store/event-store.repository.js';
-import { StoredEventEntity } from './store/stored-event.entity.js';
 
 /** Owns the connection the socket.io emitter publishes on, and closes it at shutdown. */
 @Injectable()
@@ -62,15 +60,6 @@ class SocketEmitterConnection implements OnApplicationShutdown {
     await this.close();
   }
 }
-
-const entities = [
-  StoredEventEntity,
-  EventOutboxEntity,
-  EventStreamEntity,
-  IdempotencyKeyEntity,
-  ListenerReceiptEntity,
-  DeadLetterEntity,
-];
 
 @Global()
 @Module({})
@@ -100,12 +89,15 @@ export class EventsModule {
       EventRecorder,
       EventStoreRepository,
       OutboxRepository,
+      IdempotencyRepository,
       OutboxRelay,
       EventPipeline,
       EventBroadcaster,
       ListenerRegistry,
       ListenerRunner,
+      ListenerReceiptsRepository,
       DeadLetterService,
+      DeadLetterRepository,
       DeadLetterAdminService,
       ReplayService,
       MonitoringService,
@@ -122,14 +114,13 @@ export class EventsModule {
         TypeOrmModule.forRoot({
           type: 'postgres',
           url: config.DATABASE_URL,
-          entities,
-          autoLoadEntities: true,
+          // No entities: each table's repository writes its SQL (typed rows); TypeORM keeps the DataSource,
+          // the transactions and the migrations.
           synchronize: false,
           extra: { max: 20 },
           // Expected failures (a duplicate key answered with 409) are not errors; unexpected ones reach the error filter.
           logging: false,
         }),
-        TypeOrmModule.forFeature(entities),
         BullModule.forRoot({ connection: connection as never, prefix: config.QUEUE_PREFIX }),
         BullModule.registerQueue(
           {

@@ -10,6 +10,7 @@ import {
   DomainError,
   type EventActor,
   EventsModule,
+  ListenerReceiptsRepository,
   EventStoreRepository,
   loadConfig,
   type Operator,
@@ -20,7 +21,6 @@ import { NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import os from 'node:os';
-import { DataSource } from 'typeorm';
 
 /**
  * The admins' command line, artisan-style: `npm run wms -- dead-letters:list`, `dead-letters:retry`,
@@ -207,12 +207,9 @@ export function program(): Command {
         );
         if (!cli.opts().json) process.stderr.write('\n');
         if (o.wait && o.listener && result.eventIds.length) {
-          const db = app.get(DataSource);
+          const receipts = app.get(ListenerReceiptsRepository);
           for (;;) {
-            const [{ n }] = await db.query(
-              `SELECT count(*)::int AS n FROM listener_receipts WHERE listener = $1 AND event_id = ANY($2::uuid[])`,
-              [o.listener, result.eventIds],
-            );
+            const n = await receipts.handledCount(o.listener, result.eventIds);
             if (!cli.opts().json) process.stderr.write(`\rhandled ${n}/${result.eventIds.length}`);
             if (n >= result.eventIds.length) break;
             await new Promise((r) => setTimeout(r, 500));

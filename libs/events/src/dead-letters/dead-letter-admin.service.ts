@@ -4,25 +4,10 @@ import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
-import { changedRows } from '../database/changed-rows.js';
-import { SqlWhere } from '../database/sql-where.js';
 import type { EventActor } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
-import type { DeadLetterStatus } from './dead-letter.entity.js';
+import { type DeadLetterFilter, DeadLetterRepository, type DeadLetterRow } from './dead-letter.repository.js';
 import { retryJobId } from './dead-letter.service.js';
-
-export interface DeadLetterFilter {
-  status?: DeadLetterStatus;
-  queue?: string;
-  jobName?: string;
-  eventName?: string;
-  warehouseId?: string;
-  fingerprint?: string;
-  from?: string;
-  to?: string;
-  /** A business key: event id, SKU, order number, … (searched in the job's data). */
-  search?: string;
-}
 
 /** Runs before a dead letter's job is queued again, e.g. to put its delivery back to "queued". */
 export type RetryPreparer = (m: EntityManager, data: unknown, deadLetter: { firstFailedAt: Date }) => Promise<void>;
@@ -46,43 +31,6 @@ const FILTER_KEYS: (keyof DeadLetterFilter)[] = [
   'to',
   'search',
 ];
-
-const where = (tenantId: string, f: DeadLetterFilter) =>
-  new SqlWhere()
-    .add('tenant_id = ?', tenantId)
-    .add('status = ?', f.status)
-    .add('queue = ?', f.queue)
-    .add('job_name = ?', f.jobName)
-    .add('event_name = ?', f.eventName)
-    .add('warehouse_id = ?', f.warehouseId)
-    .add('fingerprint = ?', f.fingerprint)
-    .add('last_failed_at >= ?', f.from)
-    .add('last_failed_at < ?', f.to)
-    .add(`(event_id::text = ? OR payload::text ILIKE '%' || ? || '%')`, f.search);
-
-/** A `dead_letters` row as Postgres returns it. */
-interface DeadLetterRow {
-  id: string;
-  tenant_id: string | null;
-  status: DeadLetterStatus;
-  queue: string;
-  job_name: string;
-  job_id: string;
-  event_id: string | null;
-  event_name: string | null;
-  warehouse_id: string | null;
-  payload: unknown;
-  error_message: string;
-  error_stack: string | null;
-  fingerprint: string;
-  attempts: number;
-  retries: number;
-  history: { at: string; error: string }[];
-  first_failed_at: Date;
-  last_failed_at: Date;
-  status_reason: string | null;
-  status_by: string | null;
-}
 
 const toView = (r: DeadLetterRow) => ({
   id: r.id,
@@ -120,6 +68,7 @@ export class DeadLetterAdminService {
 
   constructor(
     private readonly db: DataSource,
+    private readonly deadLetters: DeadLetterRepository,
     private readonly audit: AuditService,
     private readonly moduleRef: ModuleRef,
   ) {}
@@ -130,16 +79,11 @@ export class DeadLetterAdminService {
   }
 
   async list(tenantId: string, filter: DeadLetterFilter, limit = 50): Promise<DeadLetterView[]> {
-    const w = where(tenantId, filter);
-    const rows = await this.db.query(
-      `SELECT * FROM dead_letters WHERE ${w.sql} ORDER BY last_failed_at DESC, id LIMIT ${Number(limit)}`,
-      w.params,
-    );
-    return rows.map(toView);
+    return (await this.deadLetters.list(tenantId, filter, limit)).map(toView);
   }
 
   async get(tenantId: string, id: string) {
-    const [row] = await this.db.query(`SELECT * FROM dead_letters WHERE id = $1 AND tenant_id = $2`, [id, tenantId]);
+    const row = await this.deadLetters.find(tenantId, id);
     if (!row)
       throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [
         { field: 'id', reason: 'no such dead letter' },
@@ -147,49 +91,27 @@ export class DeadLetterAdminService {
     return {
       ...toView(row),
       payload: row.payload,
-      stack: row.error_stack as string | null,
-      history: row.history as { at: string; error: string }[],
+      stack: row.error_stack,
+      history: row.history,
     };
   }
 
   /** Open dead letters by error fingerprint, largest group first. */
   async groups(tenantId: string, filter: DeadLetterFilter): Promise<DeadLetterGroup[]> {
-    const w = where(tenantId, { ...filter, status: filter.status ?? 'open' });
-    const rows = await this.db.query(
-      `SELECT fingerprint, queue, job_name, count(*)::int AS count, max(last_failed_at) AS last_failed_at,
-              (array_agg(error_message ORDER BY last_failed_at DESC))[1] AS sample_error
-       FROM dead_letters
-       WHERE ${w.sql}
-       GROUP BY fingerprint, queue, job_name
-       ORDER BY count DESC, last_failed_at DESC
-       LIMIT 200`,
-      w.params,
-    );
-    return rows.map(
-      (r: {
-        fingerprint: string;
-        queue: string;
-        job_name: string;
-        count: number;
-        last_failed_at: Date;
-        sample_error: string;
-      }) => ({
-        fingerprint: r.fingerprint,
-        queue: r.queue,
-        jobName: r.job_name,
-        count: r.count,
-        lastFailedAt: r.last_failed_at.toISOString(),
-        sampleError: r.sample_error,
-      }),
-    );
+    const rows = await this.deadLetters.groups(tenantId, { ...filter, status: filter.status ?? 'open' });
+    return rows.map((r) => ({
+      fingerprint: r.fingerprint,
+      queue: r.queue,
+      jobName: r.job_name,
+      count: r.count,
+      lastFailedAt: r.last_failed_at.toISOString(),
+      sampleError: r.sample_error,
+    }));
   }
 
   async retry(actor: EventActor, tenantId: string, id: string) {
     const retried = await this.db.transaction(async (m) => {
-      const [row] = await m.query(`SELECT * FROM dead_letters WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [
-        id,
-        tenantId,
-      ]);
+      const row = await this.deadLetters.find(tenantId, id, m, true);
       if (!row)
         throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [
           { field: 'id', reason: 'no such dead letter' },
@@ -236,17 +158,11 @@ export class DeadLetterAdminService {
         [{ field: 'filter', reason: 'empty filter without all: true' }],
       );
     }
-    const w = where(tenantId, { ...filter, status: 'open' });
-    if (options.dryRun) {
-      const [{ n }] = await this.db.query(`SELECT count(*)::int AS n FROM dead_letters WHERE ${w.sql}`, w.params);
-      return { dryRun: true, matched: n, retried: 0 };
-    }
+    const open = { ...filter, status: 'open' as const };
+    if (options.dryRun) return { dryRun: true, matched: await this.deadLetters.count(tenantId, open), retried: 0 };
     const perSecond = options.perSecond ?? 20;
     const jobs = await this.db.transaction(async (m) => {
-      const rows = await m.query(
-        `SELECT * FROM dead_letters WHERE ${w.sql} ORDER BY last_failed_at LIMIT 10000 FOR UPDATE SKIP LOCKED`,
-        w.params,
-      );
+      const rows = await this.deadLetters.lockMatching(m, tenantId, open, 10_000);
       const prepared: RetryJob[] = [];
       for (const [i, row] of rows.entries())
         prepared.push(await this.prepare(m, row, actor, Math.floor((i * 1000) / perSecond)));
@@ -267,19 +183,8 @@ export class DeadLetterAdminService {
 
   async discard(actor: EventActor, tenantId: string, id: string, reason: string) {
     await this.db.transaction(async (m) => {
-      const [row] = await changedRows(
-        m,
-        `UPDATE dead_letters
-         SET status = 'discarded', status_reason = $3, status_by = $4, status_at = now()
-         WHERE id = $1 AND tenant_id = $2 AND status = 'open'
-         RETURNING id`,
-        [id, tenantId, reason, `${actor.type}:${actor.id}`],
-      );
-      if (!row) {
-        const [exists] = await m.query(`SELECT status FROM dead_letters WHERE id = $1 AND tenant_id = $2`, [
-          id,
-          tenantId,
-        ]);
+      if (!(await this.deadLetters.discard(m, tenantId, id, reason, `${actor.type}:${actor.id}`))) {
+        const exists = await this.deadLetters.find(tenantId, id, m);
         if (!exists)
           throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [
             { field: 'id', reason: 'no such dead letter' },
@@ -299,12 +204,7 @@ export class DeadLetterAdminService {
   /** Marks a dead letter retried and readies what its job needs; the job is queued after commit. */
   private async prepare(m: EntityManager, row: DeadLetterRow, actor: EventActor, delay: number): Promise<RetryJob> {
     await this.preparers.get(row.queue)?.(m, row.payload, { firstFailedAt: row.first_failed_at });
-    await m.query(
-      `UPDATE dead_letters
-       SET status = 'retried', retries = retries + 1, status_by = $2, status_at = now(), status_reason = NULL
-       WHERE id = $1`,
-      [row.id, `${actor.type}:${actor.id}`],
-    );
+    await this.deadLetters.markRetried(m, row.id, `${actor.type}:${actor.id}`);
     // A new job id: the old one may still sit in BullMQ's failed set, where adding it again would do nothing.
     return {
       queue: row.queue,
@@ -323,10 +223,7 @@ export class DeadLetterAdminService {
       } catch (error) {
         // Not queued: these stay retryable instead of stuck as "retried".
         const ids = jobs.slice(i).map((j) => j.jobId.split('@')[1]);
-        await this.db.query(
-          `UPDATE dead_letters SET status = 'open', retries = retries - 1 WHERE id = ANY($1::uuid[]) AND status = 'retried'`,
-          [ids],
-        );
+        await this.deadLetters.unmarkRetried(ids);
         throw error;
       }
     }

@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { createHash } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { EventService } from '../publishing/event.service.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { PROCESS_EVENT_JOB } from '../queues.js';
+import { DeadLetterRepository } from './dead-letter.repository.js';
 import './dead-letter.events.js';
 
 /** What the dead-letter store needs of a failed BullMQ job. */
@@ -50,7 +52,8 @@ export class DeadLetterService {
 
   constructor(
     private readonly events: EventService,
-    private readonly db: DataSource,
+    private readonly deadLetters: DeadLetterRepository,
+    private readonly outbox: OutboxRepository,
   ) {}
 
   /**
@@ -68,62 +71,40 @@ export class DeadLetterService {
     const retryOf = RETRY_JOB_ID.exec(job.id)?.[1];
     const { result: row } = await this.events.transaction(async (tx) => {
       const m = tx.manager;
-      const [dl] = retryOf
-        ? await m
-            .query(
-              `UPDATE dead_letters
-               SET status = 'open', attempts = attempts + $2, history = history || $3::jsonb, error_message = $4,
-                   error_stack = $5, fingerprint = $6, last_failed_at = $7
-               WHERE id = $1
-               RETURNING id, retries`,
-              [
-                retryOf,
-                job.attemptsMade,
-                JSON.stringify(history),
-                error.message,
-                error.stack ?? null,
-                fingerprint,
-                now,
-              ],
-            )
-            .then((r: [Record<string, unknown>[], number]) => r[0])
-        : await m.query(
-            `INSERT INTO dead_letters (
-               tenant_id, queue, job_name, job_id, event_id, event_name, warehouse_id, payload, error_message,
-               error_stack, fingerprint, attempts, history, first_failed_at, last_failed_at
-             )
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-             RETURNING id, retries`,
-            [
-              tenantId,
-              job.queue,
-              job.name,
-              job.id,
-              event?.id ?? null,
-              event?.name ?? null,
-              event?.warehouseId ?? null,
-              JSON.stringify(job.data ?? null),
-              error.message,
-              error.stack ?? null,
-              fingerprint,
-              job.attemptsMade,
-              JSON.stringify(history),
-              new Date(job.timestamp),
-              now,
-            ],
-          );
-      if (event && job.name === 'process-event') await m.query(`DELETE FROM event_outbox WHERE id = $1`, [event.id]);
+      const failure = {
+        attempts: job.attemptsMade,
+        history,
+        error: error.message,
+        stack: error.stack ?? null,
+        fingerprint,
+        at: now,
+      };
+      const dl =
+        (retryOf && (await this.deadLetters.reopen(m, retryOf, failure))) ||
+        (await this.deadLetters.insert(m, {
+          ...failure,
+          tenantId,
+          queue: job.queue,
+          jobName: job.name,
+          jobId: job.id,
+          eventId: event?.id ?? null,
+          eventName: event?.name ?? null,
+          warehouseId: event?.warehouseId ?? null,
+          payload: job.data,
+          firstFailedAt: new Date(job.timestamp),
+        }));
+      if (event && job.name === PROCESS_EVENT_JOB) await this.outbox.remove(m, event.id);
       if (tenantId) {
         await tx.publish(
           'dead_letter.added',
           {
-            deadLetterId: dl.id as string,
+            deadLetterId: dl.id,
             queue: job.queue,
             jobName: job.name,
             eventName: event?.name,
             error: error.message.slice(0, 2000),
             fingerprint,
-            retries: dl.retries as number,
+            retries: dl.retries,
           },
           {
             tenantId,
@@ -148,17 +129,13 @@ export class DeadLetterService {
       },
       'job moved to the dead-letter store',
     );
-    return row.id as string;
+    return row.id;
   }
 
   /** A retried dead letter whose job then succeeded is resolved. */
   async completed(jobId: string | undefined): Promise<void> {
     const retryOf = jobId ? RETRY_JOB_ID.exec(jobId)?.[1] : undefined;
-    if (retryOf)
-      await this.db.query(
-        `UPDATE dead_letters SET status = 'resolved', status_at = now() WHERE id = $1 AND status = 'retried'`,
-        [retryOf],
-      );
+    if (retryOf) await this.deadLetters.resolveRetried(retryOf);
   }
 }
 

@@ -3,6 +3,7 @@ import { UnrecoverableError } from 'bullmq';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { ListenerRegistry } from './listener-registry.service.js';
+import { ListenerReceiptsRepository } from './listener-receipts.repository.js';
 
 /** Runs one queued listener for one event, at most once per (listener, event). */
 @Injectable()
@@ -10,6 +11,7 @@ export class ListenerRunner {
   constructor(
     private readonly registry: ListenerRegistry,
     private readonly db: DataSource,
+    private readonly receipts: ListenerReceiptsRepository,
   ) {}
 
   /** Returns false when the listener had already handled the event. */
@@ -20,11 +22,7 @@ export class ListenerRunner {
     // The receipt and the listener's own writes commit together; a listener that throws leaves no receipt.
     let afterCommit: (() => Promise<void>) | undefined;
     const handled = await this.db.transaction(async (manager) => {
-      const claimed = await manager.query(
-        `INSERT INTO listener_receipts (listener, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING listener`,
-        [listenerName, event.id],
-      );
-      if (claimed.length === 0) return false;
+      if (!(await this.receipts.claim(manager, listenerName, event.id))) return false;
       const result = await listener.handle(event, manager);
       if (typeof result === 'function') afterCommit = result as () => Promise<void>;
       return true;

@@ -2,10 +2,11 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config.js';
-import { SqlWhere } from '../database/sql-where.js';
+import { ListenerReceiptsRepository } from '../listeners/listener-receipts.repository.js';
+import { EventStoreRepository, type Percentiles } from '../store/event-store.repository.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { DeadLetterRepository } from '../dead-letters/dead-letter.repository.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE } from '../queues.js';
 import './system-alert.events.js';
 import type { SystemAlertV1 } from './system-alert.events.js';
@@ -40,12 +41,6 @@ export interface TenantBacklog {
   oldestPendingSeconds: number;
 }
 
-export interface Percentiles {
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-}
-
 export interface DashboardStats {
   windowMinutes: number;
   throughput: { minute: string; total: number; byName: Record<string, number> }[];
@@ -66,18 +61,7 @@ export interface StatsOptions {
   queueWide?: boolean;
 }
 
-/** percentile_cont's answers: null when there was nothing to measure. */
-interface PercentileRow {
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-}
-
-const PERCENTILES = `percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
-       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99`;
-
-const pct = (row: PercentileRow): Percentiles => ({
+const pct = (row: Percentiles): Percentiles => ({
   p50: row.p50 === null ? null : Math.round(row.p50),
   p95: row.p95 === null ? null : Math.round(row.p95),
   p99: row.p99 === null ? null : Math.round(row.p99),
@@ -87,10 +71,12 @@ const pct = (row: PercentileRow): Percentiles => ({
 @Injectable()
 export class MonitoringService {
   constructor(
-    private readonly db: DataSource,
     private readonly moduleRef: ModuleRef,
     private readonly config: AppConfig,
     private readonly outbox: OutboxRepository,
+    private readonly deadLetters: DeadLetterRepository,
+    private readonly store: EventStoreRepository,
+    private readonly receipts: ListenerReceiptsRepository,
   ) {}
 
   /** Every tenant's jobs per queue: for operators only (the operating tenant, /metrics). */
@@ -119,17 +105,8 @@ export class MonitoringService {
     windowMinutes = 60,
     options: StatsOptions = {},
   ): Promise<DashboardStats> {
-    const scope = () =>
-      new SqlWhere()
-        .add('tenant_id = ?', tenantId)
-        .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', warehouses === 'all' ? undefined : warehouses)
-        .add('warehouse_id = ?', warehouseId);
-    const t = scope().add(`recorded_at > now() - make_interval(mins => ?)`, windowMinutes);
-    const throughputRows: { minute: string; name: string; n: number }[] = await this.db.query(
-      `SELECT to_char(date_trunc('minute', recorded_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, name, count(*)::int AS n
-       FROM event_store WHERE ${t.sql} GROUP BY 1, 2 ORDER BY 1`,
-      t.params,
-    );
+    const scope = { tenantId, warehouses, warehouseId };
+    const throughputRows = await this.store.throughputPerMinute(scope, windowMinutes);
     const byMinute = new Map<string, { minute: string; total: number; byName: Record<string, number> }>();
     for (const r of throughputRows) {
       const m = byMinute.get(r.minute) ?? { minute: r.minute, total: 0, byName: {} };
@@ -137,38 +114,11 @@ export class MonitoringService {
       m.byName[r.name] = r.n;
       byMinute.set(r.minute, m);
     }
-    const f = scope().add(`last_failed_at > now() - make_interval(mins => ?)`, windowMinutes);
-    const failures: { minute: string; count: number }[] = await this.db.query(
-      `SELECT to_char(date_trunc('minute', last_failed_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, count(*)::int AS count
-       FROM dead_letters
-       WHERE ${f.sql}
-       GROUP BY 1
-       ORDER BY 1`,
-      f.params,
-    );
+    const failures = await this.deadLetters.failuresPerMinute(tenantId, warehouses, warehouseId, windowMinutes);
     const total = [...byMinute.values()].reduce((n, m) => n + m.total, 0);
     const failed = failures.reduce((n, r) => n + r.count, 0);
-    const l = scope().where(`recorded_at > now() - interval '5 minutes'`);
-    const [store]: PercentileRow[] = await this.db.query(
-      `SELECT ${PERCENTILES}
-       FROM (
-         SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms
-         FROM event_store
-         WHERE ${l.sql}
-       ) x`,
-      l.params,
-    );
-    const listenerRows: (PercentileRow & { listener: string })[] = await this.db.query(
-      `SELECT r.listener, ${PERCENTILES}
-       FROM (
-         SELECT r.listener, extract(epoch FROM r.handled_at - e.recorded_at) * 1000 AS ms
-         FROM listener_receipts r
-         JOIN event_store e ON e.id = r.event_id
-         WHERE r.handled_at > now() - interval '5 minutes' AND e.tenant_id = $1
-       ) r
-       GROUP BY r.listener`,
-      [tenantId],
-    );
+    const store = await this.store.storeLatency(scope);
+    const listenerRows = await this.receipts.latencyByListener(tenantId);
     const pending = await this.outbox.pendingFor(tenantId, warehouses, warehouseId);
     const stats: DashboardStats = {
       windowMinutes,
@@ -194,23 +144,10 @@ export class MonitoringService {
     }
     outboxPending.set(await this.outbox.count());
     deadLettersOpen.reset();
-    for (const r of await this.db.query(
-      `SELECT queue, count(*)::int AS n FROM dead_letters WHERE status = 'open' GROUP BY queue`,
-    ))
-      deadLettersOpen.set({ queue: r.queue }, r.n);
+    for (const r of await this.deadLetters.openByQueue()) deadLettersOpen.set({ queue: r.queue }, r.n);
     eventsStoredLastHour.reset();
-    for (const r of await this.db.query(
-      `SELECT name, count(*)::int AS n FROM event_store WHERE recorded_at > now() - interval '1 hour' GROUP BY name`,
-    ))
-      eventsStoredLastHour.set({ name: r.name }, r.n);
-    const [lat]: PercentileRow[] = await this.db.query(
-      `SELECT ${PERCENTILES}
-       FROM (
-         SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms
-         FROM event_store
-         WHERE recorded_at > now() - interval '5 minutes'
-       ) x`,
-    );
+    for (const r of await this.store.storedLastHourByName()) eventsStoredLastHour.set({ name: r.name }, r.n);
+    const lat = await this.store.storeLatency();
     for (const q of ['p50', 'p95', 'p99'] as const) storeLatency.set({ quantile: q }, lat[q] ?? 0);
     return { contentType: registry.contentType, body: await registry.metrics() };
   }

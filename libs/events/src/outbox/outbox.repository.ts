@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { SqlWhere } from '../database/sql-where.js';
-import { MicroBatcher } from '../processing/micro-batcher.js';
+import { MicroBatcher } from '../database/micro-batcher.js';
 
 /** A tenant's events accepted and not yet processed, in the warehouses the caller may see. */
 export interface PendingEvents {
@@ -20,6 +20,22 @@ export class OutboxRepository {
   });
 
   constructor(private readonly db: DataSource) {}
+
+  /** An accepted event that is still waiting to be processed, or null once it has been. */
+  async envelope(id: string): Promise<EventEnvelope | null> {
+    const [row]: { envelope: EventEnvelope }[] = await this.db.query(
+      `SELECT envelope
+       FROM event_outbox
+       WHERE id = $1`,
+      [id],
+    );
+    return row?.envelope ?? null;
+  }
+
+  /** Takes an event out of the outbox in the caller's transaction (its job is dead-lettered: the relay must stop). */
+  async remove(m: EntityManager, id: string): Promise<void> {
+    await m.query(`DELETE FROM event_outbox WHERE id = $1`, [id]);
+  }
 
   markProcessed(id: string): Promise<void> {
     return this.remover.push(id);

@@ -4,7 +4,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { eventsPublished } from '../monitoring/metrics.js';
-import { MicroBatcher } from '../processing/micro-batcher.js';
+import { MicroBatcher } from '../database/micro-batcher.js';
 import { EVENTS_QUEUE, PROCESS_EVENT_JOB } from '../queues.js';
 
 /**

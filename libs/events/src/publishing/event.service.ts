@@ -8,7 +8,9 @@ import { DomainError } from '../errors/domain-error.js';
 import { EventStoreRepository } from '../store/event-store.repository.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
 import { EventDispatcher } from './event-dispatcher.service.js';
-import { EventRecorder } from './event-recorder.js';
+import { EventRecorder } from '../outbox/event-recorder.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { type FirstRequest, IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 
 export interface PublishOptions {
   version?: number;
@@ -21,12 +23,6 @@ export interface EventTransaction {
   publish<N extends EventName>(
     name: N,
     payload: EventMap[N],
-    ctx: PublishContext,
-    options?: PublishOptions,
-  ): Promise<EventEnvelope>;
-  publishUnchecked(
-    name: string,
-    payload: unknown,
     ctx: PublishContext,
     options?: PublishOptions,
   ): Promise<EventEnvelope>;
@@ -80,6 +76,8 @@ export class EventService {
     private readonly dispatcher: EventDispatcher,
     private readonly recorder: EventRecorder,
     private readonly store: EventStoreRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly idempotency: IdempotencyRepository,
   ) {}
 
   /** Publishes one event on its own, outside any domain change; durable in Postgres when this resolves. */
@@ -163,16 +161,8 @@ export class EventService {
       this.db.transaction(async (manager) => {
         published = [];
         if (idempotency) {
-          // A concurrent resend blocks here on the key's unique index until the first request commits.
-          const claimed = await manager.query(
-            `INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash)
-           SELECT $1, $2, $3, $4
-           WHERE NOT EXISTS (SELECT 1 FROM idempotency_keys WHERE tenant_id = $1 AND scope = '' AND key = $3)
-           ON CONFLICT DO NOTHING
-           RETURNING key`,
-            [idempotency.tenantId, idempotency.scope, idempotency.key, requestHash],
-          );
-          if (claimed.length === 0) return { replayed: true as const };
+          if (!(await this.idempotency.claim(manager, { ...idempotency, requestHash })))
+            return { replayed: true as const };
         }
         // Typed or not, every payload is validated against its schema before it is recorded.
         const publish = async (name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions) => {
@@ -186,14 +176,9 @@ export class EventService {
             published,
           );
         };
-        const tx: EventTransaction = { manager, publish, publishUnchecked: publish };
+        const tx: EventTransaction = { manager, publish };
         const result = await work(tx);
-        if (idempotency) {
-          await manager.query(
-            `UPDATE idempotency_keys SET response = $4 WHERE tenant_id = $1 AND scope = $2 AND key = $3`,
-            [idempotency.tenantId, idempotency.scope, idempotency.key, JSON.stringify({ result })],
-          );
-        }
+        if (idempotency) await this.idempotency.saveResult(manager, idempotency, result);
         return { replayed: false as const, result };
       }),
     );
@@ -207,26 +192,14 @@ export class EventService {
   }
 
   private async replayEvent(idempotency: IdempotencyOptions, requestHash: string): Promise<EventEnvelope> {
-    const { event_id: id } = await this.firstRequest(idempotency, requestHash);
+    const { eventId } = await this.firstRequest(idempotency, requestHash);
     // Until the worker has stored it, the event is in the outbox; afterwards in the store.
-    const [pending] = await this.db.query(`SELECT envelope FROM event_outbox WHERE id = $1`, [id]);
-    return pending ? (pending.envelope as EventEnvelope) : this.store.findById(idempotency.tenantId, id);
+    return (await this.outbox.envelope(eventId!)) ?? this.store.findById(idempotency.tenantId, eventId!);
   }
 
-  private async firstRequest(
-    idempotency: IdempotencyOptions,
-    requestHash: string,
-  ): Promise<{ event_id: string; response: unknown }> {
-    // A key recorded before keys were scoped to their caller (scope '') still answers its resends.
-    const [row] = await this.db.query(
-      `SELECT request_hash, event_id, response
-       FROM idempotency_keys
-       WHERE tenant_id = $1 AND scope IN ($2, '') AND key = $3
-       ORDER BY scope DESC
-       LIMIT 1`,
-      [idempotency.tenantId, idempotency.scope, idempotency.key],
-    );
-    if (row.request_hash !== requestHash) {
+  private async firstRequest(idempotency: IdempotencyOptions, requestHash: string): Promise<FirstRequest> {
+    const first = await this.idempotency.firstRequest(idempotency);
+    if (first?.requestHash !== requestHash) {
       throw new DomainError(
         'IDEMPOTENCY.KEY_REUSED',
         'this Idempotency-Key was already used for a different request; send a new key for a new request',
@@ -234,7 +207,7 @@ export class EventService {
         [{ field: 'Idempotency-Key', reason: 'already used for a different request' }],
       );
     }
-    return row;
+    return first;
   }
 
   private async record(

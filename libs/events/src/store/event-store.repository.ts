@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { SqlWhere } from '../database/sql-where.js';
-import { MicroBatcher } from '../processing/micro-batcher.js';
+import { MicroBatcher } from '../database/micro-batcher.js';
 
 export interface EventQuery {
   tenantId: string;
@@ -85,6 +85,42 @@ const toEnvelope = (r: EventRow): EventEnvelope => ({
   payload: r.payload,
 });
 
+/** Events of one tenant that occurred in [from, to], optionally of one name, aggregate or warehouse. */
+export interface OccurredRange {
+  tenantId: string;
+  from: string;
+  to: string;
+  name?: string;
+  aggregateType?: string;
+  aggregateId?: string;
+  warehouseId?: string;
+}
+
+/** Whose events: a tenant, the warehouses the caller may see, optionally one of them. */
+export interface StoreScope {
+  tenantId: string;
+  warehouses: string[] | 'all';
+  warehouseId?: string;
+}
+
+/** Milliseconds at the 50th, 95th and 99th percentile; null when there was nothing to measure. */
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+/** The percentiles of a subquery's `ms` column. */
+export const PERCENTILES = `percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99`;
+
+const scoped = (s: StoreScope) =>
+  new SqlWhere()
+    .add('tenant_id = ?', s.tenantId)
+    .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', s.warehouses === 'all' ? undefined : s.warehouses)
+    .add('warehouse_id = ?', s.warehouseId);
+
 /** The append-only event store. */
 @Injectable()
 export class EventStoreRepository {
@@ -161,5 +197,68 @@ export class EventStoreRepository {
     );
     const items = rows.slice(0, q.limit).map(toEnvelope);
     return { items, nextCursor: rows.length > q.limit ? items[items.length - 1].id : null };
+  }
+  /** A page of stored events in an occurred-at range (both ends included), oldest first, after the id `after`. */
+  async pageByOccurredAt(q: OccurredRange, after: string | undefined, limit: number): Promise<EventEnvelope[]> {
+    const where = new SqlWhere()
+      .add('tenant_id = ?', q.tenantId)
+      .add('occurred_at >= ?', q.from)
+      .add('occurred_at <= ?', q.to)
+      .add('id > ?', after)
+      .add('name = ?', q.name)
+      .add('aggregate_type = ?', q.aggregateType)
+      .add('aggregate_id = ?', q.aggregateId)
+      .add('warehouse_id = ?', q.warehouseId);
+    const rows: EventRow[] = await this.db.query(
+      `SELECT ${COLUMNS.join(', ')}
+       FROM event_store
+       WHERE ${where.sql}
+       ORDER BY id
+       LIMIT ${where.param(limit)}`,
+      where.params,
+    );
+    return rows.map(toEnvelope);
+  }
+
+  /** Events per minute and name of the last `minutes`, of the tenant in the warehouses given. */
+  async throughputPerMinute(
+    scope: StoreScope,
+    minutes: number,
+  ): Promise<{ minute: string; name: string; n: number }[]> {
+    const t = scoped(scope).add(`recorded_at > now() - make_interval(mins => ?)`, minutes);
+    return this.db.query(
+      `SELECT to_char(date_trunc('minute', recorded_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, name,
+              count(*)::int AS n
+       FROM event_store
+       WHERE ${t.sql}
+       GROUP BY 1, 2
+       ORDER BY 1`,
+      t.params,
+    );
+  }
+
+  /** Publish → stored latency of the last five minutes, of a tenant (or of every tenant without a scope). */
+  async storeLatency(scope?: StoreScope): Promise<Percentiles> {
+    const l = (scope ? scoped(scope) : new SqlWhere()).where(`recorded_at > now() - interval '5 minutes'`);
+    const [row]: Percentiles[] = await this.db.query(
+      `SELECT ${PERCENTILES}
+       FROM (
+         SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms
+         FROM event_store
+         WHERE ${l.sql}
+       ) x`,
+      l.params,
+    );
+    return row;
+  }
+
+  /** Events stored in the last hour per name, every tenant (the operators' metrics). */
+  async storedLastHourByName(): Promise<{ name: string; n: number }[]> {
+    return this.db.query(
+      `SELECT name, count(*)::int AS n
+       FROM event_store
+       WHERE recorded_at > now() - interval '1 hour'
+       GROUP BY name`,
+    );
   }
 }

@@ -1,12 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { AuditService } from '../audit/audit.service.js';
 import { EventBroadcaster } from '../broadcasting/event-broadcaster.service.js';
 import type { EventActor, EventEnvelope } from '../envelope/event-envelope.js';
-import { SqlWhere } from '../database/sql-where.js';
 import { DomainError } from '../errors/domain-error.js';
 import { ListenerRegistry } from '../listeners/listener-registry.service.js';
 import { LISTENERS_QUEUE } from '../queues.js';
@@ -39,7 +37,6 @@ export interface ReplayResult {
 @Injectable()
 export class ReplayService {
   constructor(
-    private readonly db: DataSource,
     private readonly store: EventStoreRepository,
     private readonly registry: ListenerRegistry,
     private readonly broadcaster: EventBroadcaster,
@@ -76,21 +73,8 @@ export class ReplayService {
     let after: string | undefined;
     // Oldest first, a page at a time, so a long replay keeps memory flat and reports progress.
     for (;;) {
-      const where = new SqlWhere()
-        .add('tenant_id = ?', tenantId)
-        .add('occurred_at >= ?', r.from)
-        .add('occurred_at <= ?', r.to)
-        .add('id > ?', after)
-        .add('name = ?', r.name)
-        .add('aggregate_type = ?', r.aggregateType)
-        .add('aggregate_id = ?', r.aggregateId)
-        .add('warehouse_id = ?', r.warehouseId);
-      const ids: { id: string }[] = await this.db.query(
-        `SELECT id FROM event_store WHERE ${where.sql} ORDER BY id LIMIT 500`,
-        where.params,
-      );
-      if (!ids.length) break;
-      const events = await Promise.all(ids.map((e) => this.store.findById(tenantId, e.id)));
+      const events = await this.store.pageByOccurredAt({ ...r, tenantId }, after, 500);
+      if (!events.length) break;
       const batch = events.flatMap((event) =>
         (r.listener ? [r.listener] : this.registry.forEvent(event.name).map((l) => l.name))
           .filter((name) => this.registry.get(name)!.events.includes(event.name))
@@ -100,7 +84,7 @@ export class ReplayService {
       if (r.broadcast) for (const e of events) this.broadcaster.broadcast(e);
       jobs += batch.length;
       eventIds.push(...events.map((e) => e.id));
-      after = ids[ids.length - 1].id;
+      after = events[events.length - 1].id;
       onProgress?.(eventIds.length);
     }
     await this.audit.record({

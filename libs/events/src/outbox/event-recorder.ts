@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
-import { MicroBatcher } from '../processing/micro-batcher.js';
+import { MicroBatcher } from '../database/micro-batcher.js';
 
 export interface RecordRequest {
   envelope: EventEnvelope;

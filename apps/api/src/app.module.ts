@@ -13,8 +13,10 @@ import { HealthController } from './health/health.controller.js';
 import { MyNotificationsController, NotificationRulesController } from './notifications/notifications.controller.js';
 import { EventsGateway } from './socket/events.gateway.js';
 import { TenantsController } from './tenants/tenants.controller.js';
-import { MasterDataController } from './warehouse/master-data.controller.js';
-import { OperationsController } from './warehouse/operations.controller.js';
+import { InboundController } from './inbound/inbound.controller.js';
+import { InventoryController } from './inventory/inventory.controller.js';
+import { MasterDataController } from './master-data/master-data.controller.js';
+import { OutboundController } from './outbound/outbound.controller.js';
 
 @Module({})
 export class AppModule {
@@ -59,7 +61,9 @@ export class AppModule {
         EventsController,
         HealthController,
         MasterDataController,
-        OperationsController,
+        InboundController,
+        InventoryController,
+        OutboundController,
         MyNotificationsController,
         NotificationRulesController,
         DeadLettersController,

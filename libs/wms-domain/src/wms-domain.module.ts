@@ -4,14 +4,27 @@ import './master-data/master-data.events.js';
 import './inbound/inbound.events.js';
 import './inventory/inventory.events.js';
 import './outbound/outbound.events.js';
+import { ScanService } from './common/scan.service.js';
+import { AsnsRepository } from './inbound/asns.repository.js';
 import { InboundService } from './inbound/inbound.service.js';
 import { InventoryService } from './inventory/inventory.service.js';
+import { StockThresholdsService } from './inventory/stock-thresholds.service.js';
 import { StockRepository } from './inventory/stock.repository.js';
+import { MasterDataRepository } from './master-data/master-data.repository.js';
 import { MasterDataService } from './master-data/master-data.service.js';
+import { OrdersRepository } from './outbound/orders.repository.js';
 import { OutboundService } from './outbound/outbound.service.js';
 
-const services = [StockRepository, MasterDataService, InventoryService, InboundService, OutboundService];
+const repositories = [MasterDataRepository, StockRepository, AsnsRepository, OrdersRepository];
+const services = [
+  ScanService,
+  StockThresholdsService,
+  MasterDataService,
+  InventoryService,
+  InboundService,
+  OutboundService,
+];
 
 /** Warehouse master data, inbound, inventory and outbound commands, and the events they emit. */
-@Module({ providers: services, exports: services })
+@Module({ providers: [...repositories, ...services], exports: [...repositories, ...services] })
 export class WmsDomainModule {}

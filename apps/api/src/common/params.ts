@@ -32,3 +32,6 @@ export const TaskIdParam = new PathCode(
 export const IdParam = new ParseUUIDPipe({
   exceptionFactory: () => new FieldValidationException([{ field: 'id', reason: 'must be a UUID' }]),
 });
+
+/** The `:number` of an ASN or an order. */
+export const NumberParam = new PathCode('number');

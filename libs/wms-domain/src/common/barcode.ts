@@ -1,7 +1,7 @@
-import type { EntityManager } from 'typeorm';
-import { conflict, invalid, notFound } from './command-context.js';
+import { invalid } from './command-context.js';
 
-const GTIN = /^(\d{8}|\d{12}|\d{13}|\d{14})$/;
+/** A scanned barcode of 8, 12, 13 or 14 digits is a GTIN; anything else is read as a SKU. */
+export const GTIN = /^(\d{8}|\d{12}|\d{13}|\d{14})$/;
 
 /** GS1 mod-10 check digit: weights 3,1,3,… from the right, excluding the check digit. */
 export function gtinCheckDigitValid(gtin: string): boolean {
@@ -20,39 +20,4 @@ export function assertGtin(gtin: string, field: string): void {
       field,
     );
   }
-}
-
-export interface ProductRow {
-  sku: string;
-  gtin: string;
-  reorder_point: number;
-  discontinued_at: Date | null;
-}
-
-/**
- * The product a scanned barcode names: a GTIN (8/12/13/14 digits, check digit verified) or a SKU.
- * `activeOnly` refuses discontinued products (receiving, ordering).
- */
-export async function productByBarcode(
-  m: EntityManager,
-  tenantId: string,
-  barcode: string,
-  field: string,
-  activeOnly = false,
-): Promise<ProductRow> {
-  const isGtin = GTIN.test(barcode);
-  if (isGtin) assertGtin(barcode, field);
-  const [row] = await m.query(
-    `SELECT sku, gtin, reorder_point, discontinued_at FROM products WHERE tenant_id = $1 AND ${isGtin ? 'gtin' : 'sku'} = $2`,
-    [tenantId, barcode],
-  );
-  if (!row)
-    throw notFound(
-      'PRODUCT.UNKNOWN_BARCODE',
-      `no product has the barcode ${barcode}; check the label or create the product first`,
-      field,
-    );
-  if (activeOnly && row.discontinued_at)
-    throw conflict('PRODUCT.DISCONTINUED', `product ${row.sku} is discontinued`, field);
-  return row;
 }

@@ -1,10 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows, EventService, type EventTransaction, type TransactionResult } from '@wms/events';
-import { productByBarcode } from '../common/barcode.js';
+import { EventService, type EventTransaction, type TransactionResult } from '@wms/events';
 import { type CommandContext, conflict, idempotencyFor, invalid, notFound } from '../common/command-context.js';
+import { ScanService } from '../common/scan.service.js';
 import { InventoryService, type MoveInput } from '../inventory/inventory.service.js';
-import { publishStockThresholds } from '../inventory/stock-alerts.js';
+import { StockThresholdsService } from '../inventory/stock-thresholds.service.js';
 import { StockRepository } from '../inventory/stock.repository.js';
+import { MasterDataRepository } from '../master-data/master-data.repository.js';
+import { type AsnRef, AsnsRepository } from './asns.repository.js';
 
 export interface CreateAsnInput {
   asnNumber: string;
@@ -37,6 +39,10 @@ export class InboundService {
   constructor(
     private readonly events: EventService,
     private readonly stock: StockRepository,
+    private readonly asns: AsnsRepository,
+    private readonly masterData: MasterDataRepository,
+    private readonly scans: ScanService,
+    private readonly thresholds: StockThresholdsService,
     private readonly inventory: InventoryService,
   ) {}
 
@@ -48,34 +54,25 @@ export class InboundService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-        const [supplier] = await m.query(
-          `SELECT 1 FROM partners WHERE tenant_id = $1 AND kind = 'supplier' AND code = $2`,
-          [ctx.tenantId, input.supplierCode],
-        );
-        if (!supplier) throw notFound('SUPPLIER.UNKNOWN', `no supplier ${input.supplierCode}`, 'supplierCode');
-        const [existing] = await m.query(
-          `SELECT 1 FROM asns WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3`,
-          [ctx.tenantId, warehouseId, input.asnNumber],
-        );
-        if (existing) throw conflict('ASN.EXISTS', `ASN ${input.asnNumber} already exists`, 'asnNumber');
-        await m.query(`INSERT INTO asns (tenant_id, warehouse_code, number, supplier_code) VALUES ($1, $2, $3, $4)`, [
-          ctx.tenantId,
-          warehouseId,
-          input.asnNumber,
-          input.supplierCode,
-        ]);
+        const asn = { tenantId: ctx.tenantId, warehouseId, asnNumber: input.asnNumber };
+        await this.masterData.warehouse(m, ctx.tenantId, warehouseId);
+        if (!(await this.masterData.partnerExists(m, ctx.tenantId, 'supplier', input.supplierCode)))
+          throw notFound('SUPPLIER.UNKNOWN', `no supplier ${input.supplierCode}`, 'supplierCode');
+        if (await this.asns.exists(m, asn))
+          throw conflict('ASN.EXISTS', `ASN ${input.asnNumber} already exists`, 'asnNumber');
+        await this.asns.create(m, asn, input.supplierCode);
         const lines = new Map<string, number>();
         for (const [i, line] of input.lines.entries()) {
-          const product = await productByBarcode(m, ctx.tenantId, line.barcode, `lines[${i}].barcode`, true);
+          const product = await this.masterData.productByBarcode(
+            m,
+            ctx.tenantId,
+            line.barcode,
+            `lines[${i}].barcode`,
+            true,
+          );
           lines.set(product.sku, (lines.get(product.sku) ?? 0) + line.quantity);
         }
-        for (const [sku, expected] of lines) {
-          await m.query(
-            `INSERT INTO asn_lines (tenant_id, warehouse_code, asn_number, sku, expected) VALUES ($1, $2, $3, $4, $5)`,
-            [ctx.tenantId, warehouseId, input.asnNumber, sku, expected],
-          );
-        }
+        await this.asns.addLines(m, asn, lines);
         await tx.publish(
           'asn.created',
           {
@@ -104,20 +101,15 @@ export class InboundService {
         const damaged = input.damaged ?? 0;
         if (input.quantity + damaged === 0)
           throw invalid('RECEIPT.EMPTY', 'quantity and damaged cannot both be 0', 'quantity');
-        await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-        const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode', true);
-        const location = await this.stock.location(m, ctx.tenantId, warehouseId, input.locationCode, 'locationCode');
-        const lot = input.lot ?? '';
-        if (input.asnNumber)
-          await this.receiveAgainstAsn(tx, ctx, warehouseId, input.asnNumber, product.sku, input.quantity, damaged);
-        if (input.quantity > 0) {
-          await this.stock.increase(
-            m,
-            { tenantId: ctx.tenantId, warehouseId, sku: product.sku, locationCode: input.locationCode, lot },
-            input.quantity,
-            input.expiresOn,
-          );
+        const { product, location, key } = await this.scans.stockAt(m, ctx.tenantId, warehouseId, input, {
+          activeOnly: true,
+        });
+        const lot = key.lot;
+        if (input.asnNumber) {
+          const asn = { tenantId: ctx.tenantId, warehouseId, asnNumber: input.asnNumber };
+          await this.receiveAgainstAsn(tx, ctx, asn, product.sku, input.quantity, damaged);
         }
+        if (input.quantity > 0) await this.stock.increase(m, key, input.quantity, input.expiresOn);
         await tx.publish(
           'goods.received',
           {
@@ -168,26 +160,17 @@ export class InboundService {
   private async receiveAgainstAsn(
     tx: EventTransaction,
     ctx: CommandContext,
-    warehouseId: string,
-    asnNumber: string,
+    asn: AsnRef,
     sku: string,
     quantity: number,
     damaged: number,
   ) {
-    const m = tx.manager;
-    const [asn] = await m.query(
-      `SELECT status FROM asns WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3 FOR UPDATE`,
-      [ctx.tenantId, warehouseId, asnNumber],
-    );
-    if (!asn) throw notFound('ASN.UNKNOWN', `no ASN ${asnNumber} in warehouse ${warehouseId}`, 'asnNumber');
-    if (asn.status !== 'open')
+    const { warehouseId, asnNumber } = asn;
+    const status = await this.asns.lockStatus(tx.manager, asn);
+    if (!status) throw notFound('ASN.UNKNOWN', `no ASN ${asnNumber} in warehouse ${warehouseId}`, 'asnNumber');
+    if (status !== 'open')
       throw conflict('ASN.CLOSED', `ASN ${asnNumber} is closed; receive without an ASN or reopen it`, 'asnNumber');
-    const [line] = await m.query(
-      `INSERT INTO asn_lines (tenant_id, warehouse_code, asn_number, sku, expected, received, damaged) VALUES ($1, $2, $3, $4, 0, $5, $6)
-       ON CONFLICT (tenant_id, warehouse_code, asn_number, sku) DO UPDATE SET received = asn_lines.received + $5, damaged = asn_lines.damaged + $6
-       RETURNING expected, received, damaged`,
-      [ctx.tenantId, warehouseId, asnNumber, sku, quantity, damaged],
-    );
+    const line = await this.asns.addReceipt(tx.manager, asn, sku, quantity, damaged);
     const report = (kind: 'over' | 'damaged' | 'unexpected') =>
       tx.publish(
         'receipt.discrepancy_found',
@@ -207,24 +190,13 @@ export class InboundService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        const rows = await changedRows(
-          m,
-          `UPDATE asns SET status = 'closed' WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3 AND status = 'open' RETURNING number`,
-          [ctx.tenantId, warehouseId, asnNumber],
-        );
-        if (rows.length === 0) {
-          const [exists] = await m.query(
-            `SELECT 1 FROM asns WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3`,
-            [ctx.tenantId, warehouseId, asnNumber],
-          );
-          throw exists
+        const asn = { tenantId: ctx.tenantId, warehouseId, asnNumber };
+        if (!(await this.asns.close(m, asn))) {
+          throw (await this.asns.exists(m, asn))
             ? conflict('ASN.CLOSED', `ASN ${asnNumber} is already closed`, 'asnNumber')
             : notFound('ASN.UNKNOWN', `no ASN ${asnNumber}`, 'asnNumber');
         }
-        const short = await m.query(
-          `SELECT sku, expected, received, damaged FROM asn_lines WHERE tenant_id = $1 AND warehouse_code = $2 AND asn_number = $3 AND received + damaged < expected ORDER BY sku`,
-          [ctx.tenantId, warehouseId, asnNumber],
-        );
+        const short = await this.asns.shortLines(m, asn);
         for (const l of short)
           await tx.publish(
             'receipt.discrepancy_found',
@@ -253,7 +225,8 @@ export class InboundService {
   ): Promise<TransactionResult<{ sku: string; held: number }>> {
     return this.events.transaction(
       async (tx) => {
-        const { key, sku } = await this.holdKey(tx, ctx, warehouseId, input);
+        const { key } = await this.scans.stockAt(tx.manager, ctx.tenantId, warehouseId, input, { usable: false });
+        const sku = key.sku;
         const before = await this.stock.available(tx.manager, ctx.tenantId, warehouseId, sku);
         await this.stock.shift(tx.manager, key, input.quantity, 'available', 'held');
         await tx.publish(
@@ -268,7 +241,7 @@ export class InboundService {
           },
           ctx,
         );
-        await publishStockThresholds(tx, this.stock, ctx, warehouseId, sku, before);
+        await this.thresholds.publishCrossings(tx, ctx, warehouseId, sku, before);
         return { sku, held: input.quantity };
       },
       idempotencyFor(ctx, 'quality.hold', { warehouseId, input }),
@@ -282,7 +255,8 @@ export class InboundService {
   ): Promise<TransactionResult<{ sku: string; released: number }>> {
     return this.events.transaction(
       async (tx) => {
-        const { key, sku } = await this.holdKey(tx, ctx, warehouseId, input);
+        const { key } = await this.scans.stockAt(tx.manager, ctx.tenantId, warehouseId, input, { usable: false });
+        const sku = key.sku;
         await this.stock.shift(tx.manager, key, input.quantity, 'held', 'available');
         await tx.publish(
           'quality.hold_released',
@@ -293,22 +267,6 @@ export class InboundService {
       },
       idempotencyFor(ctx, 'quality.release', { warehouseId, input }),
     );
-  }
-
-  private async holdKey(tx: EventTransaction, ctx: CommandContext, warehouseId: string, input: ReleaseHoldInput) {
-    await this.stock.warehouse(tx.manager, ctx.tenantId, warehouseId);
-    const product = await productByBarcode(tx.manager, ctx.tenantId, input.barcode, 'barcode');
-    await this.stock.location(tx.manager, ctx.tenantId, warehouseId, input.locationCode, 'locationCode', false);
-    return {
-      sku: product.sku,
-      key: {
-        tenantId: ctx.tenantId,
-        warehouseId,
-        sku: product.sku,
-        locationCode: input.locationCode,
-        lot: input.lot ?? '',
-      },
-    };
   }
 
   /** Puts received units away from a dock to storage. */

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { EventService, type EventTransaction, type TransactionResult } from '@wms/events';
-import { DataSource } from 'typeorm';
-import { productByBarcode } from '../common/barcode.js';
+import type { EntityManager } from 'typeorm';
 import { type CommandContext, conflict, idempotencyFor } from '../common/command-context.js';
+import { ScanService } from '../common/scan.service.js';
+import { type LocationRow, MasterDataRepository } from '../master-data/master-data.repository.js';
 import type { AdjustmentReason } from './inventory.events.js';
-import { publishStockThresholds } from './stock-alerts.js';
+import { StockThresholdsService } from './stock-thresholds.service.js';
 import { StockRepository } from './stock.repository.js';
 
 export interface AdjustInput {
@@ -46,7 +47,9 @@ export class InventoryService {
   constructor(
     private readonly events: EventService,
     private readonly stock: StockRepository,
-    private readonly db: DataSource,
+    private readonly masterData: MasterDataRepository,
+    private readonly scans: ScanService,
+    private readonly thresholds: StockThresholdsService,
   ) {}
 
   /** Corrects stock at one location by hand (damaged, lost, found…). */
@@ -58,16 +61,7 @@ export class InventoryService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-        const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
-        await this.stock.location(m, ctx.tenantId, warehouseId, input.locationCode, 'locationCode');
-        const key = {
-          tenantId: ctx.tenantId,
-          warehouseId,
-          sku: product.sku,
-          locationCode: input.locationCode,
-          lot: input.lot ?? '',
-        };
+        const { product, key } = await this.scans.stockAt(m, ctx.tenantId, warehouseId, input);
         const before = await this.stock.available(m, ctx.tenantId, warehouseId, product.sku);
         if (input.quantityDelta > 0) await this.stock.increase(m, key, input.quantityDelta);
         else await this.stock.decreaseAvailable(m, key, -input.quantityDelta, 'quantityDelta');
@@ -83,7 +77,7 @@ export class InventoryService {
           },
           ctx,
         );
-        await publishStockThresholds(tx, this.stock, ctx, warehouseId, product.sku, before);
+        await this.thresholds.publishCrossings(tx, ctx, warehouseId, product.sku, before);
         return { sku: product.sku, onHand: (await this.stock.row(m, key))?.on_hand ?? 0 };
       },
       idempotencyFor(ctx, 'inventory.adjust', { warehouseId, input }),
@@ -111,19 +105,16 @@ export class InventoryService {
     eventName: 'inventory.moved' | 'putaway.completed',
   ) {
     const m = tx.manager;
-    await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-    const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
+    await this.masterData.warehouse(m, ctx.tenantId, warehouseId);
+    const product = await this.masterData.productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
     if (input.fromLocation === input.toLocation)
       throw conflict('INVENTORY.SAME_LOCATION', 'from and to are the same location', 'toLocation');
-    await this.stock.location(m, ctx.tenantId, warehouseId, input.fromLocation, 'fromLocation');
-    const target = await this.stock.location(m, ctx.tenantId, warehouseId, input.toLocation, 'toLocation');
-    await this.stock.assertRoom(m, ctx.tenantId, warehouseId, target, input.quantity, 'toLocation');
+    await this.masterData.location(m, ctx.tenantId, warehouseId, input.fromLocation, 'fromLocation');
+    const target = await this.masterData.location(m, ctx.tenantId, warehouseId, input.toLocation, 'toLocation');
+    await this.assertRoom(m, ctx.tenantId, warehouseId, target, input.quantity);
     const lot = input.lot ?? '';
     const from = { tenantId: ctx.tenantId, warehouseId, sku: product.sku, locationCode: input.fromLocation, lot };
-    const [{ expires_on: expiresOn } = { expires_on: null }] = await m.query(
-      `SELECT to_char(expires_on, 'YYYY-MM-DD') AS expires_on FROM stock WHERE tenant_id = $1 AND warehouse_code = $2 AND sku = $3 AND location_code = $4 AND lot = $5`,
-      [ctx.tenantId, warehouseId, product.sku, input.fromLocation, lot],
-    );
+    const expiresOn = await this.stock.expiresOn(m, from);
     await this.stock.decreaseAvailable(m, from, input.quantity);
     await this.stock.increase(m, { ...from, locationCode: input.toLocation }, input.quantity, expiresOn ?? undefined);
     await tx.publish(
@@ -150,16 +141,7 @@ export class InventoryService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-        const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
-        await this.stock.location(m, ctx.tenantId, warehouseId, input.locationCode, 'locationCode', false);
-        const key = {
-          tenantId: ctx.tenantId,
-          warehouseId,
-          sku: product.sku,
-          locationCode: input.locationCode,
-          lot: input.lot ?? '',
-        };
+        const { product, key } = await this.scans.stockAt(m, ctx.tenantId, warehouseId, input, { usable: false });
         const before = await this.stock.available(m, ctx.tenantId, warehouseId, product.sku);
         const row = await this.stock.row(m, key);
         const expected = row?.on_hand ?? 0;
@@ -167,7 +149,8 @@ export class InventoryService {
         if (input.counted < committed) {
           throw conflict(
             'INVENTORY.COUNT_BELOW_COMMITTED',
-            `${committed} unit(s) here are reserved or held, more than the ${input.counted} counted; recount or resolve the orders and holds first`,
+            `${committed} unit(s) here are reserved or held, more than the ${input.counted} counted; ` +
+              'recount or resolve the orders and holds first',
             'counted',
           );
         }
@@ -184,7 +167,7 @@ export class InventoryService {
         };
         await tx.publish('inventory.counted', payload, ctx);
         if (delta !== 0) await tx.publish('inventory.discrepancy_found', { ...payload, quantityDelta: delta }, ctx);
-        await publishStockThresholds(tx, this.stock, ctx, warehouseId, product.sku, before);
+        await this.thresholds.publishCrossings(tx, ctx, warehouseId, product.sku, before);
         return { sku: product.sku, expected, counted: input.counted };
       },
       idempotencyFor(ctx, 'inventory.count', { warehouseId, input }),
@@ -197,22 +180,8 @@ export class InventoryService {
     warehouseId: string,
     filter: { sku?: string; locationCode?: string },
   ): Promise<StockLine[]> {
-    const rows = await this.db.query(
-      `SELECT sku, location_code, lot, to_char(expires_on, 'YYYY-MM-DD') AS expires_on, on_hand, reserved, held FROM stock
-       WHERE tenant_id = $1 AND warehouse_code = $2 AND ($3::text IS NULL OR sku = $3) AND ($4::text IS NULL OR location_code = $4) AND on_hand > 0
-       ORDER BY sku, location_code, lot LIMIT 1000`,
-      [tenantId, warehouseId, filter.sku ?? null, filter.locationCode ?? null],
-    );
-    type StockRow = {
-      sku: string;
-      location_code: string;
-      lot: string;
-      expires_on: string | null;
-      on_hand: number;
-      reserved: number;
-      held: number;
-    };
-    return rows.map((r: StockRow) => ({
+    const rows = await this.stock.lines(tenantId, warehouseId, filter);
+    return rows.map((r) => ({
       sku: r.sku,
       locationCode: r.location_code,
       lot: r.lot,
@@ -222,5 +191,25 @@ export class InventoryService {
       held: r.held,
       available: r.on_hand - r.reserved - r.held,
     }));
+  }
+
+  /** Refuses a move that would put a location over its capacity. */
+  private async assertRoom(
+    m: EntityManager,
+    tenantId: string,
+    warehouseId: string,
+    location: LocationRow,
+    quantity: number,
+  ): Promise<void> {
+    if (location.capacity === null) return;
+    await this.masterData.lockLocation(m, tenantId, warehouseId, location.code);
+    const onHand = await this.stock.locationOnHand(m, tenantId, warehouseId, location.code);
+    if (onHand + quantity > location.capacity) {
+      throw conflict(
+        'LOCATION.CAPACITY_EXCEEDED',
+        `location ${location.code} holds ${onHand} of ${location.capacity} units; ${quantity} more do not fit`,
+        'toLocation',
+      );
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
-import { conflict, notFound } from '../common/command-context.js';
 import { changedRows } from '@wms/events';
+import { DataSource, type EntityManager } from 'typeorm';
+import { conflict } from '../common/command-context.js';
 
 export interface StockKey {
   tenantId: string;
@@ -11,100 +11,119 @@ export interface StockKey {
   lot: string;
 }
 
-export interface LocationRow {
-  code: string;
-  capacity: number | null;
-  blocked: boolean;
+export interface StockRow {
+  sku: string;
+  location_code: string;
+  lot: string;
+  /** YYYY-MM-DD */
+  expires_on: string | null;
+  on_hand: number;
+  reserved: number;
+  held: number;
+}
+
+/** A row that still has units to reserve, in allocation order. */
+export interface AllocatableRow {
+  location_code: string;
+  lot: string;
+  available: number;
 }
 
 const KEY = `tenant_id = $1 AND warehouse_code = $2 AND sku = $3 AND location_code = $4 AND lot = $5`;
 const keyParams = (k: StockKey) => [k.tenantId, k.warehouseId, k.sku, k.locationCode, k.lot];
 
-/** Stock rows per (SKU, location, lot); every change is one conditional statement, so racing scanners never drive it negative. */
+/**
+ * Owns the table `stock`: rows per (SKU, location, lot). Every change is one conditional statement, so racing
+ * scanners never drive it negative.
+ */
 @Injectable()
 export class StockRepository {
-  async warehouse(m: EntityManager, tenantId: string, warehouseId: string): Promise<void> {
-    const [row] = await m.query(`SELECT 1 FROM warehouses WHERE tenant_id = $1 AND code = $2`, [tenantId, warehouseId]);
-    if (!row) throw notFound('WAREHOUSE.UNKNOWN', `no warehouse ${warehouseId}`, 'warehouseId');
-  }
-
-  async location(
-    m: EntityManager,
-    tenantId: string,
-    warehouseId: string,
-    code: string,
-    field: string,
-    usable = true,
-  ): Promise<LocationRow> {
-    const [row] = await m.query(
-      `SELECT code, capacity, blocked FROM locations WHERE tenant_id = $1 AND warehouse_code = $2 AND code = $3`,
-      [tenantId, warehouseId, code],
-    );
-    if (!row)
-      throw notFound(
-        'LOCATION.UNKNOWN',
-        `no location ${code} in warehouse ${warehouseId}; scan the location label again`,
-        field,
-      );
-    if (usable && row.blocked)
-      throw conflict('LOCATION.BLOCKED', `location ${code} is blocked; ask a supervisor to unblock it`, field);
-    return row;
-  }
+  constructor(private readonly db: DataSource) {}
 
   /** Units on hand in a location, all SKUs. */
   async locationOnHand(m: EntityManager, tenantId: string, warehouseId: string, code: string): Promise<number> {
     const [row] = await m.query(
-      `SELECT coalesce(sum(on_hand), 0)::int AS n FROM stock WHERE tenant_id = $1 AND warehouse_code = $2 AND location_code = $3`,
+      `SELECT coalesce(sum(on_hand), 0)::int AS n
+       FROM stock
+       WHERE tenant_id = $1 AND warehouse_code = $2 AND location_code = $3`,
       [tenantId, warehouseId, code],
     );
     return row.n;
-  }
-
-  /** Refuses a move that would put a location over its capacity. */
-  async assertRoom(
-    m: EntityManager,
-    tenantId: string,
-    warehouseId: string,
-    location: LocationRow,
-    quantity: number,
-    field: string,
-  ): Promise<void> {
-    if (location.capacity === null) return;
-    // Held until commit: two moves into one location check its room one after the other.
-    await m.query(`SELECT 1 FROM locations WHERE tenant_id = $1 AND warehouse_code = $2 AND code = $3 FOR UPDATE`, [
-      tenantId,
-      warehouseId,
-      location.code,
-    ]);
-    const onHand = await this.locationOnHand(m, tenantId, warehouseId, location.code);
-    if (onHand + quantity > location.capacity) {
-      throw conflict(
-        'LOCATION.CAPACITY_EXCEEDED',
-        `location ${location.code} holds ${onHand} of ${location.capacity} units; ${quantity} more do not fit`,
-        field,
-      );
-    }
   }
 
   /** Units of a SKU in a warehouse that are neither reserved nor held. */
   async available(m: EntityManager, tenantId: string, warehouseId: string, sku: string): Promise<number> {
     const [row] = await m.query(
-      `SELECT coalesce(sum(on_hand - reserved - held), 0)::int AS n FROM stock WHERE tenant_id = $1 AND warehouse_code = $2 AND sku = $3`,
+      `SELECT coalesce(sum(on_hand - reserved - held), 0)::int AS n
+       FROM stock
+       WHERE tenant_id = $1 AND warehouse_code = $2 AND sku = $3`,
       [tenantId, warehouseId, sku],
     );
     return row.n;
   }
 
+  /** The row, locked until commit. */
   async row(m: EntityManager, k: StockKey): Promise<{ on_hand: number; reserved: number; held: number } | undefined> {
-    const [row] = await m.query(`SELECT on_hand, reserved, held FROM stock WHERE ${KEY} FOR UPDATE`, keyParams(k));
+    const [row] = await m.query(
+      `SELECT on_hand, reserved, held
+       FROM stock
+       WHERE ${KEY}
+       FOR UPDATE`,
+      keyParams(k),
+    );
     return row;
+  }
+
+  /** The row's expiry date (YYYY-MM-DD), which units moved out of it carry along. */
+  async expiresOn(m: EntityManager, k: StockKey): Promise<string | null> {
+    const [row] = await m.query(
+      `SELECT to_char(expires_on, 'YYYY-MM-DD') AS expires_on
+       FROM stock
+       WHERE ${KEY}`,
+      keyParams(k),
+    );
+    return row?.expires_on ?? null;
+  }
+
+  /** Rows of a SKU with available units outside the given locations, earliest expiry first; locked until commit. */
+  allocatable(
+    m: EntityManager,
+    tenantId: string,
+    warehouseId: string,
+    sku: string,
+    skipLocations: string[],
+  ): Promise<AllocatableRow[]> {
+    return m.query(
+      `SELECT location_code, lot, on_hand - reserved - held AS available
+       FROM stock
+       WHERE tenant_id = $1 AND warehouse_code = $2 AND sku = $3
+         AND location_code <> ALL($4::text[]) AND on_hand - reserved - held > 0
+       ORDER BY expires_on NULLS LAST, location_code, lot
+       FOR UPDATE`,
+      [tenantId, warehouseId, sku, skipLocations],
+    );
+  }
+
+  /** Rows of a warehouse with units on hand, optionally of one SKU or location (at most 1000). */
+  lines(tenantId: string, warehouseId: string, filter: { sku?: string; locationCode?: string }): Promise<StockRow[]> {
+    return this.db.query(
+      `SELECT sku, location_code, lot, to_char(expires_on, 'YYYY-MM-DD') AS expires_on, on_hand, reserved, held
+       FROM stock
+       WHERE tenant_id = $1 AND warehouse_code = $2
+         AND ($3::text IS NULL OR sku = $3) AND ($4::text IS NULL OR location_code = $4) AND on_hand > 0
+       ORDER BY sku, location_code, lot
+       LIMIT 1000`,
+      [tenantId, warehouseId, filter.sku ?? null, filter.locationCode ?? null],
+    );
   }
 
   async increase(m: EntityManager, k: StockKey, quantity: number, expiresOn?: string): Promise<void> {
     await m.query(
-      `INSERT INTO stock (tenant_id, warehouse_code, sku, location_code, lot, expires_on, on_hand) VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (tenant_id, warehouse_code, sku, location_code, lot) DO UPDATE SET on_hand = stock.on_hand + EXCLUDED.on_hand,
-         expires_on = coalesce(stock.expires_on, EXCLUDED.expires_on)`,
+      `INSERT INTO stock (tenant_id, warehouse_code, sku, location_code, lot, expires_on, on_hand)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (tenant_id, warehouse_code, sku, location_code, lot)
+       DO UPDATE SET on_hand = stock.on_hand + EXCLUDED.on_hand,
+                     expires_on = coalesce(stock.expires_on, EXCLUDED.expires_on)`,
       [...keyParams(k), expiresOn ?? null, quantity],
     );
   }
@@ -113,7 +132,10 @@ export class StockRepository {
   async decreaseAvailable(m: EntityManager, k: StockKey, quantity: number, field = 'quantity'): Promise<void> {
     const rows = await changedRows(
       m,
-      `UPDATE stock SET on_hand = on_hand - $6 WHERE ${KEY} AND on_hand - reserved - held >= $6 RETURNING on_hand`,
+      `UPDATE stock
+       SET on_hand = on_hand - $6
+       WHERE ${KEY} AND on_hand - reserved - held >= $6
+       RETURNING on_hand`,
       [...keyParams(k), quantity],
     );
     if (rows.length === 0) throw await this.insufficient(m, k, quantity, field);
@@ -132,7 +154,10 @@ export class StockRepository {
     const sets = [from, to].filter((b) => b !== 'available').map((b) => `${b} = ${b} ${b === from ? '-' : '+'} $6`);
     const rows = await changedRows(
       m,
-      `UPDATE stock SET ${sets.join(', ')} WHERE ${KEY} AND ${has} >= $6 RETURNING on_hand`,
+      `UPDATE stock
+       SET ${sets.join(', ')}
+       WHERE ${KEY} AND ${has} >= $6
+       RETURNING on_hand`,
       [...keyParams(k), quantity],
     );
     if (rows.length === 0) throw await this.insufficient(m, k, quantity, field, from);

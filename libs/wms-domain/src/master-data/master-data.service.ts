@@ -1,15 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows, EventService, type TransactionResult } from '@wms/events';
-import type { EntityManager } from 'typeorm';
+import { EventService, type TransactionResult } from '@wms/events';
 import { assertGtin } from '../common/barcode.js';
-import {
-  type CommandContext,
-  conflict,
-  idempotencyFor,
-  isUniqueViolation,
-  notFound,
-} from '../common/command-context.js';
-import { StockRepository } from '../inventory/stock.repository.js';
+import { type CommandContext, conflict, idempotencyFor, notFound } from '../common/command-context.js';
+import { MasterDataRepository } from './master-data.repository.js';
 import type { PartnerKind, UnitOfMeasure } from './master-data.events.js';
 
 export interface CreateWarehouseInput {
@@ -44,45 +37,19 @@ export interface CreatePartnerInput {
   name: string;
 }
 
-/** Runs an insert, answering a duplicate key with a 409 naming the field. */
-async function insertOnce(
-  m: EntityManager,
-  sql: string,
-  params: unknown[],
-  code: string,
-  reason: string,
-  field: string,
-): Promise<void> {
-  try {
-    await m.query('SAVEPOINT insert_once');
-    await m.query(sql, params);
-    await m.query('RELEASE SAVEPOINT insert_once');
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    await m.query('ROLLBACK TO SAVEPOINT insert_once');
-    throw conflict(code, reason, field);
-  }
-}
-
 @Injectable()
 export class MasterDataService {
   constructor(
     private readonly events: EventService,
-    private readonly stock: StockRepository,
+    private readonly masterData: MasterDataRepository,
   ) {}
 
   createWarehouse(ctx: CommandContext, input: CreateWarehouseInput): Promise<TransactionResult<CreateWarehouseInput>> {
     return this.events.transaction(
       async (tx) => {
         const timeZone = input.timeZone ?? 'UTC';
-        await insertOnce(
-          tx.manager,
-          `INSERT INTO warehouses (tenant_id, code, name, time_zone) VALUES ($1, $2, $3, $4)`,
-          [ctx.tenantId, input.code, input.name, timeZone],
-          'WAREHOUSE.EXISTS',
-          `warehouse ${input.code} already exists`,
-          'code',
-        );
+        if (!(await this.masterData.insertWarehouse(tx.manager, ctx.tenantId, { ...input, timeZone })))
+          throw conflict('WAREHOUSE.EXISTS', `warehouse ${input.code} already exists`, 'code');
         await tx.publish('warehouse.created', { warehouseId: input.code, name: input.name, timeZone }, ctx);
         return { ...input, timeZone };
       },
@@ -97,15 +64,9 @@ export class MasterDataService {
   ): Promise<TransactionResult<CreateZoneInput>> {
     return this.events.transaction(
       async (tx) => {
-        await this.stock.warehouse(tx.manager, ctx.tenantId, warehouseId);
-        await insertOnce(
-          tx.manager,
-          `INSERT INTO zones (tenant_id, warehouse_code, code, name) VALUES ($1, $2, $3, $4)`,
-          [ctx.tenantId, warehouseId, input.code, input.name],
-          'ZONE.EXISTS',
-          `zone ${input.code} already exists`,
-          'code',
-        );
+        await this.masterData.warehouse(tx.manager, ctx.tenantId, warehouseId);
+        if (!(await this.masterData.insertZone(tx.manager, ctx.tenantId, warehouseId, input)))
+          throw conflict('ZONE.EXISTS', `zone ${input.code} already exists`, 'code');
         await tx.publish('zone.created', { warehouseId, zoneCode: input.code, name: input.name }, ctx);
         return input;
       },
@@ -121,21 +82,11 @@ export class MasterDataService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-        const [zone] = await m.query(`SELECT 1 FROM zones WHERE tenant_id = $1 AND warehouse_code = $2 AND code = $3`, [
-          ctx.tenantId,
-          warehouseId,
-          input.zoneCode,
-        ]);
-        if (!zone) throw notFound('ZONE.UNKNOWN', `no zone ${input.zoneCode} in warehouse ${warehouseId}`, 'zoneCode');
-        await insertOnce(
-          m,
-          `INSERT INTO locations (tenant_id, warehouse_code, code, zone_code, capacity) VALUES ($1, $2, $3, $4, $5)`,
-          [ctx.tenantId, warehouseId, input.code, input.zoneCode, input.capacity ?? null],
-          'LOCATION.EXISTS',
-          `location ${input.code} already exists`,
-          'code',
-        );
+        await this.masterData.warehouse(m, ctx.tenantId, warehouseId);
+        if (!(await this.masterData.zoneExists(m, ctx.tenantId, warehouseId, input.zoneCode)))
+          throw notFound('ZONE.UNKNOWN', `no zone ${input.zoneCode} in warehouse ${warehouseId}`, 'zoneCode');
+        if (!(await this.masterData.insertLocation(m, ctx.tenantId, warehouseId, input)))
+          throw conflict('LOCATION.EXISTS', `location ${input.code} already exists`, 'code');
         await tx.publish(
           'location.created',
           { warehouseId, locationCode: input.code, zoneCode: input.zoneCode, capacity: input.capacity },
@@ -155,7 +106,7 @@ export class MasterDataService {
   ): Promise<TransactionResult<{ code: string; blocked: boolean }>> {
     return this.events.transaction(
       async (tx) => {
-        const location = await this.stock.location(tx.manager, ctx.tenantId, warehouseId, code, 'code', false);
+        const location = await this.masterData.location(tx.manager, ctx.tenantId, warehouseId, code, 'code', false);
         const blocked = reason !== null;
         if (location.blocked === blocked)
           throw conflict(
@@ -163,10 +114,7 @@ export class MasterDataService {
             `location ${code} is ${blocked ? 'already' : 'not'} blocked`,
             'code',
           );
-        await tx.manager.query(
-          `UPDATE locations SET blocked = $4, blocked_reason = $5 WHERE tenant_id = $1 AND warehouse_code = $2 AND code = $3`,
-          [ctx.tenantId, warehouseId, code, blocked, reason],
-        );
+        await this.masterData.setLocationBlocked(tx.manager, ctx.tenantId, warehouseId, code, reason);
         if (blocked) await tx.publish('location.blocked', { warehouseId, locationCode: code, reason }, ctx);
         else await tx.publish('location.unblocked', { warehouseId, locationCode: code }, ctx);
         return { code, blocked };
@@ -180,27 +128,10 @@ export class MasterDataService {
       async (tx) => {
         assertGtin(input.gtin, 'gtin');
         const product = { ...input, reorderPoint: input.reorderPoint ?? 0 };
-        const [taken] = await tx.manager.query(`SELECT sku FROM products WHERE tenant_id = $1 AND gtin = $2`, [
-          ctx.tenantId,
-          input.gtin,
-        ]);
-        if (taken) throw conflict('PRODUCT.GTIN_TAKEN', `GTIN ${input.gtin} already belongs to ${taken.sku}`, 'gtin');
-        await insertOnce(
-          tx.manager,
-          `INSERT INTO products (tenant_id, sku, gtin, name, unit_of_measure, reorder_point, max_level) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [
-            ctx.tenantId,
-            input.sku,
-            input.gtin,
-            input.name,
-            input.unitOfMeasure,
-            product.reorderPoint,
-            input.maxLevel ?? null,
-          ],
-          'PRODUCT.EXISTS',
-          `product ${input.sku} already exists`,
-          'sku',
-        );
+        const taken = await this.masterData.skuWithGtin(tx.manager, ctx.tenantId, input.gtin);
+        if (taken) throw conflict('PRODUCT.GTIN_TAKEN', `GTIN ${input.gtin} already belongs to ${taken}`, 'gtin');
+        if (!(await this.masterData.insertProduct(tx.manager, ctx.tenantId, product)))
+          throw conflict('PRODUCT.EXISTS', `product ${input.sku} already exists`, 'sku');
         await tx.publish('product.created', product, ctx);
         return product;
       },
@@ -215,13 +146,8 @@ export class MasterDataService {
   ): Promise<TransactionResult<UpdateProductInput & { sku: string }>> {
     return this.events.transaction(
       async (tx) => {
-        const rows = await changedRows(
-          tx.manager,
-          `UPDATE products SET name = coalesce($3, name), reorder_point = coalesce($4, reorder_point), max_level = coalesce($5, max_level)
-         WHERE tenant_id = $1 AND sku = $2 RETURNING sku`,
-          [ctx.tenantId, sku, input.name ?? null, input.reorderPoint ?? null, input.maxLevel ?? null],
-        );
-        if (rows.length === 0) throw notFound('PRODUCT.UNKNOWN', `no product ${sku}`, 'sku');
+        if (!(await this.masterData.updateProduct(tx.manager, ctx.tenantId, sku, input)))
+          throw notFound('PRODUCT.UNKNOWN', `no product ${sku}`, 'sku');
         await tx.publish('product.updated', { sku, ...input }, ctx);
         return { sku, ...input };
       },
@@ -232,17 +158,8 @@ export class MasterDataService {
   discontinueProduct(ctx: CommandContext, sku: string, reason?: string): Promise<TransactionResult<{ sku: string }>> {
     return this.events.transaction(
       async (tx) => {
-        const rows = await changedRows(
-          tx.manager,
-          `UPDATE products SET discontinued_at = now() WHERE tenant_id = $1 AND sku = $2 AND discontinued_at IS NULL RETURNING sku`,
-          [ctx.tenantId, sku],
-        );
-        if (rows.length === 0) {
-          const [exists] = await tx.manager.query(`SELECT 1 FROM products WHERE tenant_id = $1 AND sku = $2`, [
-            ctx.tenantId,
-            sku,
-          ]);
-          throw exists
+        if (!(await this.masterData.discontinueProduct(tx.manager, ctx.tenantId, sku))) {
+          throw (await this.masterData.productExists(tx.manager, ctx.tenantId, sku))
             ? conflict('PRODUCT.DISCONTINUED', `product ${sku} is already discontinued`, 'sku')
             : notFound('PRODUCT.UNKNOWN', `no product ${sku}`, 'sku');
         }
@@ -260,14 +177,8 @@ export class MasterDataService {
   ): Promise<TransactionResult<CreatePartnerInput>> {
     return this.events.transaction(
       async (tx) => {
-        await insertOnce(
-          tx.manager,
-          `INSERT INTO partners (tenant_id, kind, code, name) VALUES ($1, $2, $3, $4)`,
-          [ctx.tenantId, kind, input.code, input.name],
-          `${kind.toUpperCase()}.EXISTS`,
-          `${kind} ${input.code} already exists`,
-          'code',
-        );
+        if (!(await this.masterData.insertPartner(tx.manager, ctx.tenantId, kind, input)))
+          throw conflict(`${kind.toUpperCase()}.EXISTS`, `${kind} ${input.code} already exists`, 'code');
         await tx.publish(`${kind}.created`, input, ctx);
         return input;
       },

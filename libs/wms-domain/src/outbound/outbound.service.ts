@@ -1,17 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { EventService, type EventTransaction, type TransactionResult } from '@wms/events';
-import { DataSource } from 'typeorm';
+import { EventService, type TransactionResult } from '@wms/events';
+import type { EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import { productByBarcode } from '../common/barcode.js';
-import {
-  type CommandContext,
-  conflict,
-  idempotencyFor,
-  isUniqueViolation,
-  notFound,
-} from '../common/command-context.js';
-import { publishStockThresholds } from '../inventory/stock-alerts.js';
+import { type CommandContext, conflict, idempotencyFor, notFound } from '../common/command-context.js';
+import { StockThresholdsService } from '../inventory/stock-thresholds.service.js';
 import { StockRepository } from '../inventory/stock.repository.js';
+import { MasterDataRepository } from '../master-data/master-data.repository.js';
+import { type OrderRef, OrdersRepository, type OrderStatus, type PickTaskRow } from './orders.repository.js';
 
 export interface CreateOrderInput {
   orderNumber: string;
@@ -51,14 +46,14 @@ export interface OrderView {
   pickTasks: PickTask[];
 }
 
-type OrderStatus = 'created' | 'allocated' | 'picked' | 'packed' | 'shipped' | 'cancelled';
-
 @Injectable()
 export class OutboundService {
   constructor(
     private readonly events: EventService,
+    private readonly orders: OrdersRepository,
     private readonly stock: StockRepository,
-    private readonly db: DataSource,
+    private readonly masterData: MasterDataRepository,
+    private readonly thresholds: StockThresholdsService,
   ) {}
 
   createOrder(
@@ -69,37 +64,24 @@ export class OutboundService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        await this.stock.warehouse(m, ctx.tenantId, warehouseId);
-        const [customer] = await m.query(
-          `SELECT 1 FROM partners WHERE tenant_id = $1 AND kind = 'customer' AND code = $2`,
-          [ctx.tenantId, input.customerCode],
-        );
-        if (!customer) throw notFound('CUSTOMER.UNKNOWN', `no customer ${input.customerCode}`, 'customerCode');
-        const [existing] = await m.query(
-          `SELECT 1 FROM orders WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3`,
-          [ctx.tenantId, warehouseId, input.orderNumber],
-        );
-        if (existing) throw conflict('ORDER.EXISTS', `order ${input.orderNumber} already exists`, 'orderNumber');
-        await m
-          .query(`INSERT INTO orders (tenant_id, warehouse_code, number, customer_code) VALUES ($1, $2, $3, $4)`, [
-            ctx.tenantId,
-            warehouseId,
-            input.orderNumber,
-            input.customerCode,
-          ])
-          .catch((error: unknown) => {
-            throw isUniqueViolation(error)
-              ? conflict('ORDER.EXISTS', `order ${input.orderNumber} already exists`, 'orderNumber')
-              : error;
-          });
+        const order = { tenantId: ctx.tenantId, warehouseId, orderNumber: input.orderNumber };
+        const taken = () => conflict('ORDER.EXISTS', `order ${input.orderNumber} already exists`, 'orderNumber');
+        await this.masterData.warehouse(m, ctx.tenantId, warehouseId);
+        if (!(await this.masterData.partnerExists(m, ctx.tenantId, 'customer', input.customerCode)))
+          throw notFound('CUSTOMER.UNKNOWN', `no customer ${input.customerCode}`, 'customerCode');
+        if (await this.orders.exists(m, order)) throw taken();
+        if (!(await this.orders.create(m, order, input.customerCode))) throw taken();
         const lines = [];
         for (const [i, l] of input.lines.entries()) {
-          const product = await productByBarcode(m, ctx.tenantId, l.barcode, `lines[${i}].barcode`, true);
-          lines.push({ line: i + 1, sku: product.sku, quantity: l.quantity });
-          await m.query(
-            `INSERT INTO order_lines (tenant_id, warehouse_code, order_number, line, sku, quantity) VALUES ($1, $2, $3, $4, $5, $6)`,
-            [ctx.tenantId, warehouseId, input.orderNumber, i + 1, product.sku, l.quantity],
+          const product = await this.masterData.productByBarcode(
+            m,
+            ctx.tenantId,
+            l.barcode,
+            `lines[${i}].barcode`,
+            true,
           );
+          lines.push({ line: i + 1, sku: product.sku, quantity: l.quantity });
+          await this.orders.addLine(m, order, i + 1, product.sku, l.quantity);
         }
         await tx.publish(
           'order.created',
@@ -121,64 +103,33 @@ export class OutboundService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        await this.lockOrder(tx, ctx, warehouseId, orderNumber, ['created'], 'ORDER.NOT_ALLOCATABLE');
-        const lines: { line: number; sku: string; quantity: number }[] = await m.query(
-          `SELECT line, sku, quantity FROM order_lines WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3 ORDER BY line`,
-          [ctx.tenantId, warehouseId, orderNumber],
-        );
+        const order = { tenantId: ctx.tenantId, warehouseId, orderNumber };
+        await this.lockOrder(m, order, ['created'], 'ORDER.NOT_ALLOCATABLE');
+        const lines = await this.orders.lines(order, m);
+        const blocked = await this.masterData.blockedLocations(m, ctx.tenantId, warehouseId);
         const tasks: PickTask[] = [];
         for (const line of lines) {
           const before = await this.stock.available(m, ctx.tenantId, warehouseId, line.sku);
-          const candidates: { location_code: string; lot: string; available: number }[] = await m.query(
-            `SELECT s.location_code, s.lot, s.on_hand - s.reserved - s.held AS available FROM stock s
-           JOIN locations l ON (l.tenant_id, l.warehouse_code, l.code) = (s.tenant_id, s.warehouse_code, s.location_code)
-           WHERE s.tenant_id = $1 AND s.warehouse_code = $2 AND s.sku = $3 AND NOT l.blocked AND s.on_hand - s.reserved - s.held > 0
-           ORDER BY s.expires_on NULLS LAST, s.location_code, s.lot FOR UPDATE OF s`,
-            [ctx.tenantId, warehouseId, line.sku],
-          );
+          const candidates = await this.stock.allocatable(m, ctx.tenantId, warehouseId, line.sku, blocked);
           let missing = line.quantity;
           for (const c of candidates) {
             if (missing === 0) break;
             const take = Math.min(missing, c.available);
-            const key = {
-              tenantId: ctx.tenantId,
-              warehouseId,
-              sku: line.sku,
-              locationCode: c.location_code,
-              lot: c.lot,
-            };
-            await this.stock.shift(m, key, take, 'available', 'reserved');
-            const task: PickTask = {
-              taskId: uuidv7(),
+            const stock = { sku: line.sku, locationCode: c.location_code, lot: c.lot };
+            await this.stock.shift(m, { tenantId: ctx.tenantId, warehouseId, ...stock }, take, 'available', 'reserved');
+            const task = { taskId: uuidv7(), line: line.line, ...stock, quantity: take, picked: 0, status: 'open' };
+            await this.orders.addPickTask(m, order, {
+              id: task.taskId,
               line: line.line,
               sku: line.sku,
-              locationCode: c.location_code,
+              location_code: c.location_code,
               lot: c.lot,
               quantity: take,
-              picked: 0,
-              status: 'open',
-            };
-            await m.query(
-              `INSERT INTO pick_tasks (id, tenant_id, warehouse_code, order_number, line, sku, location_code, lot, quantity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-              [task.taskId, ctx.tenantId, warehouseId, orderNumber, line.line, line.sku, c.location_code, c.lot, take],
-            );
-            await tx.publish(
-              'inventory.reserved',
-              { warehouseId, sku: line.sku, locationCode: c.location_code, lot: c.lot, quantity: take, orderNumber },
-              ctx,
-            );
+            });
+            await tx.publish('inventory.reserved', { warehouseId, ...stock, quantity: take, orderNumber }, ctx);
             await tx.publish(
               'pick.assigned',
-              {
-                warehouseId,
-                orderNumber,
-                taskId: task.taskId,
-                line: line.line,
-                sku: line.sku,
-                locationCode: c.location_code,
-                lot: c.lot,
-                quantity: take,
-              },
+              { warehouseId, orderNumber, taskId: task.taskId, line: line.line, ...stock, quantity: take },
               ctx,
             );
             tasks.push(task);
@@ -191,12 +142,9 @@ export class OutboundService {
               `lines[${line.line - 1}].quantity`,
             );
           }
-          await publishStockThresholds(tx, this.stock, ctx, warehouseId, line.sku, before);
+          await this.thresholds.publishCrossings(tx, ctx, warehouseId, line.sku, before);
         }
-        await m.query(
-          `UPDATE orders SET status = 'allocated' WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3`,
-          [ctx.tenantId, warehouseId, orderNumber],
-        );
+        await this.orders.setStatus(m, order, 'allocated');
         await tx.publish('order.allocated', { warehouseId, orderNumber, pickTasks: tasks.length }, ctx);
         return { orderNumber, pickTasks: tasks };
       },
@@ -214,22 +162,17 @@ export class OutboundService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        const [task] = await m.query(
-          `SELECT * FROM pick_tasks WHERE id = $1 AND tenant_id = $2 AND warehouse_code = $3 FOR UPDATE`,
-          [taskId, ctx.tenantId, warehouseId],
-        );
+        const task = await this.orders.lockPickTask(m, ctx.tenantId, warehouseId, taskId);
         if (!task) throw notFound('PICK.UNKNOWN', `no pick task ${taskId} in warehouse ${warehouseId}`, 'taskId');
+        const order = { tenantId: ctx.tenantId, warehouseId, orderNumber: task.order_number };
         // The order lock serialises picks with cancel, which releases the order's open reservations.
         await this.lockOrder(
-          tx,
-          ctx,
-          warehouseId,
-          task.order_number,
+          m,
+          order,
           ['created', 'allocated', 'picked', 'packed', 'shipped', 'cancelled'],
           'ORDER.UNKNOWN',
         );
-        const [current] = await m.query(`SELECT status FROM pick_tasks WHERE id = $1`, [taskId]);
-        task.status = current.status;
+        task.status = await this.orders.pickTaskStatus(m, taskId);
         if (task.status !== 'open') throw conflict('PICK.NOT_OPEN', `pick task ${taskId} is ${task.status}`, 'taskId');
         if (input.locationCode !== task.location_code)
           throw conflict(
@@ -237,7 +180,7 @@ export class OutboundService {
             `this task picks from ${task.location_code}, not ${input.locationCode}`,
             'locationCode',
           );
-        const product = await productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
+        const product = await this.masterData.productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
         if (product.sku !== task.sku)
           throw conflict('PICK.WRONG_ITEM', `this task picks ${task.sku}, not ${product.sku}`, 'barcode');
         if (input.quantity > task.quantity)
@@ -246,53 +189,27 @@ export class OutboundService {
             `this task picks ${task.quantity} unit(s); ${input.quantity} scanned — put the extra back`,
             'quantity',
           );
-        await this.stock.location(m, ctx.tenantId, warehouseId, task.location_code, 'locationCode');
-        const key = {
-          tenantId: ctx.tenantId,
-          warehouseId,
-          sku: task.sku,
-          locationCode: task.location_code,
-          lot: task.lot,
-        };
+        await this.masterData.location(m, ctx.tenantId, warehouseId, task.location_code, 'locationCode');
+        const stock = { sku: task.sku, locationCode: task.location_code, lot: task.lot };
+        const key = { tenantId: ctx.tenantId, warehouseId, ...stock };
         await this.stock.shift(m, key, task.quantity, 'reserved', 'available');
         if (input.quantity > 0) await this.stock.decreaseAvailable(m, key, input.quantity);
         const short = input.quantity < task.quantity;
         const status = short ? 'short' : 'done';
-        await m.query(`UPDATE pick_tasks SET picked = $2, status = $3 WHERE id = $1`, [taskId, input.quantity, status]);
-        await m.query(
-          `UPDATE order_lines SET picked = picked + $5 WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3 AND line = $4`,
-          [ctx.tenantId, warehouseId, task.order_number, task.line, input.quantity],
-        );
-        const base = {
-          warehouseId,
-          orderNumber: task.order_number,
-          taskId,
-          sku: task.sku,
-          locationCode: task.location_code,
-          lot: task.lot,
-        };
+        await this.orders.finishPickTask(m, taskId, input.quantity, status);
+        await this.orders.addPicked(m, order, task.line, input.quantity);
+        const base = { warehouseId, orderNumber: task.order_number, taskId, ...stock };
         if (short) {
           await tx.publish('pick.short', { ...base, requested: task.quantity, picked: input.quantity }, ctx);
           await tx.publish(
             'inventory.released',
-            {
-              warehouseId,
-              sku: task.sku,
-              locationCode: task.location_code,
-              lot: task.lot,
-              quantity: task.quantity - input.quantity,
-              orderNumber: task.order_number,
-            },
+            { warehouseId, ...stock, quantity: task.quantity - input.quantity, orderNumber: task.order_number },
             ctx,
           );
         } else {
           await tx.publish('pick.completed', { ...base, quantity: input.quantity }, ctx);
         }
-        await m.query(
-          `UPDATE orders SET status = 'picked' WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3 AND status = 'allocated'
-           AND NOT EXISTS (SELECT 1 FROM pick_tasks WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3 AND status = 'open')`,
-          [ctx.tenantId, warehouseId, task.order_number],
-        );
+        await this.orders.markPickedWhenNoTaskOpen(m, order);
         return { taskId, picked: input.quantity, status };
       },
       idempotencyFor(ctx, 'pick.confirm', { warehouseId, taskId, input }),
@@ -307,17 +224,13 @@ export class OutboundService {
   ): Promise<TransactionResult<{ orderNumber: string; cartons: number }>> {
     return this.events.transaction(
       async (tx) => {
-        await this.lockOrder(tx, ctx, warehouseId, orderNumber, ['picked'], 'ORDER.NOT_PICKED');
+        const order = { tenantId: ctx.tenantId, warehouseId, orderNumber };
+        await this.lockOrder(tx.manager, order, ['picked'], 'ORDER.NOT_PICKED');
         const ids = new Set(input.cartons.map((c) => c.cartonId));
         if (ids.size !== input.cartons.length)
           throw conflict('ORDER.DUPLICATE_CARTON', 'each carton id may appear once', 'cartons');
-        for (const c of input.cartons) {
-          await tx.manager.query(
-            `INSERT INTO cartons (tenant_id, warehouse_code, order_number, carton_id, weight_kg) VALUES ($1, $2, $3, $4, $5)`,
-            [ctx.tenantId, warehouseId, orderNumber, c.cartonId, c.weightKg ?? null],
-          );
-        }
-        await this.setStatus(tx, ctx, warehouseId, orderNumber, 'packed');
+        for (const c of input.cartons) await this.orders.addCarton(tx.manager, order, c.cartonId, c.weightKg);
+        await this.orders.setStatus(tx.manager, order, 'packed');
         await tx.publish('order.packed', { warehouseId, orderNumber, cartons: input.cartons }, ctx);
         return { orderNumber, cartons: input.cartons.length };
       },
@@ -334,20 +247,12 @@ export class OutboundService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        await this.lockOrder(tx, ctx, warehouseId, orderNumber, ['packed'], 'ORDER.NOT_PACKED');
-        const [carrier] = await m.query(
-          `SELECT 1 FROM partners WHERE tenant_id = $1 AND kind = 'carrier' AND code = $2`,
-          [ctx.tenantId, input.carrierCode],
-        );
-        if (!carrier) throw notFound('CARRIER.UNKNOWN', `no carrier ${input.carrierCode}`, 'carrierCode');
-        const [{ n: cartons }] = await m.query(
-          `SELECT count(*)::int AS n FROM cartons WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3`,
-          [ctx.tenantId, warehouseId, orderNumber],
-        );
-        await m.query(
-          `UPDATE orders SET status = 'shipped', carrier_code = $4, tracking_number = $5 WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3`,
-          [ctx.tenantId, warehouseId, orderNumber, input.carrierCode, input.trackingNumber],
-        );
+        const order = { tenantId: ctx.tenantId, warehouseId, orderNumber };
+        await this.lockOrder(m, order, ['packed'], 'ORDER.NOT_PACKED');
+        if (!(await this.masterData.partnerExists(m, ctx.tenantId, 'carrier', input.carrierCode)))
+          throw notFound('CARRIER.UNKNOWN', `no carrier ${input.carrierCode}`, 'carrierCode');
+        const cartons = await this.orders.cartonCount(m, order);
+        await this.orders.ship(m, order, input.carrierCode, input.trackingNumber);
         await tx.publish(
           'shipment.dispatched',
           { warehouseId, orderNumber, carrierCode: input.carrierCode, trackingNumber: input.trackingNumber, cartons },
@@ -369,37 +274,28 @@ export class OutboundService {
     return this.events.transaction(
       async (tx) => {
         const m = tx.manager;
-        await this.lockOrder(tx, ctx, warehouseId, orderNumber, ['created', 'allocated'], 'ORDER.NOT_CANCELLABLE');
-        const [{ n: picks }] = await m.query(
-          `SELECT count(*)::int AS n FROM pick_tasks WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3 AND status <> 'open'`,
-          [ctx.tenantId, warehouseId, orderNumber],
-        );
-        if (picks > 0)
+        const order = { tenantId: ctx.tenantId, warehouseId, orderNumber };
+        await this.lockOrder(m, order, ['created', 'allocated'], 'ORDER.NOT_CANCELLABLE');
+        if ((await this.orders.closedPickTaskCount(m, order)) > 0)
           throw conflict(
             'ORDER.NOT_CANCELLABLE',
             `order ${orderNumber} has picked lines; return the goods to stock first`,
             'orderNumber',
           );
-        const open = await m.query(
-          `SELECT id, sku, location_code, lot, quantity FROM pick_tasks WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3 AND status = 'open' ORDER BY id`,
-          [ctx.tenantId, warehouseId, orderNumber],
-        );
+        const open = await this.orders.openPickTasks(m, order);
         for (const t of open) {
+          const stock = { sku: t.sku, locationCode: t.location_code, lot: t.lot };
           await this.stock.shift(
             m,
-            { tenantId: ctx.tenantId, warehouseId, sku: t.sku, locationCode: t.location_code, lot: t.lot },
+            { tenantId: ctx.tenantId, warehouseId, ...stock },
             t.quantity,
             'reserved',
             'available',
           );
-          await m.query(`UPDATE pick_tasks SET status = 'cancelled' WHERE id = $1 AND status = 'open'`, [t.id]);
-          await tx.publish(
-            'inventory.released',
-            { warehouseId, sku: t.sku, locationCode: t.location_code, lot: t.lot, quantity: t.quantity, orderNumber },
-            ctx,
-          );
+          await this.orders.cancelPickTask(m, t.id);
+          await tx.publish('inventory.released', { warehouseId, ...stock, quantity: t.quantity, orderNumber }, ctx);
         }
-        await this.setStatus(tx, ctx, warehouseId, orderNumber, 'cancelled');
+        await this.orders.setStatus(m, order, 'cancelled');
         await tx.publish('order.cancelled', { warehouseId, orderNumber, reason }, ctx);
         return { orderNumber, released: open.length };
       },
@@ -408,19 +304,11 @@ export class OutboundService {
   }
 
   async get(tenantId: string, warehouseId: string, orderNumber: string): Promise<OrderView> {
-    const [order] = await this.db.query(
-      `SELECT * FROM orders WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3`,
-      [tenantId, warehouseId, orderNumber],
-    );
+    const ref = { tenantId, warehouseId, orderNumber };
+    const order = await this.orders.find(ref);
     if (!order) throw notFound('ORDER.UNKNOWN', `no order ${orderNumber} in warehouse ${warehouseId}`, 'orderNumber');
-    const lines = await this.db.query(
-      `SELECT line, sku, quantity, picked FROM order_lines WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3 ORDER BY line`,
-      [tenantId, warehouseId, orderNumber],
-    );
-    const tasks = await this.db.query(
-      `SELECT * FROM pick_tasks WHERE tenant_id = $1 AND warehouse_code = $2 AND order_number = $3 ORDER BY line, id`,
-      [tenantId, warehouseId, orderNumber],
-    );
+    const lines = await this.orders.lines(ref);
+    const tasks = await this.orders.pickTasks(ref);
     return {
       orderNumber,
       customerCode: order.customer_code,
@@ -428,61 +316,30 @@ export class OutboundService {
       carrierCode: order.carrier_code,
       trackingNumber: order.tracking_number,
       lines,
-      pickTasks: tasks.map(
-        (t: {
-          id: string;
-          line: number;
-          sku: string;
-          location_code: string;
-          lot: string;
-          quantity: number;
-          picked: number;
-          status: string;
-        }) => ({
-          taskId: t.id,
-          line: t.line,
-          sku: t.sku,
-          locationCode: t.location_code,
-          lot: t.lot,
-          quantity: t.quantity,
-          picked: t.picked,
-          status: t.status,
-        }),
-      ),
+      pickTasks: tasks.map(pickTask),
     };
   }
 
-  private async lockOrder(
-    tx: EventTransaction,
-    ctx: CommandContext,
-    warehouseId: string,
-    orderNumber: string,
-    allowed: OrderStatus[],
-    code: string,
-  ): Promise<void> {
-    const [order] = await tx.manager.query(
-      `SELECT status FROM orders WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3 FOR UPDATE`,
-      [ctx.tenantId, warehouseId, orderNumber],
-    );
-    if (!order) throw notFound('ORDER.UNKNOWN', `no order ${orderNumber} in warehouse ${warehouseId}`, 'orderNumber');
-    if (!allowed.includes(order.status))
+  private async lockOrder(m: EntityManager, order: OrderRef, allowed: OrderStatus[], code: string): Promise<void> {
+    const { warehouseId, orderNumber } = order;
+    const status = await this.orders.lockStatus(m, order);
+    if (!status) throw notFound('ORDER.UNKNOWN', `no order ${orderNumber} in warehouse ${warehouseId}`, 'orderNumber');
+    if (!allowed.includes(status))
       throw conflict(
         code,
-        `order ${orderNumber} is ${order.status}; this needs it to be ${allowed.join(' or ')}`,
+        `order ${orderNumber} is ${status}; this needs it to be ${allowed.join(' or ')}`,
         'orderNumber',
       );
   }
-
-  private async setStatus(
-    tx: EventTransaction,
-    ctx: CommandContext,
-    warehouseId: string,
-    orderNumber: string,
-    status: OrderStatus,
-  ): Promise<void> {
-    await tx.manager.query(
-      `UPDATE orders SET status = $4 WHERE tenant_id = $1 AND warehouse_code = $2 AND number = $3`,
-      [ctx.tenantId, warehouseId, orderNumber, status],
-    );
-  }
 }
+
+const pickTask = (t: PickTaskRow): PickTask => ({
+  taskId: t.id,
+  line: t.line,
+  sku: t.sku,
+  locationCode: t.location_code,
+  lot: t.lot,
+  quantity: t.quantity,
+  picked: t.picked,
+  status: t.status,
+});

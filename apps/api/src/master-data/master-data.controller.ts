@@ -14,7 +14,7 @@ import {
   CreateZoneDto,
   DiscontinueProductDto,
   UpdateProductDto,
-} from './warehouse.dto.js';
+} from './master-data.dto.js';
 
 const LocationParam = new PathCode('code');
 

@@ -1,0 +1,40 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsISO8601, IsOptional, IsPositive, IsString, Length, Max, Min } from 'class-validator';
+import { IsCode, IsLot } from '@wms/wms-domain';
+import { IsBarcode, MAX_UNITS, ListOf, ScannedLineDto } from '../common/scan.dto.js';
+
+export class CreateAsnDto {
+  @ApiProperty({ example: 'ASN-1' }) @IsCode() asnNumber: string;
+  @ApiProperty({ example: 'ACME' }) @IsCode() supplierCode: string;
+  @ListOf(ScannedLineDto, 500) lines: ScannedLineDto[];
+}
+
+export class ReceiveDto {
+  @ApiProperty({ example: '4006381333931' }) @IsBarcode() barcode: string;
+  @ApiProperty({ example: 'DOCK-1' }) @IsCode() locationCode: string;
+  @ApiProperty({ example: 10, description: 'good units' }) @IsInt() @Min(0) @Max(MAX_UNITS) quantity: number;
+  @ApiPropertyOptional({ example: 0, description: 'damaged units (not stocked)' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_UNITS)
+  damaged?: number;
+  @ApiPropertyOptional({ example: 'ASN-1' }) @IsOptional() @IsCode() asnNumber?: string;
+  @ApiPropertyOptional({ example: 'L2026-11' }) @IsOptional() @IsLot() lot?: string;
+  @ApiPropertyOptional({ example: '2027-03-31' }) @IsOptional() @IsISO8601({ strict: true }) expiresOn?: string;
+}
+
+export class HoldDto {
+  @ApiProperty() @IsBarcode() barcode: string;
+  @ApiProperty() @IsCode() locationCode: string;
+  @ApiPropertyOptional() @IsOptional() @IsLot() lot?: string;
+  @ApiProperty() @IsInt() @IsPositive() @Max(MAX_UNITS) quantity: number;
+  @ApiProperty({ example: 'packaging wet' }) @IsString() @Length(1, 500) reason: string;
+}
+
+export class ReleaseHoldDto {
+  @ApiProperty() @IsBarcode() barcode: string;
+  @ApiProperty() @IsCode() locationCode: string;
+  @ApiPropertyOptional() @IsOptional() @IsLot() lot?: string;
+  @ApiProperty() @IsInt() @IsPositive() @Max(MAX_UNITS) quantity: number;
+}

@@ -18,7 +18,11 @@ import { OperationsController } from './warehouse/operations.controller.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    extra: ModuleMetadata['imports'] = [],
+    http: 'express' | 'fastify' = 'fastify',
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -52,7 +56,7 @@ export class AppModule {
         WmsDomainModule,
         NotificationsModule.forRoot(config),
         AuthModule,
-        ...QueuesBoardModules,
+        ...QueuesBoardModules(http),
         ...extra,
       ],
       controllers: [

@@ -1,11 +1,9 @@
 import helmet from '@fastify/helmet';
 import { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '@wms/events';
-import expressHelmet from 'helmet';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +11,8 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { validationPipe } from './common/validation.pipe.js';
-import { guardQueuesBoard, guardQueuesBoardExpress } from './dashboard/queues-board.js';
+import { guardQueuesBoard } from './dashboard/queues-board.js';
 import { ClusterIoAdapter } from './socket/socket-io.adapter.js';
-
-export type HttpAdapterName = 'express' | 'fastify';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 /** The dashboard's third-party modules, served from node_modules under /ui/vendor/. */
@@ -29,7 +25,7 @@ const VENDOR_DIRS = [
 const VENDOR_FILES = ['preact.mjs', 'hooks.mjs', 'htm.mjs', 'uPlot.esm.js', 'uPlot.min.css'];
 
 /** `64kb` / `1mb` / `512b` (BODY_LIMIT's format) in bytes. */
-export function byteSize(limit: string): number {
+function byteSize(limit: string): number {
   const [, n, unit] = /^(\d+)(b|kb|mb)$/i.exec(limit)!;
   return Number(n) * { b: 1, kb: 1024, mb: 1024 * 1024 }[unit.toLowerCase() as 'b' | 'kb' | 'mb'];
 }
@@ -38,17 +34,15 @@ export function byteSize(limit: string): number {
 export async function createApi(
   config: AppConfig,
   extra: ModuleMetadata['imports'] = [],
-  adapter: HttpAdapterName = (process.env.HTTP_ADAPTER as HttpAdapterName | undefined) ?? 'fastify',
 ): Promise<NestFastifyApplication> {
-  if (adapter === 'express') return createExpressApi(config, extra) as unknown as Promise<NestFastifyApplication>;
   const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config, extra, 'fastify'),
+    AppModule.forRoot(config, extra),
     new FastifyAdapter({ bodyLimit: byteSize(config.BODY_LIMIT) }),
     { bufferLogs: true },
   );
   app.useLogger(app.get(Logger));
   const json = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
-  // As under Express, a JSON request without a body (a DELETE that sets Content-Type) has `{}`, not a 400.
+  // A JSON request without a body (a DELETE that sets Content-Type) gets `{}`, as on Express, not a 400.
   app.useBodyParser<http.Server>('application/json', { bodyLimit: byteSize(config.BODY_LIMIT) }, (req, body, done) =>
     body.length === 0 ? done(null, {}) : json(req, body.toString('utf8'), done),
   );
@@ -76,38 +70,5 @@ export async function createApi(
       jsonDocumentUrl: 'docs/openapi.json',
     });
   }
-  return app;
-}
-
-async function createExpressApi(
-  config: AppConfig,
-  extra: ModuleMetadata['imports'] = [],
-): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extra, 'express'), {
-    bufferLogs: true,
-    bodyParser: false,
-  });
-  app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: config.BODY_LIMIT });
-  // ETags on 202s and event pages buy nothing and cost a hash of every response body.
-  app.set('etag', false);
-  app.use(expressHelmet({ contentSecurityPolicy: false }));
-  app.useGlobalPipes(validationPipe());
-  app.useGlobalFilters(new DomainErrorFilter());
-  app.useWebSocketAdapter(new ClusterIoAdapter(app, config));
-  app.enableShutdownHooks();
-  guardQueuesBoardExpress(app);
-  const vendor: [string, string][] = [
-    ['preact.mjs', 'node_modules/preact/dist/preact.mjs'],
-    ['hooks.mjs', 'node_modules/preact/hooks/dist/hooks.mjs'],
-    ['htm.mjs', 'node_modules/htm/dist/htm.mjs'],
-    ['uPlot.esm.js', 'node_modules/uplot/dist/uPlot.esm.js'],
-    ['uPlot.min.css', 'node_modules/uplot/dist/uPlot.min.css'],
-  ];
-  for (const [file, source] of vendor)
-    app.use(`/ui/vendor/${file}`, (_req: unknown, res: { sendFile(p: string): void }) =>
-      res.sendFile(path.join(root, source)),
-    );
-  app.useStaticAssets(path.join(root, 'apps/api/public'), { prefix: '/ui/' });
   return app;
 }

@@ -18,11 +18,7 @@ import { OperationsController } from './warehouse/operations.controller.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(
-    config: AppConfig,
-    extra: ModuleMetadata['imports'] = [],
-    http: 'express' | 'fastify' = 'fastify',
-  ): DynamicModule {
+  static forRoot(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -56,7 +52,7 @@ export class AppModule {
         WmsDomainModule,
         NotificationsModule.forRoot(config),
         AuthModule,
-        ...QueuesBoardModules(http),
+        ...QueuesBoardModules,
         ...extra,
       ],
       controllers: [

@@ -15,7 +15,7 @@ const STATUS: Record<ErrorKind, number> = {
 };
 
 const MALFORMED_JSON = { code: 'REQUEST.MALFORMED_JSON', field: 'body', reason: 'is not valid JSON' };
-/** Fastify's body errors carry a `code` (body-parser's, under Express, a `type`); map them to the same error shape. */
+/** Fastify's body errors carry a `code`; map them to the same error shape. */
 const BODY_PARSER_ERRORS: Record<string, { code: string; field: string; reason: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: MALFORMED_JSON,
   FST_ERR_CTP_EMPTY_JSON_BODY: MALFORMED_JSON,
@@ -29,13 +29,6 @@ const BODY_PARSER_ERRORS: Record<string, { code: string; field: string; reason: 
     code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
     field: 'Content-Type',
     reason: 'is not a supported media type (send application/json)',
-  },
-  'entity.parse.failed': MALFORMED_JSON,
-  'entity.too.large': { code: 'REQUEST.TOO_LARGE', field: 'body', reason: 'is larger than the allowed size' },
-  'encoding.unsupported': {
-    code: 'REQUEST.UNSUPPORTED_ENCODING',
-    field: 'body',
-    reason: 'uses an unsupported encoding',
   },
 };
 
@@ -65,18 +58,12 @@ export class DomainErrorFilter implements ExceptionFilter {
     if (error instanceof FieldValidationException) {
       return { statusCode: 400, code: 'REQUEST.INVALID', message: error.message, errors: error.fields };
     }
-    // The adapter wraps the parser's errors in an HttpException whose cause keeps the parser's `code` (or `type`).
-    const parserError = ((error as { cause?: unknown }).cause ?? error) as {
-      code?: string;
-      type?: string;
-      status?: number;
-      statusCode?: number;
-    };
-    const parserCode = parserError.code ?? parserError.type;
-    const known = typeof parserCode === 'string' ? BODY_PARSER_ERRORS[parserCode] : undefined;
+    // The adapter wraps Fastify's errors in an HttpException whose cause keeps Fastify's `code`.
+    const parserError = ((error as { cause?: unknown }).cause ?? error) as { code?: unknown; statusCode?: number };
+    const known = typeof parserError.code === 'string' ? BODY_PARSER_ERRORS[parserError.code] : undefined;
     if (known) {
       return {
-        statusCode: parserError.statusCode ?? parserError.status ?? 400,
+        statusCode: parserError.statusCode ?? 400,
         code: known.code,
         message: `request ${known.field} ${known.reason}`,
         errors: [{ field: known.field, reason: known.reason }],

@@ -1,12 +1,9 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { BullBoardModule } from '@bull-board/nestjs';
-import type { INestApplication } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig, EVENTS_QUEUE, LISTENERS_QUEUE } from '@wms/events';
 import { NOTIFICATIONS_QUEUE } from '@wms/notifications';
-import type { NextFunction, Request, Response } from 'express';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenService } from '../auth/token.service.js';
 
@@ -15,10 +12,10 @@ export const QUEUES_BOARD_ROUTE = '/admin/queues';
 export const BOARD_COOKIE = 'wms_board_token';
 
 /** bull-board's queue UI for the three queues. */
-export const QueuesBoardModules = (adapter: 'express' | 'fastify') => [
+export const QueuesBoardModules = [
   BullBoardModule.forRoot({
     route: QUEUES_BOARD_ROUTE,
-    adapter: adapter === 'express' ? ExpressAdapter : FastifyAdapter,
+    adapter: FastifyAdapter,
   }),
   BullBoardModule.forFeature(
     { name: EVENTS_QUEUE, adapter: BullMQAdapter },
@@ -51,27 +48,4 @@ export function guardQueuesBoard(app: NestFastifyApplication): void {
         errors: [],
       });
     });
-}
-
-export function guardQueuesBoardExpress(app: INestApplication): void {
-  const tokens = app.get(TokenService);
-  const opsTenant = app.get(AppConfig).OPS_TENANT;
-  app.use(QUEUES_BOARD_ROUTE, (req: Request, res: Response, next: NextFunction) => {
-    const header = req.header('authorization');
-    const cookie = /(?:^|;\s*)wms_board_token=([^;]+)/.exec(req.header('cookie') ?? '')?.[1];
-    const token = header?.startsWith('Bearer ') ? header.slice(7) : cookie && decodeURIComponent(cookie);
-    tokens.resolve(token).then(
-      (p) =>
-        p?.role === 'admin' && p.tenantId === opsTenant
-          ? next()
-          : res.status(p ? 403 : 401).json({
-              statusCode: p ? 403 : 401,
-              code: p ? 'AUTH.NOT_OPERATOR' : 'AUTH.INVALID_TOKEN',
-              message:
-                'the queue UI is for the admins of the operating tenant (OPS_TENANT); open it from the dashboard',
-              errors: [],
-            }),
-      next,
-    );
-  });
 }

@@ -53,7 +53,12 @@ export async function createApi(
   app.enableShutdownHooks();
   guardQueuesBoard(app);
   // The dashboard: static files, no data (everything it shows comes from the authenticated api).
-  app.useStaticAssets({ root: path.join(root, 'apps/api/public'), prefix: '/ui/', decorateReply: false });
+  app.useStaticAssets({
+    root: path.join(root, 'apps/api/public'),
+    prefix: '/ui/',
+    redirect: true,
+    decorateReply: false,
+  });
   app.useStaticAssets({
     root: VENDOR_DIRS.map((dir) => path.join(root, dir)),
     prefix: '/ui/vendor/',

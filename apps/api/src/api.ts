@@ -1,9 +1,10 @@
+import helmet from '@fastify/helmet';
 import { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AppConfig } from '@wms/events';
-import helmet from 'helmet';
+import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from 'nestjs-pino';
@@ -13,39 +14,57 @@ import { validationPipe } from './common/validation.pipe.js';
 import { guardQueuesBoard } from './dashboard/queues-board.js';
 import { ClusterIoAdapter } from './socket/socket-io.adapter.js';
 
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+/** The dashboard's third-party modules, served from node_modules under /ui/vendor/. */
+const VENDOR_DIRS = [
+  'node_modules/preact/dist',
+  'node_modules/preact/hooks/dist',
+  'node_modules/htm/dist',
+  'node_modules/uplot/dist',
+];
+const VENDOR_FILES = ['preact.mjs', 'hooks.mjs', 'htm.mjs', 'uPlot.esm.js', 'uPlot.min.css'];
+
+/** `64kb` / `1mb` / `512b` (BODY_LIMIT's format) in bytes. */
+function byteSize(limit: string): number {
+  const [, n, unit] = /^(\d+)(b|kb|mb)$/i.exec(limit)!;
+  return Number(n) * { b: 1, kb: 1024, mb: 1024 * 1024 }[unit.toLowerCase() as 'b' | 'kb' | 'mb'];
+}
+
 /** Builds the api exactly as production runs it; main.ts and the tests both call this. */
 export async function createApi(
   config: AppConfig,
   extra: ModuleMetadata['imports'] = [],
-): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, extra), {
-    bufferLogs: true,
-    bodyParser: false,
-  });
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, extra),
+    new FastifyAdapter({ bodyLimit: byteSize(config.BODY_LIMIT) }),
+    { bufferLogs: true },
+  );
   app.useLogger(app.get(Logger));
-  app.useBodyParser('json', { limit: config.BODY_LIMIT });
-  // ETags on 202s and event pages buy nothing and cost a hash of every response body.
-  app.set('etag', false);
-  app.use(helmet({ contentSecurityPolicy: false }));
+  const json = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
+  // A JSON request without a body (a DELETE that sets Content-Type) gets `{}`, as on Express, not a 400.
+  app.useBodyParser<http.Server>('application/json', { bodyLimit: byteSize(config.BODY_LIMIT) }, (req, body, done) =>
+    body.length === 0 ? done(null, {}) : json(req, body.toString('utf8'), done),
+  );
+  await app.register(helmet, { contentSecurityPolicy: false });
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
   app.useWebSocketAdapter(new ClusterIoAdapter(app, config));
   app.enableShutdownHooks();
   guardQueuesBoard(app);
   // The dashboard: static files, no data (everything it shows comes from the authenticated api).
-  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-  const vendor: [string, string][] = [
-    ['preact.mjs', 'node_modules/preact/dist/preact.mjs'],
-    ['hooks.mjs', 'node_modules/preact/hooks/dist/hooks.mjs'],
-    ['htm.mjs', 'node_modules/htm/dist/htm.mjs'],
-    ['uPlot.esm.js', 'node_modules/uplot/dist/uPlot.esm.js'],
-    ['uPlot.min.css', 'node_modules/uplot/dist/uPlot.min.css'],
-  ];
-  for (const [file, source] of vendor)
-    app.use(`/ui/vendor/${file}`, (_req: unknown, res: { sendFile(p: string): void }) =>
-      res.sendFile(path.join(root, source)),
-    );
-  app.useStaticAssets(path.join(root, 'apps/api/public'), { prefix: '/ui/' });
+  app.useStaticAssets({
+    root: path.join(root, 'apps/api/public'),
+    prefix: '/ui/',
+    redirect: true,
+    decorateReply: false,
+  });
+  app.useStaticAssets({
+    root: VENDOR_DIRS.map((dir) => path.join(root, dir)),
+    prefix: '/ui/vendor/',
+    allowedPath: (pathName) => VENDOR_FILES.includes(pathName.slice(1)),
+    decorateReply: false,
+  });
   if (config.OPENAPI_ENABLED) {
     const doc = new DocumentBuilder()
       .setTitle('WMS event backbone')

@@ -7,7 +7,8 @@ async function bootstrap(): Promise<void> {
   const config = loadApiConfig();
   await checkConnections(config);
   const app = await createApi(config);
-  await app.listen(config.PORT);
+  // Fastify listens on localhost unless told otherwise; the api is reached from other hosts and containers.
+  await app.listen(config.PORT, '0.0.0.0');
   const url = await app.getUrl();
   new Logger('Bootstrap').log(
     { url, dashboard: `${url}/ui/`, docs: `${url}/docs`, queueConnection: config.QUEUE_CONNECTION },

@@ -20,7 +20,7 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = req.header('authorization');
+    const header = req.headers.authorization;
     if (!header?.startsWith('Bearer ')) {
       throw new DomainError('AUTH.MISSING_TOKEN', 'sign in and send Authorization: Bearer <token>', 'unauthenticated', [
         { field: 'Authorization', reason: 'missing bearer token' },
@@ -41,7 +41,7 @@ export class AuthGuard implements CanActivate {
         { field: 'Authorization', reason: `role ${principal.role} not allowed here` },
       ]);
     }
-    const warehouseId = req.params?.wh as string | undefined;
+    const warehouseId = (req.params as { wh?: string } | undefined)?.wh;
     if (warehouseId && !canSeeWarehouse(principal, warehouseId)) {
       throw new DomainError(
         'AUTH.FORBIDDEN_WAREHOUSE',

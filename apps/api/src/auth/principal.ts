@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { EventActor } from '@wms/events';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 
 export type Role = 'operator' | 'supervisor' | 'admin' | 'integration';
 export const USER_ROLES = ['operator', 'supervisor', 'admin'] as const;
@@ -35,7 +35,7 @@ export const Allow = (...roles: Role[]) => SetMetadata(ALLOW, roles);
 /** A route anyone may call (sign-in, liveness). */
 export const Public = () => SetMetadata(PUBLIC, true);
 
-export type AuthenticatedRequest = Request & { principal?: Principal };
+export type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
 export const Auth = createParamDecorator(
   (_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal!,

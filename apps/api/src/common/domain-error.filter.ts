@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { DomainError, ErrorKind } from '@wms/events';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorBody } from './error-body.js';
 import { FieldValidationException } from './validation.pipe.js';
 
@@ -14,14 +14,21 @@ const STATUS: Record<ErrorKind, number> = {
   too_many: 429,
 };
 
-/** Body-parser errors carry `type` and `status`; map them to the same error shape. */
+const MALFORMED_JSON = { code: 'REQUEST.MALFORMED_JSON', field: 'body', reason: 'is not valid JSON' };
+/** Fastify's body errors carry a `code`; map them to the same error shape. */
 const BODY_PARSER_ERRORS: Record<string, { code: string; field: string; reason: string }> = {
-  'entity.parse.failed': { code: 'REQUEST.MALFORMED_JSON', field: 'body', reason: 'is not valid JSON' },
-  'entity.too.large': { code: 'REQUEST.TOO_LARGE', field: 'body', reason: 'is larger than the allowed size' },
-  'encoding.unsupported': {
-    code: 'REQUEST.UNSUPPORTED_ENCODING',
+  FST_ERR_CTP_INVALID_JSON_BODY: MALFORMED_JSON,
+  FST_ERR_CTP_EMPTY_JSON_BODY: MALFORMED_JSON,
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'REQUEST.TOO_LARGE', field: 'body', reason: 'is larger than the allowed size' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'REQUEST.INVALID_LENGTH',
     field: 'body',
-    reason: 'uses an unsupported encoding',
+    reason: 'does not match its Content-Length',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
+    field: 'Content-Type',
+    reason: 'is not a supported media type (send application/json)',
   },
 };
 
@@ -32,16 +39,16 @@ export class DomainErrorFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw error;
-    const res = host.switchToHttp().getResponse<Response>();
+    const res = host.switchToHttp().getResponse<FastifyReply>();
     const body = this.toBody(error);
     if (body.statusCode < 500) {
-      const req = host.switchToHttp().getRequest<Request>();
+      const req = host.switchToHttp().getRequest<FastifyRequest>();
       this.logger.debug(
         { method: req.method, url: req.url, statusCode: body.statusCode, code: body.code },
         'request refused',
       );
     }
-    res.status(body.statusCode).json(body);
+    res.status(body.statusCode).send(body);
   }
 
   private toBody(error: unknown): ErrorBody {
@@ -51,12 +58,12 @@ export class DomainErrorFilter implements ExceptionFilter {
     if (error instanceof FieldValidationException) {
       return { statusCode: 400, code: 'REQUEST.INVALID', message: error.message, errors: error.fields };
     }
-    // Express wraps body-parser's errors in an HttpException whose cause keeps the parser's `type`.
-    const parserError = ((error as { cause?: unknown }).cause ?? error) as { type?: string; status?: number };
-    const known = parserError.type ? BODY_PARSER_ERRORS[parserError.type] : undefined;
+    // The adapter wraps Fastify's errors in an HttpException whose cause keeps Fastify's `code`.
+    const parserError = ((error as { cause?: unknown }).cause ?? error) as { code?: unknown; statusCode?: number };
+    const known = typeof parserError.code === 'string' ? BODY_PARSER_ERRORS[parserError.code] : undefined;
     if (known) {
       return {
-        statusCode: parserError.status ?? 400,
+        statusCode: parserError.statusCode ?? 400,
         code: known.code,
         message: `request ${known.field} ${known.reason}`,
         errors: [{ field: known.field, reason: known.reason }],

@@ -6,12 +6,18 @@ import { actorOf, type AuthenticatedRequest, idempotencyScope, type Principal } 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A header's value; a repeated header (an array) counts as absent. */
+const singleHeader = (req: AuthenticatedRequest, name: string): string | undefined => {
+  const value = req.headers[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
 /**
  * Who is calling (from the authenticated principal: tenant, actor), and the Idempotency-Key a scanner
  * sent — a resend returns the first answer.
  */
 export function requestContext(principal: Principal, req: AuthenticatedRequest): CommandContext {
-  const idempotencyKey = req.header('idempotency-key');
+  const idempotencyKey = singleHeader(req, 'idempotency-key');
   if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
     throw new DomainError(
       'REQUEST.INVALID_IDEMPOTENCY_KEY',
@@ -20,7 +26,7 @@ export function requestContext(principal: Principal, req: AuthenticatedRequest):
       [{ field: 'Idempotency-Key', reason: 'must be 1-128 visible ASCII characters' }],
     );
   }
-  const correlation = req.header('x-correlation-id');
+  const correlation = singleHeader(req, 'x-correlation-id');
   return {
     tenantId: principal.tenantId,
     actor: actorOf(principal),

@@ -1,6 +1,6 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
 import { TransactionResult } from '@wms/events';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { map, type Observable } from 'rxjs';
 
 /** Answers a command with its result; a replay of an Idempotency-Key is marked `Idempotent-Replayed: true`. */
@@ -10,7 +10,7 @@ export class TransactionResultInterceptor implements NestInterceptor {
     return next.handle().pipe(
       map((value) => {
         if (!(value instanceof TransactionResult)) return value;
-        if (value.replayed) context.switchToHttp().getResponse<Response>().setHeader('Idempotent-Replayed', 'true');
+        if (value.replayed) context.switchToHttp().getResponse<FastifyReply>().header('Idempotent-Replayed', 'true');
         return value.result;
       }),
     );

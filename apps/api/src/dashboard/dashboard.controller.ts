@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { AppConfig, DomainError, MonitoringService } from '@wms/events';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 
 class StatsQuery {
@@ -41,7 +41,7 @@ export class DashboardController {
   @Get('metrics')
   @Allow('admin', 'integration')
   @Header('Cache-Control', 'no-store')
-  async metrics(@Auth() p: Principal, @Res() res: Response) {
+  async metrics(@Auth() p: Principal, @Res() res: FastifyReply) {
     // The figures cover every tenant: only the operating tenant's credentials may scrape them.
     if (p.tenantId !== this.config.OPS_TENANT) {
       throw new DomainError(
@@ -52,7 +52,7 @@ export class DashboardController {
       );
     }
     const { contentType, body } = await this.monitoring.prometheus();
-    res.setHeader('Content-Type', contentType);
+    res.header('Content-Type', contentType);
     res.send(body);
   }
 }

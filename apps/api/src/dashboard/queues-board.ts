@@ -1,10 +1,10 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { ExpressAdapter } from '@bull-board/express';
+import { FastifyAdapter } from '@bull-board/fastify';
 import { BullBoardModule } from '@bull-board/nestjs';
-import type { INestApplication } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppConfig, EVENTS_QUEUE, LISTENERS_QUEUE } from '@wms/events';
 import { NOTIFICATIONS_QUEUE } from '@wms/notifications';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenService } from '../auth/token.service.js';
 
 export const QUEUES_BOARD_ROUTE = '/admin/queues';
@@ -13,7 +13,10 @@ export const BOARD_COOKIE = 'wms_board_token';
 
 /** bull-board's queue UI for the three queues. */
 export const QueuesBoardModules = [
-  BullBoardModule.forRoot({ route: QUEUES_BOARD_ROUTE, adapter: ExpressAdapter }),
+  BullBoardModule.forRoot({
+    route: QUEUES_BOARD_ROUTE,
+    adapter: FastifyAdapter,
+  }),
   BullBoardModule.forFeature(
     { name: EVENTS_QUEUE, adapter: BullMQAdapter },
     { name: LISTENERS_QUEUE, adapter: BullMQAdapter },
@@ -21,27 +24,28 @@ export const QueuesBoardModules = [
   ),
 ];
 
-/** Admins only: a bearer token or the dashboard's cookie. Mounted before bull-board's own routes. */
-export function guardQueuesBoard(app: INestApplication): void {
+/** Admins only: a bearer token or the dashboard's cookie. Runs before bull-board's own routes. */
+export function guardQueuesBoard(app: NestFastifyApplication): void {
   const tokens = app.get(TokenService);
   const opsTenant = app.get(AppConfig).OPS_TENANT;
-  app.use(QUEUES_BOARD_ROUTE, (req: Request, res: Response, next: NextFunction) => {
-    const header = req.header('authorization');
-    const cookie = /(?:^|;\s*)wms_board_token=([^;]+)/.exec(req.header('cookie') ?? '')?.[1];
-    const token = header?.startsWith('Bearer ') ? header.slice(7) : cookie && decodeURIComponent(cookie);
-    tokens.resolve(token).then(
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+      // The matched route, not the raw URL: a percent-encoded path reaches the same route.
+      const route = req.routeOptions.url;
+      if (route !== QUEUES_BOARD_ROUTE && !route?.startsWith(`${QUEUES_BOARD_ROUTE}/`)) return;
+      const header = req.headers.authorization;
+      const cookie = new RegExp(`(?:^|;\\s*)${BOARD_COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
+      const token = header?.startsWith('Bearer ') ? header.slice(7) : cookie && decodeURIComponent(cookie);
+      const p = await tokens.resolve(token);
       // bull-board shows every tenant's jobs: only the operating tenant's admins (OPS_TENANT) may open it.
-      (p) =>
-        p?.role === 'admin' && p.tenantId === opsTenant
-          ? next()
-          : res.status(p ? 403 : 401).json({
-              statusCode: p ? 403 : 401,
-              code: p ? 'AUTH.NOT_OPERATOR' : 'AUTH.INVALID_TOKEN',
-              message:
-                'the queue UI is for the admins of the operating tenant (OPS_TENANT); open it from the dashboard',
-              errors: [],
-            }),
-      next,
-    );
-  });
+      if (p?.role === 'admin' && p.tenantId === opsTenant) return;
+      return reply.status(p ? 403 : 401).send({
+        statusCode: p ? 403 : 401,
+        code: p ? 'AUTH.NOT_OPERATOR' : 'AUTH.INVALID_TOKEN',
+        message: 'the queue UI is for the admins of the operating tenant (OPS_TENANT); open it from the dashboard',
+        errors: [],
+      });
+    });
 }

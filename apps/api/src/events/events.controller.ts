@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestj
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { DomainError, EventCatalog, EventService, EventStoreRepository, ListenerRegistry } from '@wms/events';
 import type { CommandContext } from '@wms/wms-domain';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 import { Ctx } from '../common/request-context.js';
 import { IdParam } from '../common/params.js';
@@ -32,7 +32,7 @@ export class EventsController {
     @Auth() principal: Principal,
     @Ctx() ctx: CommandContext,
     @Body() dto: PublishEventDto,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<AcceptedEventDto> {
     const { event: e, replayed } = await this.events.accept(
       dto.name,
@@ -49,7 +49,7 @@ export class EventsController {
           },
       principal.warehouses,
     );
-    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    if (replayed) res.header('Idempotent-Replayed', 'true');
     return {
       id: e.id,
       name: e.name,

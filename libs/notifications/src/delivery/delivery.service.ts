@@ -91,9 +91,15 @@ export class DeliveryService implements OnModuleInit {
   /** Re-queues deliveries whose job was lost (Redis restarted, enqueue failed after commit). */
   async redrive(olderThanS = 60): Promise<number> {
     const stale = await this.notifications.queuedOlderThan(olderThanS);
+    if (!stale.length) return 0;
     const digest = await this.recipients.withEmailDigest([...new Set(stale.map((s) => s.userId))]);
     await this.enqueue(
-      stale.map((s) => ({ ...s, grouped: deliveredGrouped(s.channel, s.severity, digest.has(s.userId)) })),
+      stale.map(({ id, userId, channel, severity }) => ({
+        id,
+        userId,
+        channel,
+        grouped: deliveredGrouped(channel, severity, digest.has(userId)),
+      })),
     );
     return stale.length;
   }

@@ -6,13 +6,23 @@ import { InAppChannel } from './channels/in-app.channel.js';
 import { PushChannel } from './channels/push.channel.js';
 import { SmsChannel } from './channels/sms.channel.js';
 import { DeliveryService, NOTIFICATIONS_QUEUE } from './delivery/delivery.service.js';
+import { SmsBudgetRepository } from './delivery/sms-budget.repository.js';
 import { InboxService } from './inbox/inbox.service.js';
+import { NotificationsRepository } from './notifications/notifications.repository.js';
 import { PreferencesService } from './preferences/preferences.service.js';
+import { RecipientsRepository } from './recipients/recipients.repository.js';
+import { NotificationDedupRepository } from './routing/notification-dedup.repository.js';
 import { NotificationRouter } from './routing/notification-router.service.js';
+import { NotificationRulesRepository } from './routing/notification-rules.repository.js';
 import { NotificationRulesService } from './routing/notification-rules.service.js';
 import { RouteNotificationsWhenEventStored } from './routing/route-notifications-when-event-stored.listener.js';
 
 const providers = [
+  RecipientsRepository,
+  NotificationsRepository,
+  NotificationRulesRepository,
+  NotificationDedupRepository,
+  SmsBudgetRepository,
   InAppChannel,
   EmailChannel,
   SmsChannel,

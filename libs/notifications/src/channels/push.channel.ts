@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig, OUTBOUND_REFUSED, OutboundUrlPolicy } from '@wms/events';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import { DataSource } from 'typeorm';
 import webpush from 'web-push';
+import { RecipientsRepository } from '../recipients/recipients.repository.js';
 import { renderPush, type Recipient, type StoredNotification } from '../notifications/notification.js';
 import { DeliveryError, type NotificationChannel } from './channel.js';
 
@@ -20,7 +20,7 @@ export class PushChannel implements NotificationChannel {
 
   constructor(
     private readonly config: AppConfig,
-    private readonly db: DataSource,
+    private readonly recipients: RecipientsRepository,
   ) {
     this.outbound = new OutboundUrlPolicy(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
     this.agent = new https.Agent({
@@ -36,10 +36,7 @@ export class PushChannel implements NotificationChannel {
   }
 
   async send(recipient: Recipient, items: StoredNotification[]): Promise<string | null> {
-    const subscriptions: { id: string; endpoint: string; p256dh: string; auth: string }[] = await this.db.query(
-      `SELECT id, endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = $1`,
-      [recipient.id],
-    );
+    const subscriptions = await this.recipients.pushSubscriptions(recipient.id);
     if (!subscriptions.length) throw new DeliveryError('the recipient has no push subscription', true);
     const failures: DeliveryError[] = [];
     for (const s of subscriptions) {
@@ -70,8 +67,7 @@ export class PushChannel implements NotificationChannel {
             continue;
           }
           const status = (error as { statusCode?: number }).statusCode;
-          if (status === 404 || status === 410)
-            await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1`, [s.id]);
+          if (status === 404 || status === 410) await this.recipients.forgetPushSubscription(s.id);
           failures.push(
             new DeliveryError(
               `push ${status ?? ''}: ${(error as Error).message}`,

@@ -3,14 +3,16 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig, DeadLetterAdminService } from '@wms/events';
 import { type Queue, UnrecoverableError } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
-import { v7 as uuidv7 } from 'uuid';
 import { DeliveryError, type NotificationChannel } from '../channels/channel.js';
 import { EmailChannel } from '../channels/email.channel.js';
 import { InAppChannel } from '../channels/in-app.channel.js';
 import { PushChannel } from '../channels/push.channel.js';
 import { SmsChannel } from '../channels/sms.channel.js';
-import type { Channel, Recipient, StoredNotification } from '../notifications/notification.js';
+import { type Channel, deliveredGrouped } from '../notifications/notification.js';
+import { NotificationsRepository, type PendingDelivery } from '../notifications/notifications.repository.js';
+import { RecipientsRepository } from '../recipients/recipients.repository.js';
 import type { QueuedDelivery } from '../routing/notification-router.service.js';
+import { SmsBudgetRepository } from './sms-budget.repository.js';
 
 /** Persistent contract: queue and job names; renaming one strands queued deliveries. */
 export const NOTIFICATIONS_QUEUE = 'notifications';
@@ -42,6 +44,9 @@ export class DeliveryService implements OnModuleInit {
     sms: SmsChannel,
     push: PushChannel,
     private readonly deadLetters: DeadLetterAdminService,
+    private readonly notifications: NotificationsRepository,
+    private readonly recipients: RecipientsRepository,
+    private readonly smsBudget: SmsBudgetRepository,
   ) {
     this.channels = { in_app: inApp, email, sms, push };
   }
@@ -50,19 +55,10 @@ export class DeliveryService implements OnModuleInit {
   onModuleInit(): void {
     this.deadLetters.onRetry(NOTIFICATIONS_QUEUE, async (m, data, deadLetter) => {
       const job = data as Partial<DeliverJob & DeliverGroupJob>;
-      if (job.deliveryId)
-        await m.query(
-          `UPDATE notification_deliveries SET status = 'queued', updated_at = now() WHERE id = $1 AND status = 'failed'`,
-          [job.deliveryId],
-        );
+      if (job.deliveryId) await this.notifications.requeueFailed(m, job.deliveryId);
       // A group job: only the deliveries it failed (since it was created), not older failures of the same person.
-      else
-        await m.query(
-          `UPDATE notification_deliveries
-           SET status = 'queued', updated_at = now()
-           WHERE user_id = $1 AND channel = $2 AND status = 'failed' AND updated_at >= $3`,
-          [job.userId, job.channel, deadLetter.firstFailedAt],
-        );
+      else if (job.userId && job.channel)
+        await this.notifications.requeueFailedSince(m, job.userId, job.channel, deadLetter.firstFailedAt);
     });
   }
 
@@ -85,168 +81,64 @@ export class DeliveryService implements OnModuleInit {
   }
 
   deliver(deliveryId: string, lastAttempt: boolean): Promise<void> {
-    return this.run(`d.id = $1`, [deliveryId], lastAttempt);
+    return this.run((m) => this.notifications.lockQueued(m, deliveryId), lastAttempt);
   }
 
   deliverGroup(userId: string, channel: Channel, lastAttempt: boolean): Promise<void> {
-    return this.run(`d.user_id = $1 AND d.channel = $2`, [userId, channel], lastAttempt);
+    return this.run((m) => this.notifications.lockQueuedGroup(m, userId, channel), lastAttempt);
   }
 
   /** Re-queues deliveries whose job was lost (Redis restarted, enqueue failed after commit). */
   async redrive(olderThanS = 60): Promise<number> {
-    const stale: { id: string; user_id: string; channel: Channel; grouped: boolean }[] = await this.db.query(
-      `SELECT d.id, d.user_id, d.channel,
-              (d.channel = 'sms' OR (d.channel = 'email' AND coalesce(p.email_digest, false) AND n.severity <> 'critical')) AS grouped
-       FROM notification_deliveries d
-       JOIN notifications n ON n.id = d.notification_id
-       LEFT JOIN notification_preferences p ON p.user_id = d.user_id
-       WHERE d.status = 'queued' AND d.created_at < now() - make_interval(secs => $1)
-       LIMIT 1000`,
-      [olderThanS],
+    const stale = await this.notifications.queuedOlderThan(olderThanS);
+    if (!stale.length) return 0;
+    const digest = await this.recipients.withEmailDigest([...new Set(stale.map((s) => s.userId))]);
+    await this.enqueue(
+      stale.map(({ id, userId, channel, severity }) => ({
+        id,
+        userId,
+        channel,
+        grouped: deliveredGrouped(channel, severity, digest.has(userId)),
+      })),
     );
-    await this.enqueue(stale.map((s) => ({ id: s.id, userId: s.user_id, channel: s.channel, grouped: s.grouped })));
     return stale.length;
   }
 
-  private async run(filter: string, params: unknown[], lastAttempt: boolean): Promise<void> {
-    const followUps: QueuedDelivery[] = [];
+  private async run(lock: (m: EntityManager) => Promise<PendingDelivery[]>, lastAttempt: boolean): Promise<void> {
     const outcome = await this.db.transaction(async (m): Promise<Outcome> => {
-      const rows: { id: string; user_id: string; channel: Channel; tenant_id: string }[] = await m.query(
-        `SELECT d.id, d.user_id, d.channel, d.tenant_id
-         FROM notification_deliveries d
-         WHERE ${filter} AND d.status = 'queued'
-         ORDER BY d.created_at
-         FOR UPDATE SKIP LOCKED`,
-        params,
-      );
+      const rows = await lock(m);
       if (!rows.length) return {}; // nothing to do: already sent, or not committed by a failed routing
       const ids = rows.map((r) => r.id);
       const channel = this.channels[rows[0].channel];
       const unavailable = channel.unavailable();
       if (unavailable) {
-        await this.finish(m, ids, 'skipped', unavailable);
+        await this.notifications.finish(m, ids, 'skipped', unavailable);
         return {};
       }
-      if (channel.kind === 'sms' && !(await this.withinSmsBudget(m, rows[0].tenant_id, followUps))) {
-        await this.finish(m, ids, 'suppressed', `daily SMS budget of ${this.config.SMS_DAILY_BUDGET} reached`);
+      // Counted where SMS are sent; routing tells the admins when the budget is used up.
+      const budget = this.config.SMS_DAILY_BUDGET;
+      if (channel.kind === 'sms' && (await this.smsBudget.countOne(m, rows[0].tenantId)) > budget) {
+        await this.notifications.finish(m, ids, 'suppressed', `daily SMS budget of ${budget} reached`);
         return {};
       }
-      const recipient = await loadRecipient(m, rows[0].user_id);
-      const items: StoredNotification[] = (
-        await m.query(
-          `SELECT n.id, n.kind, n.severity, n.title, n.body, n.link, n.created_at
-           FROM notification_deliveries d
-           JOIN notifications n ON n.id = d.notification_id
-           WHERE d.id = ANY($1::uuid[])
-           ORDER BY n.created_at`,
-          [ids],
-        )
-      ).map((n: Omit<StoredNotification, 'createdAt'> & { created_at: Date }) => ({
-        id: n.id,
-        kind: n.kind,
-        severity: n.severity,
-        title: n.title,
-        body: n.body,
-        link: n.link,
-        createdAt: n.created_at.toISOString(),
-      }));
+      const recipient = await this.recipients.recipient(rows[0].userId, m);
+      const items = await this.notifications.contents(m, ids);
       try {
         const providerId = await channel.send(recipient, items);
-        await this.attempt(m, ids, 'sent', null);
-        await this.finish(m, ids, 'sent', null, providerId);
+        await this.notifications.recordAttempt(m, ids, 'sent', null);
+        await this.notifications.finish(m, ids, 'sent', null, providerId);
         return {};
       } catch (error) {
         const permanent = error instanceof DeliveryError ? error.permanent : false;
-        await this.attempt(m, ids, permanent ? 'permanent_failure' : 'temporary_failure', (error as Error).message);
-        if (permanent || lastAttempt) await this.finish(m, ids, 'failed', (error as Error).message);
+        const message = (error as Error).message;
+        await this.notifications.recordAttempt(m, ids, permanent ? 'permanent_failure' : 'temporary_failure', message);
+        if (permanent || lastAttempt) await this.notifications.finish(m, ids, 'failed', message);
         return { error: error as Error, permanent };
       }
     });
-    if (followUps.length) await this.enqueue(followUps);
     if (outcome.error) {
       this.logger.warn({ error: outcome.error.message, permanent: outcome.permanent }, 'notification delivery failed');
       throw outcome.permanent ? new UnrecoverableError(outcome.error.message) : outcome.error;
     }
   }
-
-  private async attempt(m: EntityManager, ids: string[], outcome: string, error: string | null): Promise<void> {
-    await m.query(`INSERT INTO delivery_attempts (delivery_id, outcome, error) SELECT unnest($1::uuid[]), $2, $3`, [
-      ids,
-      outcome,
-      error,
-    ]);
-  }
-
-  private async finish(
-    m: EntityManager,
-    ids: string[],
-    status: string,
-    reason: string | null,
-    providerId: string | null = null,
-  ): Promise<void> {
-    await m.query(
-      `UPDATE notification_deliveries SET status = $2, reason = $3, provider_id = $4, updated_at = now() WHERE id = ANY($1::uuid[])`,
-      [ids, status, reason, providerId],
-    );
-  }
-
-  /** Counts one SMS against the tenant's daily budget; the first refusal of the day tells the admins in-app. */
-  private async withinSmsBudget(m: EntityManager, tenantId: string, followUps: QueuedDelivery[]): Promise<boolean> {
-    const [budget] = await m.query(
-      `INSERT INTO sms_budget (tenant_id, day, sent) VALUES ($1, current_date, 1)
-       ON CONFLICT (tenant_id, day) DO UPDATE SET sent = sms_budget.sent + 1 RETURNING sent, notice_sent`,
-      [tenantId],
-    );
-    if (budget.sent <= this.config.SMS_DAILY_BUDGET) return true;
-    if (!budget.notice_sent) {
-      await m.query(`UPDATE sms_budget SET notice_sent = true WHERE tenant_id = $1 AND day = current_date`, [tenantId]);
-      const admins: { id: string }[] = await m.query(
-        `SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin' AND NOT disabled`,
-        [tenantId],
-      );
-      for (const admin of admins) {
-        const id = uuidv7();
-        const deliveryId = uuidv7();
-        await m.query(
-          `INSERT INTO notifications (id, tenant_id, user_id, kind, category, severity, title, body, dedup_key)
-           VALUES ($1, $2, $3, 'sms_budget_reached', 'system', 'warning', 'SMS budget reached', $4, $5)`,
-          [
-            id,
-            tenantId,
-            admin.id,
-            `Today's ${this.config.SMS_DAILY_BUDGET} SMS are used up; further SMS alerts are held back until tomorrow ` +
-              '(in-app and email still work).',
-            `sms_budget:${tenantId}`,
-          ],
-        );
-        await m.query(
-          `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status)
-           VALUES ($1, $2, $3, $4, 'in_app', 'queued')`,
-          [deliveryId, id, tenantId, admin.id],
-        );
-        followUps.push({ id: deliveryId, userId: admin.id, channel: 'in_app', grouped: false });
-      }
-    }
-    return false;
-  }
-}
-
-export async function loadRecipient(m: EntityManager, userId: string): Promise<Recipient> {
-  const [u] = await m.query(
-    `SELECT id, tenant_id, email, display_name, phone, role, time_zone,
-            EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = users.id) AS has_push
-     FROM users
-     WHERE id = $1`,
-    [userId],
-  );
-  return {
-    id: u.id,
-    tenantId: u.tenant_id,
-    email: u.email,
-    displayName: u.display_name,
-    phone: u.phone,
-    role: u.role,
-    timeZone: u.time_zone,
-    hasPush: u.has_push,
-  };
 }

@@ -18,6 +18,13 @@ export interface Recipient {
   hasPush: boolean;
 }
 
+/**
+ * Delivered together with others for the same recipient within a window: every SMS, and the emails of someone who
+ * chose the digest unless critical. The one statement of that rule (routing and redrive both ask it).
+ */
+export const deliveredGrouped = (channel: Channel, severity: Severity, emailDigest: boolean): boolean =>
+  channel === 'sms' || (channel === 'email' && emailDigest && severity !== 'critical');
+
 export interface Rendered {
   title: string;
   body: string;

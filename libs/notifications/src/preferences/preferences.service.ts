@@ -1,18 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, DomainError, OutboundUrlPolicy } from '@wms/events';
+import { AppConfig, DomainError, OutboundUrlPolicy, UsersRepository } from '@wms/events';
 import { createECDH } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import type { Category, Channel } from '../notifications/notification.js';
-
-export interface Preferences {
-  /** Channels turned off per category, e.g. { stock: ['sms'] }. */
-  muted: Partial<Record<Category, Channel[]>>;
-  /** HH:MM in the person's time zone; non-critical alerts reach only the in-app inbox in between. */
-  quietStart: string | null;
-  quietEnd: string | null;
-  emailDigest: boolean;
-}
+import { type Preferences, RecipientsRepository } from '../recipients/recipients.repository.js';
 
 export interface PushSubscriptionInput {
   endpoint: string;
@@ -29,26 +20,16 @@ export class PreferencesService {
 
   constructor(
     private readonly db: DataSource,
+    private readonly recipients: RecipientsRepository,
+    private readonly users: UsersRepository,
     config: AppConfig,
   ) {
     this.outbound = new OutboundUrlPolicy(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
   }
 
   async get(userId: string): Promise<Preferences & { phone: string | null; timeZone: string }> {
-    const [row] = await this.db.query(
-      `SELECT u.phone, u.time_zone, coalesce(p.muted, '{}'::jsonb) AS muted, to_char(p.quiet_start, 'HH24:MI') AS quiet_start,
-              to_char(p.quiet_end, 'HH24:MI') AS quiet_end, coalesce(p.email_digest, false) AS email_digest
-       FROM users u LEFT JOIN notification_preferences p ON p.user_id = u.id WHERE u.id = $1`,
-      [userId],
-    );
-    return {
-      phone: row.phone,
-      timeZone: row.time_zone,
-      muted: row.muted,
-      quietStart: row.quiet_start,
-      quietEnd: row.quiet_end,
-      emailDigest: row.email_digest,
-    };
+    const { recipient, preferences } = await this.recipients.withPreferences(userId);
+    return { phone: recipient.phone, timeZone: recipient.timeZone, ...preferences };
   }
 
   async set(userId: string, prefs: Preferences & { phone?: string | null; timeZone?: string }) {
@@ -60,15 +41,10 @@ export class PreferencesService {
         [{ field: 'quietEnd', reason: 'set both or neither' }],
       );
     }
+    const { phone, timeZone } = prefs;
     await this.db.transaction(async (m) => {
-      await m.query(
-        `INSERT INTO notification_preferences (user_id, muted, quiet_start, quiet_end, email_digest) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (user_id) DO UPDATE SET muted = $2, quiet_start = $3, quiet_end = $4, email_digest = $5`,
-        [userId, JSON.stringify(prefs.muted), prefs.quietStart, prefs.quietEnd, prefs.emailDigest],
-      );
-      if (prefs.phone !== undefined) await m.query(`UPDATE users SET phone = $2 WHERE id = $1`, [userId, prefs.phone]);
-      if (prefs.timeZone !== undefined)
-        await m.query(`UPDATE users SET time_zone = $2 WHERE id = $1`, [userId, prefs.timeZone]);
+      await this.recipients.savePreferences(userId, prefs, m);
+      if (phone !== undefined || timeZone !== undefined) await this.users.setContact(userId, { phone, timeZone }, m);
     });
     return this.get(userId);
   }
@@ -96,24 +72,23 @@ export class PreferencesService {
       throw new DomainError('PUSH.ENDPOINT_REFUSED', `endpoint ${refused}`, 'invalid', [
         { field: 'endpoint', reason: refused },
       ]);
-    const id = uuidv7();
-    const [row] = await this.db.query(
-      `INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth)
-       VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (endpoint) DO UPDATE SET p256dh = $5, auth = $6
-         WHERE push_subscriptions.user_id = $3
-       RETURNING id`,
-      [id, tenantId, userId, input.endpoint, input.keys.p256dh, input.keys.auth],
-    );
-    if (!row) {
+    const id = await this.recipients.savePushSubscription({
+      id: uuidv7(),
+      tenantId,
+      userId,
+      endpoint: input.endpoint,
+      p256dh: input.keys.p256dh,
+      auth: input.keys.auth,
+    });
+    if (!id) {
       throw new DomainError('PUSH.ENDPOINT_TAKEN', 'endpoint is already registered by someone else', 'conflict', [
         { field: 'endpoint', reason: 'is already registered by someone else' },
       ]);
     }
-    return { id: row.id };
+    return { id };
   }
 
-  async unsubscribe(userId: string, id: string): Promise<void> {
-    await this.db.query(`DELETE FROM push_subscriptions WHERE id = $1 AND user_id = $2`, [id, userId]);
+  unsubscribe(userId: string, id: string): Promise<void> {
+    return this.recipients.removePushSubscription(userId, id);
   }
 }

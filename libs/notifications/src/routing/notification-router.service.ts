@@ -1,38 +1,31 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, type EventEnvelope } from '@wms/events';
+import { AppConfig, type EventEnvelope, UsersRepository } from '@wms/events';
 import type { EntityManager } from 'typeorm';
-import { v7 as uuidv7 } from 'uuid';
+import { SmsBudgetRepository } from '../delivery/sms-budget.repository.js';
 import {
   type Channel,
   CHANNELS,
-  type Recipient,
+  deliveredGrouped,
   type Rendered,
   SEVERITY_RANK,
-  type Severity,
   type WarehouseNotification,
 } from '../notifications/notification.js';
+import {
+  type DeliveryStatus,
+  type NewNotification,
+  NotificationsRepository,
+} from '../notifications/notifications.repository.js';
 import { NOTIFICATIONS_BY_EVENT } from '../notifications/warehouse-notifications.js';
-
-export interface Condition {
-  field: string;
-  op: 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in';
-  value: unknown;
-}
-
-interface Rule {
-  conditions: Condition[];
-  min_severity: Severity;
-  recipient_users: string[];
-  recipient_roles: string[];
-  channels: Channel[];
-}
+import { RecipientsRepository } from '../recipients/recipients.repository.js';
+import { NotificationDedupRepository } from './notification-dedup.repository.js';
+import { type Condition, NotificationRulesRepository, type RoutingRule } from './notification-rules.repository.js';
 
 /** Where a notification goes when the tenant has no rule of its own for its event: its default roles, every channel. */
-export const defaultRule = (notification: WarehouseNotification): Rule => ({
+export const defaultRule = (notification: WarehouseNotification): RoutingRule => ({
   conditions: [],
-  min_severity: 'info',
-  recipient_users: [],
-  recipient_roles: notification.defaultRoles(),
+  minSeverity: 'info',
+  recipientUsers: [],
+  recipientRoles: notification.defaultRoles(),
   channels: ['in_app', 'email', 'sms', 'push'],
 });
 
@@ -100,18 +93,36 @@ export function inQuietHours(now: Date, timeZone: string, start: string | null, 
   return s <= e ? t >= s && t < e : t >= s || t < e;
 }
 
+/** An in-app notice of the system to a tenant's admins. */
+type AdminNotice = Pick<NewNotification, 'kind' | 'title' | 'body' | 'dedupKey'>;
+
+interface Decision {
+  channel: Channel;
+  status: Extract<DeliveryStatus, 'queued' | 'skipped' | 'suppressed'>;
+  reason: string | null;
+}
+
 /**
  * Decides who hears about an event and on which channels — rules, recipient preferences, quiet hours,
  * storm control — and records one notification per recipient and one delivery per channel.
  * Runs in the listener's transaction; it never sends anything itself. Each recipient is routed in a
  * savepoint: a failure for one (their broken data) is recorded as their `unroutable` delivery, told to the
- * tenant's admins, and the others are still notified.
+ * tenant's admins, and the others are still notified. When it queues an SMS after the tenant's daily SMS
+ * budget is used up, it tells the admins (once a day); delivery holds those SMS back.
  */
 @Injectable()
 export class NotificationRouter {
   private readonly logger = new Logger(NotificationRouter.name);
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly rules: NotificationRulesRepository,
+    private readonly users: UsersRepository,
+    private readonly recipients: RecipientsRepository,
+    private readonly notifications: NotificationsRepository,
+    private readonly dedup: NotificationDedupRepository,
+    private readonly smsBudget: SmsBudgetRepository,
+  ) {}
 
   notificationFor(event: EventEnvelope): WarehouseNotification | null {
     const Kind = NOTIFICATIONS_BY_EVENT[event.name];
@@ -121,28 +132,19 @@ export class NotificationRouter {
   async route(m: EntityManager, event: EventEnvelope): Promise<QueuedDelivery[]> {
     const notification = this.notificationFor(event);
     if (!notification) return [];
-    const own: Rule[] = await m.query(
-      `SELECT conditions, min_severity, recipient_users, recipient_roles, channels
-       FROM notification_rules
-       WHERE tenant_id = $1 AND event_name = $2 AND enabled`,
-      [event.tenantId, event.name],
-    );
+    const own = await this.rules.enabledFor(m, event.tenantId, event.name);
     const rules = (own.length ? own : [defaultRule(notification)]).filter(
       (r) =>
-        SEVERITY_RANK[notification.severity] >= SEVERITY_RANK[r.min_severity] &&
+        SEVERITY_RANK[notification.severity] >= SEVERITY_RANK[r.minSeverity] &&
         r.conditions.every((c) => conditionHolds(event.payload, c)),
     );
     const wanted = new Map<string, Set<Channel>>();
     for (const rule of rules) {
-      const users: { id: string }[] = await m.query(
-        `SELECT id FROM users WHERE tenant_id = $1 AND NOT disabled AND (id = ANY($2::uuid[]) OR role = ANY($3))
-           AND (role = 'admin' OR $4::text IS NULL OR $4 = ANY(warehouses))`,
-        [event.tenantId, rule.recipient_users, rule.recipient_roles, event.warehouseId],
-      );
-      for (const u of users) {
-        const set = wanted.get(u.id) ?? new Set<Channel>();
+      const who = { userIds: rule.recipientUsers, roles: rule.recipientRoles, warehouseId: event.warehouseId };
+      for (const userId of await this.users.activeIdsFor(event.tenantId, who, m)) {
+        const set = wanted.get(userId) ?? new Set<Channel>();
         for (const c of rule.channels) set.add(c);
-        wanted.set(u.id, set);
+        wanted.set(userId, set);
       }
     }
     // Rendering depends on the event only: if it fails, the whole routing fails (and dead-letters), not each recipient.
@@ -172,6 +174,7 @@ export class NotificationRouter {
         queued.push(...(await this.recordUnroutable(m, notification, rendered, userId, reason)));
       }
     }
+    if (queued.some((d) => d.channel === 'sms')) queued.push(...(await this.noticeSmsBudget(m, event.tenantId)));
     return queued;
   }
 
@@ -182,34 +185,12 @@ export class NotificationRouter {
     userId: string,
     ruleChannels: Set<Channel>,
   ): Promise<QueuedDelivery[]> {
-    const [row] = await m.query(
-      `SELECT u.id, u.tenant_id, u.email, u.display_name, u.phone, u.role, u.time_zone,
-              EXISTS (SELECT 1 FROM push_subscriptions s WHERE s.user_id = u.id) AS has_push,
-              coalesce(p.muted, '{}'::jsonb) AS muted,
-              to_char(p.quiet_start, 'HH24:MI') AS quiet_start,
-              to_char(p.quiet_end, 'HH24:MI') AS quiet_end,
-              coalesce(p.email_digest, false) AS email_digest
-       FROM users u
-       LEFT JOIN notification_preferences p ON p.user_id = u.id
-       WHERE u.id = $1`,
-      [userId],
-    );
-    const recipient: Recipient = {
-      id: row.id,
-      tenantId: row.tenant_id,
-      email: row.email,
-      displayName: row.display_name,
-      phone: row.phone,
-      role: row.role,
-      timeZone: row.time_zone,
-      hasPush: row.has_push,
-    };
-    const event = notification.event;
-    const decisions: { channel: Channel; status: 'queued' | 'skipped' | 'suppressed'; reason: string | null }[] = [];
-    const muted = mutedChannels(row.muted, notification.category);
+    const { recipient, preferences } = await this.recipients.withPreferences(userId, m);
+    const decisions: Decision[] = [];
+    const muted = mutedChannels(preferences.muted, notification.category);
     const quiet =
       notification.severity !== 'critical' &&
-      inQuietHours(new Date(), recipient.timeZone, row.quiet_start, row.quiet_end);
+      inQuietHours(new Date(), recipient.timeZone, preferences.quietStart, preferences.quietEnd);
     for (const channel of notification.via(recipient).filter((c) => ruleChannels.has(c))) {
       if (muted.includes(channel))
         decisions.push({ channel, status: 'skipped', reason: `muted ${notification.category} on ${channel}` });
@@ -218,52 +199,21 @@ export class NotificationRouter {
       else decisions.push({ channel, status: 'queued', reason: null });
     }
     // Storm control: the same alert about the same thing reaches a recipient on a channel once per window.
+    const windowS = this.config.NOTIFY_DEDUP_WINDOW_S;
     for (const d of decisions.filter((x) => x.status === 'queued')) {
-      const [claimed] = await m.query(
-        `INSERT INTO notification_dedup (user_id, channel, dedup_key, last_sent_at) VALUES ($1, $2, $3, now())
-         ON CONFLICT (user_id, channel, dedup_key) DO UPDATE SET last_sent_at = now()
-           WHERE notification_dedup.last_sent_at < now() - make_interval(secs => $4)
-         RETURNING last_sent_at`,
-        [userId, d.channel, notification.dedupKey(), this.config.NOTIFY_DEDUP_WINDOW_S],
-      );
-      if (!claimed)
-        Object.assign(d, {
-          status: 'suppressed',
-          reason: `same alert already sent within ${this.config.NOTIFY_DEDUP_WINDOW_S} s`,
-        });
+      if (!(await this.dedup.claim(m, { userId, channel: d.channel, dedupKey: notification.dedupKey() }, windowS)))
+        Object.assign(d, { status: 'suppressed', reason: `same alert already sent within ${windowS} s` });
     }
     if (!decisions.some((d) => d.status === 'queued')) return [];
-    const id = uuidv7();
-    const inserted = await m.query(
-      `INSERT INTO notifications (id, tenant_id, user_id, kind, category, severity, title, body, link, dedup_key, event_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING RETURNING id`,
-      [
-        id,
-        event.tenantId,
-        userId,
-        notification.kind,
-        notification.category,
-        notification.severity,
-        rendered.title,
-        rendered.body,
-        rendered.link,
-        notification.dedupKey(),
-        event.id,
-      ],
-    );
-    if (!inserted.length) return [];
+    const notificationId = await this.notifications.record(m, this.aboutEvent(notification, rendered, userId));
+    if (!notificationId) return [];
     const queued: QueuedDelivery[] = [];
     for (const d of decisions) {
-      const deliveryId = uuidv7();
-      await m.query(
-        `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [deliveryId, id, event.tenantId, userId, d.channel, d.status, d.reason],
-      );
+      const delivery = { notificationId, tenantId: notification.event.tenantId, userId, ...d };
+      const id = await this.notifications.addDelivery(m, delivery);
       if (d.status === 'queued') {
-        const grouped =
-          d.channel === 'sms' || (d.channel === 'email' && row.email_digest && notification.severity !== 'critical');
-        queued.push({ id: deliveryId, userId, channel: d.channel, grouped });
+        const grouped = deliveredGrouped(d.channel, notification.severity, preferences.emailDigest);
+        queued.push({ id, userId, channel: d.channel, grouped });
       }
     }
     return queued;
@@ -280,70 +230,69 @@ export class NotificationRouter {
     userId: string,
     reason: string,
   ): Promise<QueuedDelivery[]> {
-    const event = notification.event;
-    const id = uuidv7();
-    const inserted = await m.query(
-      `INSERT INTO notifications (id, tenant_id, user_id, kind, category, severity, title, body, link, dedup_key, event_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-       ON CONFLICT DO NOTHING
-       RETURNING id`,
-      [
-        id,
-        event.tenantId,
-        userId,
-        notification.kind,
-        notification.category,
-        notification.severity,
-        rendered.title,
-        rendered.body,
-        rendered.link,
-        notification.dedupKey(),
-        event.id,
-      ],
+    const tenantId = notification.event.tenantId;
+    const notificationId = await this.notifications.record(m, this.aboutEvent(notification, rendered, userId));
+    if (!notificationId) return [];
+    await this.notifications.addDelivery(m, {
+      notificationId,
+      tenantId,
+      userId,
+      channel: null,
+      status: 'unroutable',
+      reason,
+    });
+    const who = (await this.users.contact(userId, m))?.email ?? userId;
+    const dedupKey = `unroutable:${userId}`;
+    const notice: AdminNotice = {
+      kind: 'notification_unroutable',
+      title: `An alert could not reach ${who}`,
+      body:
+        `"${rendered.title}" was not routed to ${who} (${reason}); everyone else was notified. ` +
+        'Check their notification preferences.',
+      dedupKey,
+    };
+    const windowS = this.config.NOTIFY_DEDUP_WINDOW_S;
+    return this.tellAdmins(m, tenantId, notice, (adminId) =>
+      this.dedup.claim(m, { userId: adminId, channel: 'in_app', dedupKey }, windowS),
     );
-    if (!inserted.length) return [];
-    await m.query(
-      `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status, reason)
-       VALUES ($1, $2, $3, $4, NULL, 'unroutable', $5)`,
-      [uuidv7(), id, event.tenantId, userId, reason],
-    );
-    const [who] = await m.query(`SELECT email FROM users WHERE id = $1`, [userId]);
-    const admins: { id: string }[] = await m.query(
-      `SELECT id FROM users WHERE tenant_id = $1 AND role = 'admin' AND NOT disabled`,
-      [event.tenantId],
-    );
+  }
+
+  /** Once a day, when the SMS just queued will be held back: the admins hear that the budget is used up. */
+  private async noticeSmsBudget(m: EntityManager, tenantId: string): Promise<QueuedDelivery[]> {
+    const budget = this.config.SMS_DAILY_BUDGET;
+    if (!(await this.smsBudget.claimExhaustedNotice(m, tenantId, budget))) return [];
+    return this.tellAdmins(m, tenantId, {
+      kind: 'sms_budget_reached',
+      title: 'SMS budget reached',
+      body:
+        `Today's ${budget} SMS are used up; further SMS alerts are held back until tomorrow ` +
+        '(in-app and email still work).',
+      dedupKey: `sms_budget:${tenantId}`,
+    });
+  }
+
+  /** An in-app notice to each active admin of the tenant (for whom `once`, if given, says yes). */
+  private async tellAdmins(
+    m: EntityManager,
+    tenantId: string,
+    notice: AdminNotice,
+    once?: (adminId: string) => Promise<boolean>,
+  ): Promise<QueuedDelivery[]> {
     const queued: QueuedDelivery[] = [];
-    for (const admin of admins) {
-      const [claimed] = await m.query(
-        `INSERT INTO notification_dedup (user_id, channel, dedup_key, last_sent_at) VALUES ($1, 'in_app', $2, now())
-         ON CONFLICT (user_id, channel, dedup_key) DO UPDATE SET last_sent_at = now()
-           WHERE notification_dedup.last_sent_at < now() - make_interval(secs => $3)
-         RETURNING last_sent_at`,
-        [admin.id, `unroutable:${userId}`, this.config.NOTIFY_DEDUP_WINDOW_S],
-      );
-      if (!claimed) continue;
-      const noticeId = uuidv7();
-      const deliveryId = uuidv7();
-      await m.query(
-        `INSERT INTO notifications (id, tenant_id, user_id, kind, category, severity, title, body, dedup_key)
-         VALUES ($1, $2, $3, 'notification_unroutable', 'system', 'warning', $4, $5, $6)`,
-        [
-          noticeId,
-          event.tenantId,
-          admin.id,
-          `An alert could not reach ${who?.email ?? userId}`,
-          `"${rendered.title}" was not routed to ${who?.email ?? userId} (${reason}); everyone else was notified. ` +
-            'Check their notification preferences.',
-          `unroutable:${userId}`,
-        ],
-      );
-      await m.query(
-        `INSERT INTO notification_deliveries (id, notification_id, tenant_id, user_id, channel, status)
-         VALUES ($1, $2, $3, $4, 'in_app', 'queued')`,
-        [deliveryId, noticeId, event.tenantId, admin.id],
-      );
-      queued.push({ id: deliveryId, userId: admin.id, channel: 'in_app', grouped: false });
+    for (const userId of await this.users.activeAdminIds(tenantId, m)) {
+      if (once && !(await once(userId))) continue;
+      const system = { category: 'system', severity: 'warning', link: null, eventId: null } as const;
+      const notificationId = await this.notifications.record(m, { tenantId, userId, ...system, ...notice });
+      if (!notificationId) continue;
+      const delivery = { notificationId, tenantId, userId, channel: 'in_app', status: 'queued', reason: null } as const;
+      queued.push({ id: await this.notifications.addDelivery(m, delivery), userId, channel: 'in_app', grouped: false });
     }
     return queued;
+  }
+
+  private aboutEvent(notification: WarehouseNotification, rendered: Rendered, userId: string): NewNotification {
+    const { event, kind, category, severity } = notification;
+    const about = { tenantId: event.tenantId, userId, kind, category, severity, eventId: event.id };
+    return { ...about, ...rendered, dedupKey: notification.dedupKey() };
   }
 }

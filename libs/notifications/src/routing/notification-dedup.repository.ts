@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import type { Channel } from '../notifications/notification.js';
+
+/** Owns `notification_dedup`, storm control's memory: when the same alert last went to a person on a channel. */
+@Injectable()
+export class NotificationDedupRepository {
+  /**
+   * Claims sending alert `dedupKey` to the person on the channel now: false when it already went out within
+   * the last `windowS` seconds (nothing changes then).
+   */
+  async claim(
+    m: EntityManager,
+    to: { userId: string; channel: Channel; dedupKey: string },
+    windowS: number,
+  ): Promise<boolean> {
+    const claimed: unknown[] = await m.query(
+      `INSERT INTO notification_dedup (user_id, channel, dedup_key, last_sent_at)
+       VALUES ($1, $2, $3, now())
+       ON CONFLICT (user_id, channel, dedup_key) DO UPDATE
+       SET last_sent_at = now()
+       WHERE notification_dedup.last_sent_at < now() - make_interval(secs => $4)
+       RETURNING last_sent_at`,
+      [to.userId, to.channel, to.dedupKey, windowS],
+    );
+    return claimed.length > 0;
+  }
+}

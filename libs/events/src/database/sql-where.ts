@@ -1,3 +1,10 @@
+/** Whose rows: a tenant, the warehouses the caller may see (tenant-wide rows too), optionally one of them. */
+export interface TenantScope {
+  tenantId: string;
+  warehouses: string[] | 'all';
+  warehouseId?: string;
+}
+
 /** Builds a WHERE clause from optional filters: each `?` in a condition becomes the value's `$n`. */
 export class SqlWhere {
   readonly params: unknown[] = [];
@@ -9,6 +16,13 @@ export class SqlWhere {
     this.params.push(value);
     this.clauses.push(condition.replaceAll('?', `$${this.params.length}`));
     return this;
+  }
+
+  /** Rows of the scope's tenant that the caller may see, and of its one warehouse when it names one. */
+  scope(s: TenantScope): this {
+    return this.add('tenant_id = ?', s.tenantId)
+      .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', s.warehouses === 'all' ? undefined : s.warehouses)
+      .add('warehouse_id = ?', s.warehouseId);
   }
 
   /** Adds a condition that needs no value. */

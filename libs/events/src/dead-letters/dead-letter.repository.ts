@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { changedRows } from '../database/changed-rows.js';
-import { SqlWhere } from '../database/sql-where.js';
+import { SqlWhere, type TenantScope } from '../database/sql-where.js';
 import type { DeadLetterStatus } from './dead-letter-status.js';
 
 export interface DeadLetterFilter {
@@ -249,17 +249,8 @@ export class DeadLetterRepository {
   }
 
   /** Dead letters per minute of the last `minutes`, of the tenant in the warehouses given. */
-  async failuresPerMinute(
-    tenantId: string,
-    warehouses: string[] | 'all',
-    warehouseId: string | undefined,
-    minutes: number,
-  ): Promise<{ minute: string; count: number }[]> {
-    const f = new SqlWhere()
-      .add('tenant_id = ?', tenantId)
-      .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', warehouses === 'all' ? undefined : warehouses)
-      .add('warehouse_id = ?', warehouseId)
-      .add(`last_failed_at > now() - make_interval(mins => ?)`, minutes);
+  async failuresPerMinute(scope: TenantScope, minutes: number): Promise<{ minute: string; count: number }[]> {
+    const f = new SqlWhere().scope(scope).add(`last_failed_at > now() - make_interval(mins => ?)`, minutes);
     return this.db.query(
       `SELECT to_char(date_trunc('minute', last_failed_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute,
               count(*)::int AS count

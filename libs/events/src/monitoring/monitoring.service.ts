@@ -114,7 +114,7 @@ export class MonitoringService {
       m.byName[r.name] = r.n;
       byMinute.set(r.minute, m);
     }
-    const failures = await this.deadLetters.failuresPerMinute(tenantId, warehouses, warehouseId, windowMinutes);
+    const failures = await this.deadLetters.failuresPerMinute(scope, windowMinutes);
     const total = [...byMinute.values()].reduce((n, m) => n + m.total, 0);
     const failed = failures.reduce((n, r) => n + r.count, 0);
     const store = await this.store.storeLatency(scope);

@@ -58,10 +58,7 @@ export class OutboxRepository {
 
   /** Reads the tenant's rows only (event_outbox_tenant_idx), never the queues or the event store. */
   async pendingFor(tenantId: string, warehouses: string[] | 'all', warehouseId?: string): Promise<PendingEvents> {
-    const w = new SqlWhere()
-      .add('tenant_id = ?', tenantId)
-      .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', warehouses === 'all' ? undefined : warehouses)
-      .add('warehouse_id = ?', warehouseId);
+    const w = new SqlWhere().scope({ tenantId, warehouses, warehouseId });
     const [row] = await this.db.query(
       `SELECT count(*)::int AS count,
               coalesce(round(extract(epoch FROM now() - min(created_at))), 0)::int AS "oldestSeconds"

@@ -8,15 +8,9 @@ import type { EventActor, EventEnvelope } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { ListenerRegistry } from '../listeners/listener-registry.service.js';
 import { LISTENERS_QUEUE } from '../queues.js';
-import { EventStoreRepository } from '../store/event-store.repository.js';
+import { EventStoreRepository, type OccurredRange } from '../store/event-store.repository.js';
 
-export interface ReplayRequest {
-  from: string;
-  to: string;
-  name?: string;
-  aggregateType?: string;
-  aggregateId?: string;
-  warehouseId?: string;
+export interface ReplayRequest extends Omit<OccurredRange, 'tenantId'> {
   /** One listener, or every listener of each event when omitted. */
   listener?: string;
   /** Also send the events to live dashboards again (off by default). */

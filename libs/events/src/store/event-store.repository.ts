@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
-import { SqlWhere } from '../database/sql-where.js';
+import { SqlWhere, type TenantScope } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
 
 export interface EventQuery {
@@ -96,13 +96,6 @@ export interface OccurredRange {
   warehouseId?: string;
 }
 
-/** Whose events: a tenant, the warehouses the caller may see, optionally one of them. */
-export interface StoreScope {
-  tenantId: string;
-  warehouses: string[] | 'all';
-  warehouseId?: string;
-}
-
 /** Milliseconds at the 50th, 95th and 99th percentile; null when there was nothing to measure. */
 export interface Percentiles {
   p50: number | null;
@@ -114,12 +107,6 @@ export interface Percentiles {
 export const PERCENTILES = `percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
        percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99`;
-
-const scoped = (s: StoreScope) =>
-  new SqlWhere()
-    .add('tenant_id = ?', s.tenantId)
-    .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', s.warehouses === 'all' ? undefined : s.warehouses)
-    .add('warehouse_id = ?', s.warehouseId);
 
 /** The append-only event store. */
 @Injectable()
@@ -172,11 +159,7 @@ export class EventStoreRepository {
   /** Newest first, cursor-paginated by id. */
   async find(q: EventQuery): Promise<EventPage> {
     const where = new SqlWhere()
-      .add('tenant_id = ?', q.tenantId)
-      .add(
-        '(warehouse_id IS NULL OR warehouse_id = ANY(?))',
-        q.visibleWarehouses === 'all' ? undefined : q.visibleWarehouses,
-      )
+      .scope({ tenantId: q.tenantId, warehouses: q.visibleWarehouses })
       .add('name = ?', q.name)
       .add('aggregate_type = ?', q.aggregateType)
       .add('aggregate_id = ?', q.aggregateId)
@@ -222,10 +205,10 @@ export class EventStoreRepository {
 
   /** Events per minute and name of the last `minutes`, of the tenant in the warehouses given. */
   async throughputPerMinute(
-    scope: StoreScope,
+    scope: TenantScope,
     minutes: number,
   ): Promise<{ minute: string; name: string; n: number }[]> {
-    const t = scoped(scope).add(`recorded_at > now() - make_interval(mins => ?)`, minutes);
+    const t = new SqlWhere().scope(scope).add(`recorded_at > now() - make_interval(mins => ?)`, minutes);
     return this.db.query(
       `SELECT to_char(date_trunc('minute', recorded_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, name,
               count(*)::int AS n
@@ -238,8 +221,10 @@ export class EventStoreRepository {
   }
 
   /** Publish → stored latency of the last five minutes, of a tenant (or of every tenant without a scope). */
-  async storeLatency(scope?: StoreScope): Promise<Percentiles> {
-    const l = (scope ? scoped(scope) : new SqlWhere()).where(`recorded_at > now() - interval '5 minutes'`);
+  async storeLatency(scope?: TenantScope): Promise<Percentiles> {
+    const l = (scope ? new SqlWhere().scope(scope) : new SqlWhere()).where(
+      `recorded_at > now() - interval '5 minutes'`,
+    );
     const [row]: Percentiles[] = await this.db.query(
       `SELECT ${PERCENTILES}
        FROM (

@@ -1,7 +1,11 @@
+import { getQueueToken } from '@nestjs/bullmq';
 import { Injectable, Module } from '@nestjs/common';
-import { EventEnvelope, QueuedListener } from '@wms/events';
+import { NestFactory } from '@nestjs/core';
+import { EventEnvelope, LISTENERS_QUEUE, QueuedListener } from '@wms/events';
 import type { CarrierTrackingUpdatedV1 } from '@wms/wms-domain';
+import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkerModule } from '../apps/worker/src/worker.module.js';
 import { startSystem, TestSystem, tracking } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -108,5 +112,25 @@ describe('queued listeners', () => {
       'test-steady-when-tracking-updated',
       'test-broken-when-tracking-updated',
     ]);
+  });
+});
+
+describe('the worker at boot', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem({ worker: false });
+  });
+  afterAll(async () => {
+    await sys?.close();
+  });
+
+  it('refuses to start, naming them, while jobs wait that it has no handler for', async () => {
+    const listeners = sys.api.get<Queue>(getQueueToken(LISTENERS_QUEUE), { strict: false });
+    const job = await listeners.add('renamed-listener-when-tracking-updated', tracking().payload as never);
+    const start = NestFactory.createApplicationContext(WorkerModule.forRoot(sys.config), { logger: false });
+    await expect(start).rejects.toThrow(/event-listeners\/renamed-listener-when-tracking-updated/);
+    await job.remove();
+    const worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(sys.config), { logger: false });
+    await worker.close();
   });
 });

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DeadLetterService, EventEnvelope, ListenerRunner } from '@wms/events';
-import type { Job } from 'bullmq';
+import { DeadLetterService, type JobOf, type ListenerJobs, ListenerRunner } from '@wms/events';
 import { DeadLetteringHost } from './dead-lettering.host.js';
 
 /** Queue `event-listeners`: one job per (listener, event), named after the listener, retried on its own. */
@@ -13,7 +12,7 @@ export class EventListenerProcessor extends DeadLetteringHost {
     super(deadLetters);
   }
 
-  async process(job: Job<EventEnvelope>): Promise<void> {
+  async process(job: JobOf<ListenerJobs>): Promise<void> {
     await this.runner.run(job.name, job.data);
   }
 }

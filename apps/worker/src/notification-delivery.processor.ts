@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DeadLetterService } from '@wms/events';
-import { DELIVER_JOB, type DeliverGroupJob, type DeliverJob, DeliveryService } from '@wms/notifications';
-import type { Job } from 'bullmq';
+import { DeadLetterService, type JobOf } from '@wms/events';
+import { DELIVER_GROUP_JOB, DELIVER_JOB, DeliveryService, type NotificationJobs } from '@wms/notifications';
 import { DeadLetteringHost } from './dead-lettering.host.js';
 
 /** Queue `notifications`: one job per (notification, channel), or per (recipient, channel) window for grouped SMS and digests. */
@@ -14,10 +13,13 @@ export class NotificationDeliveryProcessor extends DeadLetteringHost {
     super(deadLetters);
   }
 
-  process(job: Job<DeliverJob | DeliverGroupJob>): Promise<void> {
+  process(job: JobOf<NotificationJobs>): Promise<void> {
     const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    if (job.name === DELIVER_JOB) return this.deliveries.deliver((job.data as DeliverJob).deliveryId, last);
-    const { userId, channel } = job.data as DeliverGroupJob;
-    return this.deliveries.deliverGroup(userId, channel, last);
+    switch (job.name) {
+      case DELIVER_JOB:
+        return this.deliveries.deliver(job.data.deliveryId, last);
+      case DELIVER_GROUP_JOB:
+        return this.deliveries.deliverGroup(job.data.userId, job.data.channel, last);
+    }
   }
 }

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DeadLetterService, EventEnvelope, EventPipeline } from '@wms/events';
-import type { Job } from 'bullmq';
+import { DeadLetterService, EventPipeline, type EventsJobs, type JobOf, PROCESS_EVENT_JOB } from '@wms/events';
 import { DeadLetteringHost } from './dead-lettering.host.js';
 
 /** Queue `events`, job `process-event`: store, broadcast, fan out. Registered in WorkerModule. */
@@ -13,7 +12,10 @@ export class ProcessEventProcessor extends DeadLetteringHost {
     super(deadLetters);
   }
 
-  process(job: Job<EventEnvelope>): Promise<void> {
-    return this.pipeline.handle(job.data);
+  process(job: JobOf<EventsJobs>): Promise<void> {
+    switch (job.name) {
+      case PROCESS_EVENT_JOB:
+        return this.pipeline.handle(job.data);
+    }
   }
 }

@@ -5,6 +5,7 @@ import { NOTIFICATIONS_QUEUE, NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
 import { EventListenerProcessor } from './event-listener.processor.js';
+import { JobNamesCheck } from './job-names.check.js';
 import { NotificationDeliveryProcessor } from './notification-delivery.processor.js';
 import { OutboxRelayScheduler } from './outbox-relay.scheduler.js';
 import { SystemAlertMonitor } from './system-alert.monitor.js';
@@ -36,6 +37,7 @@ export class WorkerModule {
         ...extra,
       ],
       providers: [
+        JobNamesCheck,
         ProcessEventProcessor,
         EventListenerProcessor,
         NotificationDeliveryProcessor,

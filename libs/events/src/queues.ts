@@ -1,3 +1,6 @@
+import type { Job, Queue } from 'bullmq';
+import type { EventEnvelope } from './envelope/event-envelope.js';
+
 /**
  * Queue and job names. Persistent contract: renaming one strands the jobs already waiting in Redis
  * (or in BullMQ's Postgres tables) under the old name.
@@ -11,3 +14,20 @@ export const PROCESS_EVENT_ATTEMPTS = 10;
 
 /** BullMQ rejects custom job ids containing ':'; `@` keeps (listener, event) readable and unique. */
 export const listenerJobId = (listener: string, eventId: string) => `${listener}@${eventId}`;
+
+/** The jobs of the `events` queue, by name. */
+export interface EventsJobs {
+  [PROCESS_EVENT_JOB]: EventEnvelope;
+}
+
+/** The jobs of the `event-listeners` queue: named after their listener, each carrying its event. */
+export type ListenerJobs = Record<string, EventEnvelope>;
+
+/**
+ * A job of one queue, typed by its name from the queue's job map, so `switch (job.name)` narrows `job.data`
+ * and a processor never casts it.
+ */
+export type JobOf<M> = { [N in keyof M & string]: Job<M[N], void, N> }[keyof M & string];
+
+/** A queue that takes only its job map's names and data. */
+export type QueueOf<M> = Queue<M[keyof M & string], void, keyof M & string>;

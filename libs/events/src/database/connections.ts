@@ -1,4 +1,3 @@
-import type { ConnectionOptions } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 
 /** ioredis options from a redis:// URL. BullMQ workers need maxRetriesPerRequest: null to block safely. */
@@ -15,4 +14,3 @@ export function redisOptions(url: string): RedisOptions {
   };
 }
 
-export type QueueConnectionOptions = ConnectionOptions | { connectionString: string; max: number };

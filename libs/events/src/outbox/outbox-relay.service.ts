@@ -1,8 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
-import { EVENTS_QUEUE, PROCESS_EVENT_JOB } from '../queues.js';
+import { EVENTS_QUEUE, type EventsJobs, PROCESS_EVENT_JOB, type QueueOf } from '../queues.js';
 import { OutboxRepository } from './outbox.repository.js';
 
 /**
@@ -16,7 +15,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly outbox: OutboxRepository,
-    @InjectQueue(EVENTS_QUEUE) private readonly queue: Queue<EventEnvelope>,
+    @InjectQueue(EVENTS_QUEUE) private readonly queue: QueueOf<EventsJobs>,
   ) {}
 
   /** Returns how many stale events it queued again. */

@@ -1,11 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import { EventBroadcaster } from '../broadcasting/event-broadcaster.service.js';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { ListenerRegistry } from '../listeners/listener-registry.service.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
-import { listenerJobId, LISTENERS_QUEUE } from '../queues.js';
+import { listenerJobId, type ListenerJobs, LISTENERS_QUEUE, type QueueOf } from '../queues.js';
 import { EventStoreRepository } from '../store/event-store.repository.js';
 
 /**
@@ -19,7 +18,7 @@ export class EventPipeline {
     private readonly broadcaster: EventBroadcaster,
     private readonly registry: ListenerRegistry,
     private readonly outbox: OutboxRepository,
-    @InjectQueue(LISTENERS_QUEUE) private readonly listenersQueue: Queue<EventEnvelope>,
+    @InjectQueue(LISTENERS_QUEUE) private readonly listenersQueue: QueueOf<ListenerJobs>,
   ) {}
 
   async handle(event: EventEnvelope): Promise<void> {

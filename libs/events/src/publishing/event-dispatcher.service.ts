@@ -1,11 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import type { Queue } from 'bullmq';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { eventsPublished } from '../monitoring/metrics.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
-import { EVENTS_QUEUE, PROCESS_EVENT_JOB } from '../queues.js';
+import { EVENTS_QUEUE, type EventsJobs, PROCESS_EVENT_JOB, type QueueOf } from '../queues.js';
 
 /**
  * Hands committed events on: to local listeners (@nestjs/event-emitter) and to the `process-event`
@@ -22,7 +21,7 @@ export class EventDispatcher {
   });
 
   constructor(
-    @InjectQueue(EVENTS_QUEUE) private readonly queue: Queue<EventEnvelope>,
+    @InjectQueue(EVENTS_QUEUE) private readonly queue: QueueOf<EventsJobs>,
     private readonly emitter: EventEmitter2,
   ) {}
 

@@ -1,13 +1,12 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
 import { v7 as uuidv7 } from 'uuid';
 import { AuditService } from '../audit/audit.service.js';
 import { EventBroadcaster } from '../broadcasting/event-broadcaster.service.js';
 import type { EventActor, EventEnvelope } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { ListenerRegistry } from '../listeners/listener-registry.service.js';
-import { LISTENERS_QUEUE } from '../queues.js';
+import { type ListenerJobs, LISTENERS_QUEUE, type QueueOf } from '../queues.js';
 import { EventStoreRepository, type OccurredRange } from '../store/event-store.repository.js';
 
 export interface ReplayRequest extends Omit<OccurredRange, 'tenantId'> {
@@ -35,7 +34,7 @@ export class ReplayService {
     private readonly registry: ListenerRegistry,
     private readonly broadcaster: EventBroadcaster,
     private readonly audit: AuditService,
-    @InjectQueue(LISTENERS_QUEUE) private readonly listeners: Queue<EventEnvelope>,
+    @InjectQueue(LISTENERS_QUEUE) private readonly listeners: QueueOf<ListenerJobs>,
   ) {}
 
   async replay(

@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { AppConfig, DeadLetterAdminService } from '@wms/events';
-import { type Queue, UnrecoverableError } from 'bullmq';
+import { AppConfig, DeadLetterAdminService, type QueueOf } from '@wms/events';
+import { UnrecoverableError } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DeliveryError, type NotificationChannel } from '../channels/channel.js';
 import { EmailChannel } from '../channels/email.channel.js';
@@ -27,6 +27,12 @@ export interface DeliverGroupJob {
   channel: Channel;
 }
 
+/** The jobs of the `notifications` queue, by name. */
+export interface NotificationJobs {
+  [DELIVER_JOB]: DeliverJob;
+  [DELIVER_GROUP_JOB]: DeliverGroupJob;
+}
+
 type Outcome = { error?: undefined } | { error: Error; permanent: boolean };
 
 /** Sends queued deliveries through their channel, one job per delivery or per (recipient, channel, window). */
@@ -38,7 +44,7 @@ export class DeliveryService implements OnModuleInit {
   constructor(
     private readonly db: DataSource,
     private readonly config: AppConfig,
-    @InjectQueue(NOTIFICATIONS_QUEUE) private readonly queue: Queue<DeliverJob | DeliverGroupJob>,
+    @InjectQueue(NOTIFICATIONS_QUEUE) private readonly queue: QueueOf<NotificationJobs>,
     inApp: InAppChannel,
     email: EmailChannel,
     sms: SmsChannel,

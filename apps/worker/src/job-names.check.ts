@@ -1,9 +1,12 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { EVENTS_QUEUE, ListenerRegistry, LISTENERS_QUEUE, PROCESS_EVENT_JOB } from '@wms/events';
 import { DELIVER_GROUP_JOB, DELIVER_JOB, NOTIFICATIONS_QUEUE } from '@wms/notifications';
 import type { Queue } from 'bullmq';
+import { EventListenerProcessor } from './event-listener.processor.js';
+import { NotificationDeliveryProcessor } from './notification-delivery.processor.js';
+import { ProcessEventProcessor } from './process-event.processor.js';
 
 /** Jobs waiting to run, looked at per queue at boot (enough to catch a renamed job or listener). */
 const LOOK_AT = 10_000;
@@ -11,16 +14,31 @@ const PAGE = 500;
 
 /**
  * At boot, every job waiting in this worker's queues must have a handler here: a job named after a listener
- * that was renamed or removed stops the worker at once, naming it — not a failed job at 3 a.m.
+ * that was renamed or removed stops the worker at once, naming it — not a failed job at 3 a.m. The processors
+ * are created without running (autorun: false) and start only once the check has passed.
  */
 @Injectable()
-export class JobNamesCheck implements OnModuleInit {
+export class JobNamesCheck implements OnApplicationBootstrap {
   constructor(
     private readonly moduleRef: ModuleRef,
     private readonly listeners: ListenerRegistry,
+    private readonly events: ProcessEventProcessor,
+    private readonly listenerJobs: EventListenerProcessor,
+    private readonly deliveries: NotificationDeliveryProcessor,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  async onApplicationBootstrap(): Promise<void> {
+    await this.check();
+    for (const host of [this.events, this.listenerJobs, this.deliveries]) {
+      host.worker
+        .run()
+        .catch((error: Error) =>
+          new Logger(JobNamesCheck.name).error({ error: error.message }, 'queue worker stopped'),
+        );
+    }
+  }
+
+  private async check(): Promise<void> {
     const handled: Record<string, Set<string>> = {
       [EVENTS_QUEUE]: new Set([PROCESS_EVENT_JOB]),
       [LISTENERS_QUEUE]: new Set(this.listeners.all().map((l) => l.name)),

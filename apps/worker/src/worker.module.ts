@@ -16,7 +16,9 @@ export class WorkerModule {
   /** `extra` lets tests add listener modules. */
   static forRoot(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
     // A worker whose lock is not renewed within lockDuration (killed, stuck) has its job taken over.
+    // autorun: false — JobNamesCheck starts the processors once it has checked the waiting jobs' names.
     const workerOptions = {
+      autorun: false,
       concurrency: config.WORKER_CONCURRENCY,
       lockDuration: config.WORKER_LOCK_MS,
       stalledInterval: config.WORKER_LOCK_MS,

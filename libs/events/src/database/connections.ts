@@ -13,4 +13,3 @@ export function redisOptions(url: string): RedisOptions {
     maxRetriesPerRequest: null,
   };
 }
-

@@ -1,6 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
-import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { EVENTS_QUEUE, type EventsJobs, PROCESS_EVENT_JOB, type QueueOf } from '../queues.js';
 import { OutboxRepository } from './outbox.repository.js';
 

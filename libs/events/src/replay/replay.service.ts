@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import { AuditService } from '../audit/audit.service.js';
 import { EventBroadcaster } from '../broadcasting/event-broadcaster.service.js';
-import type { EventActor, EventEnvelope } from '../envelope/event-envelope.js';
+import type { EventActor } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { ListenerRegistry } from '../listeners/listener-registry.service.js';
 import { type ListenerJobs, LISTENERS_QUEUE, type QueueOf } from '../queues.js';

@@ -100,7 +100,8 @@ export function program(): Command {
           items.length
             ? items.map(
                 (d) =>
-                  `${d.id}  ${d.status.padEnd(9)} ${d.lastFailedAt}  ${d.queue}/${d.jobName}  ${d.eventName ?? '-'}  ${d.error.slice(0, 80)}`,
+                  `${d.id}  ${d.status.padEnd(9)} ${d.lastFailedAt}  ${d.queue}/${d.jobName}  ` +
+                  `${d.eventName ?? '-'}  ${d.error.slice(0, 80)}`,
               )
             : ['no dead letters match'],
         );

@@ -1,14 +1,16 @@
-import { ConfigError, loadApiConfig, loadConfig } from '@wms/events';
+import { ConfigError } from '@wms/events';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadApiConfig } from '../apps/api/src/api-config.js';
+import { loadWorkerConfig as loadConfig } from '../apps/worker/src/worker-config.js';
 import { testEnv } from './support/env.js';
 
 describe('configuration', () => {
   it('names every bad variable and what it expects', () => {
     let error: unknown;
     try {
-      loadConfig({ DATABASE_URL: 'mysql://db', QUEUE_CONNECTION: 'rabbit', PORT: 'eighty' });
+      loadApiConfig({ DATABASE_URL: 'mysql://db', QUEUE_CONNECTION: 'rabbit', PORT: 'eighty' });
     } catch (e) {
       error = e;
     }
@@ -17,6 +19,19 @@ describe('configuration', () => {
     expect(message).toContain('DATABASE_URL must be a postgres:// connection URL');
     expect(message).toContain('QUEUE_CONNECTION must be "redis" or "postgres"');
     expect(message).toContain('PORT must be an integer');
+  });
+
+  it('lists the bad variables of every owner’s section at once: events, notifications and api', () => {
+    expect(() =>
+      loadApiConfig({
+        DATABASE_URL: 'postgres://x/y',
+        LISTENER_ATTEMPTS: '0',
+        SMS_DAILY_BUDGET: 'lots',
+        LOGIN_MAX_FAILURES: '-1',
+      }),
+    ).toThrow(
+      /LISTENER_ATTEMPTS[\s\S]*SMS_DAILY_BUDGET must be an integer[\s\S]*AUTH_SECRET is missing[\s\S]*LOGIN_MAX_FAILURES/,
+    );
   });
 
   it('reports a missing DATABASE_URL and a redis profile without REDIS_URL', () => {

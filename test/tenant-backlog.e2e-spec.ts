@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AppConfig, EventService, MonitoringService } from '@wms/events';
+import { EventService, EventsConfig, MonitoringService } from '@wms/events';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemAlertMonitor } from '../apps/worker/src/system-alert.monitor.js';
@@ -86,7 +86,7 @@ describe('backlog figures per tenant', () => {
       sys.api.get(MonitoringService),
       sys.api.get(EventService),
       sys.api.get(DataSource),
-      sys.api.get(AppConfig),
+      sys.api.get(EventsConfig),
     );
     const published = await monitor.check();
     expect(published).toContain(`${a.tenant}/backlog_age`);

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AppConfig, EventEnvelope, EVENT_MESSAGE, loadApiConfig } from '@wms/events';
+import { EventEnvelope, EVENT_MESSAGE } from '@wms/events';
+import { type ApiSettings, loadApiConfig } from '../../apps/api/src/api-config.js';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { io, Socket } from 'socket.io-client';
@@ -36,7 +37,7 @@ export interface TestSystem {
   /** The in-process worker, when started. */
   worker?: INestApplicationContext;
   url: string;
-  config: AppConfig;
+  config: ApiSettings;
   env: Record<string, string>;
   db: pg.Pool;
   /** A fresh tenant per test keeps tests independent in one database. */

@@ -1,9 +1,9 @@
 import helmet from '@fastify/helmet';
+import type { ApiSettings } from './api-config.js';
 import { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { AppConfig } from '@wms/events';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,7 @@ function byteSize(limit: string): number {
 
 /** Builds the api exactly as production runs it; main.ts and the tests both call this. */
 export async function createApi(
-  config: AppConfig,
+  config: ApiSettings,
   extra: ModuleMetadata['imports'] = [],
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(

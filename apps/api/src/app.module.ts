@@ -1,6 +1,7 @@
-import { DynamicModule, Module, ModuleMetadata, RequestMethod } from '@nestjs/common';
+import { DynamicModule, Global, Module, ModuleMetadata, RequestMethod } from '@nestjs/common';
+import { ApiConfig, type ApiSettings } from './api-config.js';
 import { TerminusModule } from '@nestjs/terminus';
-import { AppConfig, EventsModule } from '@wms/events';
+import { EventsModule } from '@wms/events';
 import { NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
@@ -18,9 +19,18 @@ import { InventoryController } from './inventory/inventory.controller.js';
 import { MasterDataController } from './master-data/master-data.controller.js';
 import { OutboundController } from './outbound/outbound.controller.js';
 
+/** The api's own settings, for every module of the api. */
+@Global()
+@Module({})
+class ApiConfigModule {
+  static forRoot(config: ApiConfig): DynamicModule {
+    return { module: ApiConfigModule, providers: [{ provide: ApiConfig, useValue: config }], exports: [ApiConfig] };
+  }
+}
+
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
+  static forRoot(config: ApiSettings, extra: ModuleMetadata['imports'] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
@@ -50,6 +60,7 @@ export class AppModule {
           },
         }),
         TerminusModule,
+        ApiConfigModule.forRoot(config),
         EventsModule.forRoot(config),
         WmsDomainModule,
         NotificationsModule.forRoot(config),

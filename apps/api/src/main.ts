@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { checkConnections, ConfigError, loadApiConfig } from '@wms/events';
+import { checkConnections, ConfigError } from '@wms/events';
+import { loadApiConfig } from './api-config.js';
 import { createApi } from './api.js';
 
 async function bootstrap(): Promise<void> {

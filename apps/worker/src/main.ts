@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { checkConnections, ConfigError, loadConfig } from '@wms/events';
+import { checkConnections, ConfigError } from '@wms/events';
 import { Logger as PinoLogger } from 'nestjs-pino';
+import { loadWorkerConfig } from './worker-config.js';
 import { WorkerModule } from './worker.module.js';
 
 async function bootstrap(): Promise<void> {
-  const config = loadConfig();
+  const config = loadWorkerConfig();
   await checkConnections(config);
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
   app.useLogger(app.get(PinoLogger));

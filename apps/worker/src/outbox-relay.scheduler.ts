@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { AppConfig, OutboxRelay } from '@wms/events';
+import { EventsConfig } from '@wms/events';
+import { OutboxRelay } from '@wms/events';
 import { DeliveryService } from '@wms/notifications';
 
 /** Periodically queues again accepted events and notification deliveries whose job was lost; one pass at a time. */
@@ -12,7 +13,7 @@ export class OutboxRelayScheduler implements OnApplicationBootstrap, OnApplicati
   constructor(
     private readonly relay: OutboxRelay,
     private readonly deliveries: DeliveryService,
-    private readonly config: AppConfig,
+    private readonly config: EventsConfig,
   ) {}
 
   onApplicationBootstrap(): void {

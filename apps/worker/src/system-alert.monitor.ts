@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { AppConfig, EventService, MonitoringService } from '@wms/events';
+import { EventsConfig } from '@wms/events';
+import { EventService, MonitoringService } from '@wms/events';
 import { DataSource } from 'typeorm';
 
 /**
@@ -18,7 +19,7 @@ export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplication
     private readonly monitoring: MonitoringService,
     private readonly events: EventService,
     private readonly db: DataSource,
-    private readonly config: AppConfig,
+    private readonly config: EventsConfig,
   ) {}
 
   onApplicationBootstrap(): void {

@@ -1,6 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
+import type { WorkerSettings } from './worker-config.js';
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
-import { AppConfig, EVENTS_QUEUE, EventsModule, LISTENERS_QUEUE } from '@wms/events';
+import { EVENTS_QUEUE, EventsModule, LISTENERS_QUEUE } from '@wms/events';
 import { NOTIFICATIONS_QUEUE, NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
@@ -14,7 +15,7 @@ import { ProcessEventProcessor } from './process-event.processor.js';
 @Module({})
 export class WorkerModule {
   /** `extra` lets tests add listener modules. */
-  static forRoot(config: AppConfig, extra: ModuleMetadata['imports'] = []): DynamicModule {
+  static forRoot(config: WorkerSettings, extra: ModuleMetadata['imports'] = []): DynamicModule {
     // A worker whose lock is not renewed within lockDuration (killed, stuck) has its job taken over.
     // autorun: false — JobNamesCheck starts the processors once it has checked the waiting jobs' names.
     const workerOptions = {

@@ -1,4 +1,5 @@
 import { BullModule } from '@nestjs/bullmq';
+import { EventsConfig } from './config/events-config.js';
 import { DynamicModule, Global, Injectable, Logger, Module, OnApplicationShutdown, Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
@@ -14,7 +15,6 @@ import { UsersRepository } from './access/users.repository.js';
 import { AuditService } from './audit/audit.service.js';
 import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/event-broadcaster.service.js';
 import { socketChannel } from './broadcasting/rooms.js';
-import { AppConfig } from './config/app-config.js';
 import { redisOptions } from './database/connections.js';
 import { DeadLetterAdminService } from './dead-letters/dead-letter-admin.service.js';
 import { DeadLetterService } from './dead-letters/dead-letter.service.js';
@@ -40,7 +40,7 @@ class SocketEmitterConnection implements OnApplicationShutdown {
   readonly emitter: SocketEmitter;
   private readonly close: () => Promise<unknown>;
 
-  constructor(config: AppConfig) {
+  constructor(config: EventsConfig) {
     if (config.QUEUE_CONNECTION === 'redis') {
       const client = new Redis({ ...redisOptions(config.REDIS_URL!), lazyConnect: false });
       // ioredis reconnects by itself; log instead of crashing on an unhandled 'error'.
@@ -65,7 +65,7 @@ class SocketEmitterConnection implements OnApplicationShutdown {
 @Module({})
 export class EventsModule {
   /** Everything both apps share: Postgres, the queues (Redis or Postgres backend), publishing and processing. */
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: EventsConfig): DynamicModule {
     const redis = config.QUEUE_CONNECTION === 'redis';
     // BullMQ picks its datastore per process; Postgres-only sites run on BullMQ's own PostgreSQL backend.
     setDefaultBackendFactory(redis ? undefined : createPostgresBackend);
@@ -77,7 +77,7 @@ export class EventsModule {
       removeOnFail: { count: 5000 },
     };
     const providers: Provider[] = [
-      { provide: AppConfig, useValue: config },
+      { provide: EventsConfig, useValue: config },
       SocketEmitterConnection,
       {
         provide: SOCKET_EMITTER,

@@ -1,4 +1,5 @@
-export * from './config/app-config.js';
+export * from './config/events-config.js';
+export * from './config/load-config.js';
 export * from './config/check-connections.js';
 export * from './errors/domain-error.js';
 export * from './envelope/event-envelope.js';

@@ -1,3 +1,4 @@
+export * from './notifications-config.js';
 export * from './notifications/notification.js';
 export * from './notifications/warehouse-notifications.js';
 export * from './notifications/notifications.repository.js';

@@ -1,6 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
+import { NotificationsConfig } from './notifications-config.js';
 import { DynamicModule, Module } from '@nestjs/common';
-import type { AppConfig } from '@wms/events';
 import { EmailChannel } from './channels/email.channel.js';
 import { InAppChannel } from './channels/in-app.channel.js';
 import { PushChannel } from './channels/push.channel.js';
@@ -38,7 +38,7 @@ const providers = [
 /** Notifications: routing by rules, preferences and storm control; in-app, email, SMS and push channels. */
 @Module({})
 export class NotificationsModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: NotificationsConfig): DynamicModule {
     return {
       module: NotificationsModule,
       imports: [
@@ -52,8 +52,8 @@ export class NotificationsModule {
           },
         }),
       ],
-      providers,
-      exports: [...providers, BullModule],
+      providers: [{ provide: NotificationsConfig, useValue: config }, ...providers],
+      exports: [NotificationsConfig, ...providers, BullModule],
     };
   }
 }

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
+import { ApiConfig } from '../api-config.js';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { AppConfig } from '@wms/events';
+
 import { AdminController } from './admin.controller.js';
 import { AuthController, LOGIN_RATE_LIMITED } from './auth.controller.js';
 import { AuthGuard } from './auth.guard.js';
@@ -14,8 +15,8 @@ import { TokenService } from './token.service.js';
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
+      inject: [ApiConfig],
+      useFactory: (config: ApiConfig) => ({
         storage: new FixedWindowStorage(),
         throttlers: [
           { name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE },

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AccessChanges, AppConfig, AuditService, changedRows, DomainError, hashSetPasswordCode } from '@wms/events';
+import { ApiConfig } from '../api-config.js';
+import { AccessChanges, AuditService, changedRows, DomainError, hashSetPasswordCode } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
@@ -74,7 +75,7 @@ export class AuthService {
     private readonly db: DataSource,
     private readonly tokens: TokenService,
     private readonly audit: AuditService,
-    private readonly config: AppConfig,
+    private readonly config: ApiConfig,
     private readonly changes: AccessChanges,
   ) {}
 

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { type AccessChange, AccessChanges, AppConfig } from '@wms/events';
+import { ApiConfig } from '../api-config.js';
+import { type AccessChange, AccessChanges } from '@wms/events';
 import { jwtVerify, SignJWT } from 'jose';
 import { createHash, randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
@@ -44,7 +45,7 @@ export class TokenService implements OnModuleInit {
   private generation = 0;
 
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: ApiConfig,
     private readonly db: DataSource,
     private readonly changes: AccessChanges,
   ) {

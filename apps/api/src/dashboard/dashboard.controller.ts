@@ -1,8 +1,9 @@
 import { Controller, Get, Header, Query, Res } from '@nestjs/common';
+import { EventsConfig } from '@wms/events';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { AppConfig, DomainError, MonitoringService } from '@wms/events';
+import { DomainError, MonitoringService } from '@wms/events';
 import type { FastifyReply } from 'fastify';
 import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 
@@ -18,7 +19,7 @@ class StatsQuery {
 export class DashboardController {
   constructor(
     private readonly monitoring: MonitoringService,
-    private readonly config: AppConfig,
+    private readonly config: EventsConfig,
   ) {}
 
   @Get('dashboard/stats')

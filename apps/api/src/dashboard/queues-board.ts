@@ -1,8 +1,9 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { EventsConfig } from '@wms/events';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { BullBoardModule } from '@bull-board/nestjs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { AppConfig, EVENTS_QUEUE, LISTENERS_QUEUE } from '@wms/events';
+import { EVENTS_QUEUE, LISTENERS_QUEUE } from '@wms/events';
 import { NOTIFICATIONS_QUEUE } from '@wms/notifications';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenService } from '../auth/token.service.js';
@@ -27,7 +28,7 @@ export const QueuesBoardModules = [
 /** Admins only: a bearer token or the dashboard's cookie. Runs before bull-board's own routes. */
 export function guardQueuesBoard(app: NestFastifyApplication): void {
   const tokens = app.get(TokenService);
-  const opsTenant = app.get(AppConfig).OPS_TENANT;
+  const opsTenant = app.get(EventsConfig).OPS_TENANT;
   app
     .getHttpAdapter()
     .getInstance()

@@ -1,9 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
+import { EventsConfig } from '@wms/events';
 import { Controller, Get } from '@nestjs/common';
 import { Public } from '../auth/principal.js';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { AppConfig, EVENTS_QUEUE } from '@wms/events';
+import { EVENTS_QUEUE } from '@wms/events';
 import type { Queue } from 'bullmq';
 
 const withTimeout = <T>(p: Promise<T>, ms: number) =>
@@ -20,7 +21,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly db: TypeOrmHealthIndicator,
     private readonly indicators: HealthIndicatorService,
-    private readonly config: AppConfig,
+    private readonly config: EventsConfig,
     @InjectQueue(EVENTS_QUEUE) private readonly queue: Queue,
   ) {}
 

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { NotificationsConfig } from '@wms/notifications';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AppConfig } from '@wms/events';
+
 import { InboxService, NotificationRulesService, PreferencesService } from '@wms/notifications';
 import { IdParam } from '../common/params.js';
 import { Allow, Auth, type Principal } from '../auth/principal.js';
@@ -16,7 +17,7 @@ export class MyNotificationsController {
   constructor(
     private readonly inbox: InboxService,
     private readonly preferences: PreferencesService,
-    private readonly config: AppConfig,
+    private readonly config: NotificationsConfig,
   ) {}
 
   private userOnly(p: Principal): string {

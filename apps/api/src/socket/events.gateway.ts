@@ -1,5 +1,6 @@
 import { ConnectedSocket, MessageBody, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
-import { type AccessChange, AppConfig, eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
+import { ApiConfig } from '../api-config.js';
+import { type AccessChange, eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
 import { userRoom } from '@wms/notifications';
 import type { Server, Socket } from 'socket.io';
 import { canSeeWarehouse, type Principal } from '../auth/principal.js';
@@ -34,7 +35,7 @@ const DASHBOARD_ROLES = new Set(['operator', 'supervisor', 'admin']);
 export class EventsGateway implements OnGatewayInit {
   constructor(
     private readonly tokens: TokenService,
-    private readonly config: AppConfig,
+    private readonly config: ApiConfig,
   ) {}
 
   /** Sockets whose handshake is looking up their token: a change heard meanwhile makes them look again. */

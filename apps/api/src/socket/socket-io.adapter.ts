@@ -1,8 +1,9 @@
 import { type INestApplicationContext, Logger } from '@nestjs/common';
+import { EventsConfig } from '@wms/events';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter as createPostgresAdapter } from '@socket.io/postgres-adapter';
 import { createAdapter as createRedisAdapter } from '@socket.io/redis-adapter';
-import { AppConfig, redisOptions, socketChannel } from '@wms/events';
+import { redisOptions, socketChannel } from '@wms/events';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Server, ServerOptions } from 'socket.io';
@@ -16,7 +17,7 @@ export class ClusterIoAdapter extends IoAdapter {
 
   constructor(
     app: INestApplicationContext,
-    private readonly config: AppConfig,
+    private readonly config: EventsConfig,
   ) {
     super(app);
   }

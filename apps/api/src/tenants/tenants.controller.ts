@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { EventsConfig } from '@wms/events';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AppConfig, DomainError, TENANT_ID, TenantsService, type Operator } from '@wms/events';
+import { DomainError, TENANT_ID, TenantsService, type Operator } from '@wms/events';
 import { PathCode } from '../common/params.js';
 import { actorOf, Allow, Auth, type Principal } from '../auth/principal.js';
 import { AdminCodeDto, CreateTenantDto, SuspendTenantDto } from './tenants.dto.js';
@@ -24,7 +25,7 @@ const withLink = <T extends { setPasswordCode: string }>(r: T) => ({
 export class TenantsController {
   constructor(
     private readonly tenants: TenantsService,
-    private readonly config: AppConfig,
+    private readonly config: EventsConfig,
   ) {}
 
   private operator(p: Principal): Operator {

@@ -1,8 +1,9 @@
 import 'reflect-metadata';
+import { loadWorkerConfig, type WorkerSettings } from '../worker-config.js';
+import { EventsConfig } from '@wms/events';
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
-  type AppConfig,
   ConfigError,
   type EventEnvelope,
   DeadLetterAdminService,
@@ -12,7 +13,6 @@ import {
   EventsModule,
   ListenerReceiptsRepository,
   EventStoreRepository,
-  loadConfig,
   type Operator,
   ReplayService,
   TenantsService,
@@ -29,7 +29,7 @@ import os from 'node:os';
  */
 @Module({})
 class CliModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: WorkerSettings): DynamicModule {
     return {
       module: CliModule,
       imports: [EventsModule.forRoot(config), WmsDomainModule, NotificationsModule.forRoot(config)],
@@ -49,8 +49,8 @@ const int = (value: string) => {
   return n;
 };
 
-async function withApp<T>(work: (app: INestApplicationContext, config: AppConfig) => Promise<T>): Promise<T> {
-  const config = loadConfig();
+async function withApp<T>(work: (app: INestApplicationContext, config: WorkerSettings) => Promise<T>): Promise<T> {
+  const config = loadWorkerConfig();
   const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), { logger: ['error'] });
   try {
     return await work(app, config);
@@ -254,7 +254,7 @@ export function program(): Command {
         }
       }),
     );
-  const operator = (config: AppConfig): Operator => {
+  const operator = (config: EventsConfig): Operator => {
     if (!config.OPS_TENANT)
       throw new ConfigError([
         "OPS_TENANT is not set: tenant commands act for the operating tenant and are audited in its log; set it to that tenant's id",

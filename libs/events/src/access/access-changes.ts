@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { EventsConfig } from '../config/events-config.js';
 import pg from 'pg';
 import type { EntityManager } from 'typeorm';
-import { AppConfig } from '../config/app-config.js';
 
 /** Whose access changed: a person, a device or API key, or a whole tenant (suspended, resumed). */
 export type AccessChange =
@@ -47,7 +47,7 @@ export class AccessChanges implements OnApplicationShutdown {
   /** True while this process is listening; caches are trustworthy only then. */
   live = false;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(private readonly config: EventsConfig) {}
 
   /** Announces a change in the caller's transaction; other instances hear it when (and only if) it commits. */
   async announce(manager: EntityManager, change: AccessChange): Promise<void> {

@@ -1,12 +1,13 @@
 import { Redis } from 'ioredis';
+import { EventsConfig } from './events-config.js';
+import { ConfigError } from './load-config.js';
 import pg from 'pg';
 import { redisOptions } from '../database/connections.js';
-import { AppConfig, ConfigError } from './app-config.js';
 
 const hideSecret = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
 
 /** Fails fast at boot, naming the variable, when Postgres (or Redis in the Redis profile) does not answer. */
-export async function checkConnections(config: AppConfig): Promise<void> {
+export async function checkConnections(config: EventsConfig): Promise<void> {
   const problems: string[] = [];
   const client = new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000 });
   try {

@@ -1,8 +1,8 @@
 import { getQueueToken } from '@nestjs/bullmq';
+import { EventsConfig } from '../config/events-config.js';
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
-import { AppConfig } from '../config/app-config.js';
 import { ListenerReceiptsRepository } from '../listeners/listener-receipts.repository.js';
 import { EventStoreRepository, type Percentiles } from '../store/event-store.repository.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
@@ -72,7 +72,7 @@ const pct = (row: Percentiles): Percentiles => ({
 export class MonitoringService {
   constructor(
     private readonly moduleRef: ModuleRef,
-    private readonly config: AppConfig,
+    private readonly config: EventsConfig,
     private readonly outbox: OutboxRepository,
     private readonly deadLetters: DeadLetterRepository,
     private readonly store: EventStoreRepository,

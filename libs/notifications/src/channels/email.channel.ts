@@ -1,5 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
-import { AppConfig } from '@wms/events';
+import { NotificationsConfig } from '../notifications-config.js';
+
 import nodemailer, { type Transporter } from 'nodemailer';
 import { renderEmail, type Recipient, type StoredNotification } from '../notifications/notification.js';
 import { DeliveryError, type NotificationChannel } from './channel.js';
@@ -10,7 +11,7 @@ export class EmailChannel implements NotificationChannel, OnApplicationShutdown 
   readonly kind = 'email';
   private readonly transport: Transporter | null;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(private readonly config: NotificationsConfig) {
     this.transport = config.SMTP_URL ? nodemailer.createTransport(config.SMTP_URL) : null;
   }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, OUTBOUND_REFUSED, OutboundUrlPolicy } from '@wms/events';
+import { EventsConfig, OUTBOUND_REFUSED, OutboundUrlPolicy } from '@wms/events';
+import { NotificationsConfig } from '../notifications-config.js';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import webpush from 'web-push';
@@ -19,10 +20,11 @@ export class PushChannel implements NotificationChannel {
   private readonly agent: https.Agent;
 
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: NotificationsConfig,
+    events: EventsConfig,
     private readonly recipients: RecipientsRepository,
   ) {
-    this.outbound = new OutboundUrlPolicy(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
+    this.outbound = new OutboundUrlPolicy(events.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
     this.agent = new https.Agent({
       lookup: this.outbound.lookup,
       ...(config.PUSH_TLS_CA_FILE ? { ca: readFileSync(config.PUSH_TLS_CA_FILE) } : {}),

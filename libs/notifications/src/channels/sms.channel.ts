@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig } from '@wms/events';
+import { NotificationsConfig } from '../notifications-config.js';
+
 import twilio from 'twilio';
 import { renderSms, type Recipient, type StoredNotification } from '../notifications/notification.js';
 import { DeliveryError, type NotificationChannel } from './channel.js';
@@ -28,7 +29,7 @@ export class SmsChannel implements NotificationChannel {
   readonly kind = 'sms';
   private readonly client: ReturnType<typeof twilio> | null;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(private readonly config: NotificationsConfig) {
     const { TWILIO_ACCOUNT_SID: sid, TWILIO_AUTH_TOKEN: token, TWILIO_FROM: from, TWILIO_API_BASE_URL: base } = config;
     this.client =
       sid && token && from

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
+import { NotificationsConfig } from '../notifications-config.js';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { AppConfig, DeadLetterAdminService, type QueueOf } from '@wms/events';
+import { DeadLetterAdminService, type QueueOf } from '@wms/events';
 import { UnrecoverableError } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
 import { DeliveryError, type NotificationChannel } from '../channels/channel.js';
@@ -43,7 +44,7 @@ export class DeliveryService implements OnModuleInit {
 
   constructor(
     private readonly db: DataSource,
-    private readonly config: AppConfig,
+    private readonly config: NotificationsConfig,
     @InjectQueue(NOTIFICATIONS_QUEUE) private readonly queue: QueueOf<NotificationJobs>,
     inApp: InAppChannel,
     email: EmailChannel,

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, DomainError, OutboundUrlPolicy, UsersRepository } from '@wms/events';
+import { EventsConfig } from '@wms/events';
+import { DomainError, OutboundUrlPolicy, UsersRepository } from '@wms/events';
 import { createECDH } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
@@ -22,7 +23,7 @@ export class PreferencesService {
     private readonly db: DataSource,
     private readonly recipients: RecipientsRepository,
     private readonly users: UsersRepository,
-    config: AppConfig,
+    config: EventsConfig,
   ) {
     this.outbound = new OutboundUrlPolicy(config.OUTBOUND_ALLOW_PRIVATE_NETWORKS);
   }

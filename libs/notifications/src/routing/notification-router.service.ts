@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, type EventEnvelope, UsersRepository } from '@wms/events';
+import { NotificationsConfig } from '../notifications-config.js';
+import { type EventEnvelope, UsersRepository } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import { SmsBudgetRepository } from '../delivery/sms-budget.repository.js';
 import {
@@ -115,7 +116,7 @@ export class NotificationRouter {
   private readonly logger = new Logger(NotificationRouter.name);
 
   constructor(
-    private readonly config: AppConfig,
+    private readonly config: NotificationsConfig,
     private readonly rules: NotificationRulesRepository,
     private readonly users: UsersRepository,
     private readonly recipients: RecipientsRepository,

@@ -1,0 +1,102 @@
+import 'reflect-metadata';
+import { Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+
+export type QueueConnection = 'redis' | 'postgres';
+
+/**
+ * What libs/events reads (and the worker that runs its queues): the database, the queues, retries, the
+ * operating tenant and the monitoring thresholds. Loaded with the other packages' sections by loadConfig.
+ */
+export class EventsConfig {
+  @Matches(/^postgres(ql)?:\/\/.+/, {
+    message: 'DATABASE_URL must be a postgres:// connection URL, e.g. postgres://postgres@127.0.0.1:5432/wms',
+  })
+  DATABASE_URL: string;
+
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// URL, e.g. redis://127.0.0.1:6379' })
+  REDIS_URL?: string;
+
+  /** Like Laravel's QUEUE_CONNECTION; defaults to redis when REDIS_URL is set, otherwise postgres. */
+  @IsIn(['redis', 'postgres'], { message: 'QUEUE_CONNECTION must be "redis" or "postgres"' })
+  QUEUE_CONNECTION: QueueConnection;
+
+  @IsString()
+  @Matches(/^[a-zA-Z0-9_-]{1,32}$/, { message: 'QUEUE_PREFIX must be 1-32 letters, digits, "_" or "-"' })
+  QUEUE_PREFIX = 'wms';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    message: 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent',
+  })
+  LOG_LEVEL = 'info';
+
+  @Type(() => Number)
+  @IsInt({ message: 'WORKER_CONCURRENCY must be an integer' })
+  @Min(1)
+  @Max(1000)
+  WORKER_CONCURRENCY = 100;
+
+  /** How long a job may run without renewing its lock before another worker takes it over. */
+  @Type(() => Number)
+  @IsInt({ message: 'WORKER_LOCK_MS must be an integer number of milliseconds' })
+  @Min(1000)
+  WORKER_LOCK_MS = 30_000;
+
+  /** An outbox row older than this and not yet processed is queued again (e.g. after Redis lost it). */
+  @Type(() => Number)
+  @IsInt({ message: 'OUTBOX_REDRIVE_AFTER_MS must be an integer number of milliseconds' })
+  @Min(100)
+  OUTBOX_REDRIVE_AFTER_MS = 15_000;
+
+  @Type(() => Number)
+  @IsInt({ message: 'LISTENER_ATTEMPTS must be an integer' })
+  @Min(1)
+  @Max(50)
+  LISTENER_ATTEMPTS = 8;
+
+  @Type(() => Number)
+  @IsInt({ message: 'LISTENER_BACKOFF_MS must be an integer number of milliseconds' })
+  @Min(1)
+  LISTENER_BACKOFF_MS = 1000;
+
+  /**
+   * Lets URLs that users enter (push endpoints, webhooks) reach private, loopback and link-local addresses and
+   * use plain http. For tests and closed networks only: otherwise a user could make the worker call internal services.
+   */
+  @Transform(({ value }) => value === true || value === 'true' || value === '1')
+  OUTBOUND_ALLOW_PRIVATE_NETWORKS = false;
+
+  /**
+   * The tenant whose admins run the installation: only they see the queue UI and /metrics, which show every
+   * tenant's jobs and counts. Unset: nobody does.
+   */
+  @IsOptional()
+  @Matches(/^[a-z0-9][a-z0-9-]{0,62}$/, { message: 'OPS_TENANT must be a tenant slug' })
+  OPS_TENANT?: string;
+
+  @Type(() => Number)
+  @IsInt({ message: 'ALERT_BACKLOG_AGE_S must be an integer number of seconds' })
+  @Min(1)
+  ALERT_BACKLOG_AGE_S = 60;
+
+  @Type(() => Number)
+  @Min(0, { message: 'ALERT_ERROR_RATE must be a fraction between 0 and 1' })
+  @Max(1, { message: 'ALERT_ERROR_RATE must be a fraction between 0 and 1' })
+  ALERT_ERROR_RATE = 0.01;
+
+  @Type(() => Number)
+  @IsInt({ message: 'ALERT_P99_LATENCY_MS must be an integer number of milliseconds' })
+  @Min(1)
+  ALERT_P99_LATENCY_MS = 1000;
+
+  /** Derived defaults and the rules between variables. */
+  static prepare(raw: Record<string, unknown>): string[] {
+    raw.QUEUE_CONNECTION ??= raw.REDIS_URL ? 'redis' : 'postgres';
+    const problems: string[] = [];
+    if (!raw.DATABASE_URL) problems.push('DATABASE_URL is missing: set it to a postgres:// connection URL');
+    if (raw.QUEUE_CONNECTION === 'redis' && !raw.REDIS_URL)
+      problems.push('REDIS_URL is missing: QUEUE_CONNECTION=redis needs a redis:// URL');
+    return problems;
+  }
+}

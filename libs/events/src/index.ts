@@ -35,4 +35,8 @@ export * from './audit/audit.service.js';
 export * from './access/access-changes.js';
 export * from './access/tenants.service.js';
 export * from './access/users.repository.js';
+export * from './access/tenants.repository.js';
+export * from './access/credentials.repository.js';
+export * from './access/sessions.repository.js';
+export * from './access/sign-in.repository.js';
 export * from './events.module.js';

@@ -34,6 +34,7 @@ export * from './monitoring/system-alert.events.js';
 export * from './audit/audit.service.js';
 export * from './access/access-changes.js';
 export * from './access/tenants.service.js';
+export * from './access/user-account.js';
 export * from './access/users.repository.js';
 export * from './access/tenants.repository.js';
 export * from './access/credentials.repository.js';

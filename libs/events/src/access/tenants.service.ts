@@ -8,7 +8,8 @@ import { DomainError } from '../errors/domain-error.js';
 import { AccessChanges } from './access-changes.js';
 import { SignInRepository } from './sign-in.repository.js';
 import { type Tenant, TenantsRepository } from './tenants.repository.js';
-import { NO_PASSWORD, UsersRepository } from './users.repository.js';
+import { NO_PASSWORD } from './user-account.js';
+import { UsersRepository } from './users.repository.js';
 
 export interface NewTenant {
   id: string;

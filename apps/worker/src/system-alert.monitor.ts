@@ -1,7 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventsConfig } from '@wms/events';
-import { EventService, MonitoringService } from '@wms/events';
-import { DataSource } from 'typeorm';
+import { EventService, EventsConfig, MonitoringService, UsersRepository } from '@wms/events';
 
 /**
  * Checks the dashboard's thresholds every 30 s and publishes `system.alert` when one starts being crossed,
@@ -18,7 +16,7 @@ export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplication
   constructor(
     private readonly monitoring: MonitoringService,
     private readonly events: EventService,
-    private readonly db: DataSource,
+    private readonly users: UsersRepository,
     private readonly config: EventsConfig,
   ) {}
 
@@ -36,10 +34,7 @@ export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplication
   /** One pass; returns the alerts it published (`<tenant>/<kind>`). */
   async check(): Promise<string[]> {
     const published: string[] = [];
-    const tenants: { tenant_id: string }[] = await this.db.query(
-      `SELECT DISTINCT tenant_id FROM users WHERE role = 'admin' AND NOT disabled`,
-    );
-    for (const { tenant_id: tenantId } of tenants) {
+    for (const tenantId of await this.users.tenantsWithActiveAdmins()) {
       const stats = await this.monitoring.stats(tenantId, 'all', undefined, 5, {
         queueWide: tenantId === this.config.OPS_TENANT,
       });

@@ -10,6 +10,10 @@ import { createPostgresBackend, setDefaultBackendFactory, type DefaultJobOptions
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { AccessChanges } from './access/access-changes.js';
+import { CredentialsRepository } from './access/credentials.repository.js';
+import { SessionsRepository } from './access/sessions.repository.js';
+import { SignInRepository } from './access/sign-in.repository.js';
+import { TenantsRepository } from './access/tenants.repository.js';
 import { TenantsService } from './access/tenants.service.js';
 import { UsersRepository } from './access/users.repository.js';
 import { AuditService } from './audit/audit.service.js';
@@ -105,6 +109,10 @@ export class EventsModule {
       AccessChanges,
       TenantsService,
       UsersRepository,
+      TenantsRepository,
+      CredentialsRepository,
+      SessionsRepository,
+      SignInRepository,
     ];
     return {
       module: EventsModule,

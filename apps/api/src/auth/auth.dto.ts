@@ -12,7 +12,8 @@ import {
   Matches,
 } from 'class-validator';
 import { IsWarehouseCode } from '@wms/wms-domain';
-import { USER_ROLES, type Role } from './principal.js';
+import type { UserRole } from '@wms/events';
+import { USER_ROLES } from './principal.js';
 
 export class LoginDto {
   @ApiProperty({ example: 'admin@demo.local' }) @IsEmail() email: string;
@@ -38,7 +39,7 @@ export class CreateUserDto {
   @IsString()
   @Length(12, 200, { message: 'password must be at least 12 characters' })
   password: string;
-  @ApiProperty({ enum: USER_ROLES }) @IsIn(USER_ROLES) role: Role;
+  @ApiProperty({ enum: USER_ROLES }) @IsIn(USER_ROLES) role: UserRole;
   @ApiProperty({ example: ['WH1'] })
   @IsArray()
   @ArrayMaxSize(200)
@@ -52,7 +53,7 @@ export class CreateUserDto {
 }
 
 export class UpdateUserDto {
-  @ApiPropertyOptional({ enum: USER_ROLES }) @IsOptional() @IsIn(USER_ROLES) role?: Role;
+  @ApiPropertyOptional({ enum: USER_ROLES }) @IsOptional() @IsIn(USER_ROLES) role?: UserRole;
   @ApiPropertyOptional()
   @IsOptional()
   @IsArray()

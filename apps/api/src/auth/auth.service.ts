@@ -1,6 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { ApiConfig } from '../api-config.js';
-import { AccessChanges, AuditService, changedRows, DomainError, hashSetPasswordCode } from '@wms/events';
+import {
+  AccessChanges,
+  AuditService,
+  type CredentialKind,
+  CredentialsRepository,
+  DomainError,
+  hashSetPasswordCode,
+  type SessionAccount,
+  type UserAccount,
+  type UserRole,
+  SessionsRepository,
+  SignInRepository,
+  UsersRepository,
+} from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
@@ -18,13 +31,13 @@ export interface NewUser {
   email: string;
   displayName: string;
   password: string;
-  role: Role;
+  role: UserRole;
   warehouses: string[];
   phone?: string;
   timeZone?: string;
 }
 export interface UserChange {
-  role?: Role;
+  role?: UserRole;
   warehouses?: string[];
   disabled?: boolean;
 }
@@ -56,17 +69,13 @@ const TENANT_SUSPENDED = () =>
     [{ field: 'email', reason: 'tenant suspended' }],
   );
 
-interface UserRow {
-  id: string;
-  tenant_id: string;
-  email: string;
-  display_name: string;
-  password_hash: string;
-  role: Role;
-  warehouses: string[];
-  disabled: boolean;
-  suspended: boolean;
-}
+const publicUser = (u: SessionAccount | UserAccount): Session['user'] => ({
+  id: u.id,
+  email: u.email,
+  displayName: u.displayName,
+  role: u.role,
+  warehouses: u.warehouses,
+});
 
 /** Sign-in, sessions, and the admin actions on people, devices and integrations (each audited). */
 @Injectable()
@@ -77,6 +86,10 @@ export class AuthService {
     private readonly audit: AuditService,
     private readonly config: ApiConfig,
     private readonly changes: AccessChanges,
+    private readonly users: UsersRepository,
+    private readonly sessions: SessionsRepository,
+    private readonly signIn: SignInRepository,
+    private readonly credentials: CredentialsRepository,
   ) {}
 
   /**
@@ -86,46 +99,27 @@ export class AuthService {
   async login(email: string, password: string): Promise<Session> {
     const key = email.toLowerCase();
     const user = await this.db.transaction(async (m) => {
-      // One row per email, taken for update, so concurrent guesses at one email are counted one by one.
-      // Failures older than the lockout window are forgotten.
-      const [failed] = await m.query(
-        `INSERT INTO login_failures (email) VALUES ($1)
-         ON CONFLICT (email) DO UPDATE SET email = EXCLUDED.email
-         RETURNING CASE WHEN updated_at < now() - make_interval(mins => $2) THEN 0 ELSE failures END AS failures, locked_until`,
-        [key, this.config.LOGIN_LOCKOUT_MINUTES],
-      );
-      const [row]: UserRow[] = await m.query(
-        `SELECT u.*, t.suspended_at IS NOT NULL AS suspended
-         FROM users u
-         JOIN tenants t ON t.id = u.tenant_id
-         WHERE lower(u.email) = $1`,
-        [key],
-      );
-      if (failed.locked_until && failed.locked_until > new Date()) {
+      const failed = await this.signIn.failuresFor(m, key, this.config.LOGIN_LOCKOUT_MINUTES);
+      const row = await this.users.forSignIn(m, key);
+      if (failed.lockedUntil && failed.lockedUntil > new Date()) {
         await verifyPassword(password, DUMMY_HASH);
-        return LOCKED(failed.locked_until);
+        return LOCKED(failed.lockedUntil);
       }
-      const usable = row && !row.disabled && row.password_hash.startsWith('scrypt$');
-      const matches = await verifyPassword(password, usable ? row.password_hash : DUMMY_HASH);
+      const usable = row && !row.disabled && row.passwordHash.startsWith('scrypt$');
+      const matches = await verifyPassword(password, usable ? row.passwordHash : DUMMY_HASH);
       if (usable && matches) {
-        await m.query(`DELETE FROM login_failures WHERE email = $1`, [key]);
-        return row.suspended ? TENANT_SUSPENDED() : row;
+        await this.signIn.clearFailures(m, key);
+        return row.tenantSuspended ? TENANT_SUSPENDED() : row;
       }
       if (failed.failures + 1 < this.config.LOGIN_MAX_FAILURES) {
-        await m.query(`UPDATE login_failures SET failures = $2, updated_at = now() WHERE email = $1`, [
-          key,
-          failed.failures + 1,
-        ]);
+        await this.signIn.countFailure(m, key, failed.failures + 1);
         return INVALID_CREDENTIALS();
       }
-      await m.query(
-        `UPDATE login_failures SET failures = 0, locked_until = now() + make_interval(mins => $2), updated_at = now() WHERE email = $1`,
-        [key, this.config.LOGIN_LOCKOUT_MINUTES],
-      );
+      await this.signIn.lock(m, key, this.config.LOGIN_LOCKOUT_MINUTES);
       if (row)
         await this.audit.record(
           {
-            tenantId: row.tenant_id,
+            tenantId: row.tenantId,
             actor: { type: 'system', id: 'auth' },
             action: 'user.locked',
             target: row.id,
@@ -143,25 +137,15 @@ export class AuthService {
   async setPassword(code: string, password: string): Promise<Session> {
     const hash = await hashPassword(password);
     return this.db.transaction(async (m) => {
-      const [used] = await changedRows(
-        m,
-        `UPDATE set_password_codes SET used_at = now() WHERE code_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id`,
-        [hashSetPasswordCode(code)],
-      );
-      if (!used)
+      const userId = await this.signIn.useSetPasswordCode(m, hashSetPasswordCode(code));
+      if (!userId)
         throw new DomainError(
           'AUTH.INVALID_SET_PASSWORD_CODE',
           'this code is invalid, expired or already used; ask your operator for a new one',
           'unauthenticated',
           [{ field: 'code', reason: 'invalid, expired or already used' }],
         );
-      const [user] = await changedRows<UserRow & { suspended: boolean }>(
-        m,
-        `UPDATE users u SET password_hash = $2 FROM tenants t
-         WHERE u.id = $1 AND t.id = u.tenant_id AND NOT u.disabled
-         RETURNING u.*, t.suspended_at IS NOT NULL AS suspended`,
-        [used.user_id, hash],
-      );
+      const user = await this.users.setPassword(m, userId, hash);
       if (!user)
         throw new DomainError(
           'AUTH.INVALID_SET_PASSWORD_CODE',
@@ -169,10 +153,10 @@ export class AuthService {
           'unauthenticated',
           [{ field: 'code', reason: 'account disabled' }],
         );
-      if (user.suspended) throw TENANT_SUSPENDED();
+      if (user.tenantSuspended) throw TENANT_SUSPENDED();
       await this.audit.record(
         {
-          tenantId: user.tenant_id,
+          tenantId: user.tenantId,
           actor: { type: 'user', id: user.id },
           action: 'user.password_set',
           target: user.id,
@@ -186,15 +170,7 @@ export class AuthService {
   /** Exchanges a refresh token for a new session; the old refresh token stops working (rotation). */
   async refresh(refreshToken: string): Promise<Session> {
     return this.db.transaction(async (m) => {
-      const [row] = await changedRows(
-        m,
-        `UPDATE refresh_tokens
-         SET revoked_at = now()
-         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
-         RETURNING user_id`,
-        [sha256(refreshToken)],
-      );
-      const userId = row?.user_id;
+      const userId = await this.sessions.useUp(m, sha256(refreshToken));
       if (!userId)
         throw new DomainError(
           'AUTH.INVALID_REFRESH_TOKEN',
@@ -202,48 +178,26 @@ export class AuthService {
           'unauthenticated',
           [{ field: 'refreshToken', reason: 'invalid, expired or already used' }],
         );
-      const [user]: UserRow[] = await m.query(
-        `SELECT u.*, t.suspended_at IS NOT NULL AS suspended
-         FROM users u
-         JOIN tenants t ON t.id = u.tenant_id
-         WHERE u.id = $1 AND NOT u.disabled`,
-        [userId],
-      );
+      const user = await this.users.enabledForSession(m, userId);
       if (!user) throw INVALID_CREDENTIALS();
-      if (user.suspended) throw TENANT_SUSPENDED();
+      if (user.tenantSuspended) throw TENANT_SUSPENDED();
       return this.session(m, user);
     });
   }
 
   async logout(refreshToken: string): Promise<void> {
-    await this.db.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL`, [
-      sha256(refreshToken),
-    ]);
+    await this.sessions.revoke(sha256(refreshToken));
   }
 
-  private async session(m: EntityManager, user: UserRow): Promise<Session> {
+  private async session(m: EntityManager, user: SessionAccount): Promise<Session> {
     const refresh = this.tokens.newOpaque(REFRESH_PREFIX);
-    await m.query(
-      `INSERT INTO refresh_tokens (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, now() + make_interval(days => $4))`,
-      [uuidv7(), user.id, refresh.hash, this.config.REFRESH_TOKEN_TTL_DAYS],
-    );
-    const accessToken = await this.tokens.signAccess({
-      id: user.id,
-      tenantId: user.tenant_id,
-      role: user.role,
-      warehouses: user.warehouses,
-    });
+    await this.sessions.open(m, user.id, refresh.hash, this.config.REFRESH_TOKEN_TTL_DAYS);
+    const accessToken = await this.tokens.signAccess(user);
     return {
       accessToken,
       refreshToken: refresh.token,
       expiresIn: this.config.ACCESS_TOKEN_TTL_S,
-      user: {
-        id: user.id,
-        email: user.email,
-        displayName: user.display_name,
-        role: user.role,
-        warehouses: user.warehouses,
-      },
+      user: publicUser(user),
     };
   }
 
@@ -253,26 +207,21 @@ export class AuthService {
     const id = uuidv7();
     const hash = await hashPassword(input.password);
     return this.db.transaction(async (m) => {
-      const [taken] = await m.query(`SELECT 1 FROM users WHERE lower(email) = lower($1)`, [input.email]);
-      if (taken)
+      const added = await this.users.insert(m, {
+        id,
+        tenantId: admin.tenantId,
+        email: input.email,
+        displayName: input.displayName,
+        passwordHash: hash,
+        role: input.role,
+        warehouses: input.warehouses,
+        phone: input.phone,
+        timeZone: input.timeZone,
+      });
+      if (!added)
         throw new DomainError('USER.EMAIL_TAKEN', `${input.email} already has an account`, 'conflict', [
           { field: 'email', reason: 'already has an account' },
         ]);
-      await m.query(
-        `INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, warehouses, phone, time_zone)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          id,
-          admin.tenantId,
-          input.email,
-          input.displayName,
-          hash,
-          input.role,
-          input.warehouses,
-          input.phone ?? null,
-          input.timeZone ?? 'UTC',
-        ],
-      );
       await this.audit.record(
         {
           tenantId: admin.tenantId,
@@ -288,30 +237,12 @@ export class AuthService {
   }
 
   async listUsers(admin: Principal): Promise<Session['user'][]> {
-    const rows: Pick<UserRow, 'id' | 'email' | 'display_name' | 'role' | 'warehouses' | 'disabled'>[] =
-      await this.db.query(
-        `SELECT id, email, display_name, role, warehouses, disabled
-       FROM users
-       WHERE tenant_id = $1
-       ORDER BY email`,
-        [admin.tenantId],
-      );
-    return rows.map((r) => ({
-      id: r.id,
-      email: r.email,
-      displayName: r.display_name,
-      role: r.role,
-      warehouses: r.warehouses,
-      disabled: r.disabled,
-    }));
+    return this.users.listInTenant(admin.tenantId);
   }
 
   async updateUser(admin: Principal, userId: string, change: UserChange): Promise<Session['user']> {
     return this.db.transaction(async (m) => {
-      const [before] = await m.query(`SELECT * FROM users WHERE id = $1 AND tenant_id = $2 FOR UPDATE`, [
-        userId,
-        admin.tenantId,
-      ]);
+      const before = await this.users.inTenant(m, admin.tenantId, userId, true);
       if (!before)
         throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [
           { field: 'id', reason: 'no such user' },
@@ -323,20 +254,11 @@ export class AuthService {
           'conflict',
           [{ field: 'role', reason: 'cannot demote yourself' }],
         );
-      const [after] = await changedRows<UserRow>(
-        m,
-        `UPDATE users
-         SET role = coalesce($2, role), warehouses = coalesce($3, warehouses), disabled = coalesce($4, disabled)
-         WHERE id = $1
-         RETURNING *`,
-        [userId, change.role ?? null, change.warehouses ?? null, change.disabled ?? null],
-      );
+      const after = await this.users.update(m, userId, change);
       if (change.disabled) {
         // Cut every session: refresh tokens now, access tokens issued so far even if the person is enabled again.
-        await m.query(`UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
-          userId,
-        ]);
-        await m.query(`UPDATE users SET tokens_not_before = now() WHERE id = $1`, [userId]);
+        await this.sessions.revokeAllOf(m, userId);
+        await this.users.refuseTokensIssuedUntilNow(m, userId);
       }
       await this.changes.announce(m, { kind: 'user', id: userId });
       await this.audit.record(
@@ -352,33 +274,19 @@ export class AuthService {
         },
         m,
       );
-      return {
-        id: after.id,
-        email: after.email,
-        displayName: after.display_name,
-        role: after.role,
-        warehouses: after.warehouses,
-      };
+      return publicUser(after);
     });
   }
 
   /** Lifts a sign-in lockout of one of the tenant's people at once (it also ends by itself after LOGIN_LOCKOUT_MINUTES). */
   async unlockUser(admin: Principal, userId: string): Promise<{ id: string; unlocked: boolean }> {
     return this.db.transaction(async (m) => {
-      const [user] = await m.query(`SELECT email FROM users WHERE id = $1 AND tenant_id = $2`, [
-        userId,
-        admin.tenantId,
-      ]);
+      const user = await this.users.inTenant(m, admin.tenantId, userId);
       if (!user)
         throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [
           { field: 'id', reason: 'no such user' },
         ]);
-      const removed = await changedRows(
-        m,
-        `DELETE FROM login_failures WHERE email = lower($1) RETURNING locked_until`,
-        [user.email],
-      );
-      const unlocked = removed.some((r) => r.locked_until && r.locked_until > new Date());
+      const unlocked = await this.signIn.clearFailures(m, user.email);
       await this.audit.record(
         {
           tenantId: admin.tenantId,
@@ -407,10 +315,7 @@ export class AuthService {
    * working until it is revoked, so the integration can switch over without downtime.
    */
   async rotateApiKey(admin: Principal, id: string): Promise<IssuedCredential> {
-    const [old] = await this.db.query(
-      `SELECT name, warehouses, integration_id FROM api_keys WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL`,
-      [id, admin.tenantId],
-    );
+    const old = await this.credentials.activeApiKey(admin.tenantId, id);
     if (!old)
       throw new DomainError('CREDENTIAL.UNKNOWN', `no active API key ${id} in this tenant`, 'not_found', [
         { field: 'id', reason: 'no such active API key' },
@@ -418,17 +323,17 @@ export class AuthService {
     return this.issue(admin, 'api_key.rotated', {
       name: old.name,
       warehouses: old.warehouses,
-      integrationId: old.integration_id,
+      integrationId: old.integrationId,
       rotatedFrom: id,
     });
   }
 
   revokeDevice(admin: Principal, id: string): Promise<{ id: string; revoked: true }> {
-    return this.revoke(admin, 'device_tokens', 'device.revoked', id);
+    return this.revoke(admin, 'device', 'device.revoked', id);
   }
 
   revokeApiKey(admin: Principal, id: string): Promise<{ id: string; revoked: true }> {
-    return this.revoke(admin, 'api_keys', 'api_key.revoked', id);
+    return this.revoke(admin, 'api_key', 'api_key.revoked', id);
   }
 
   /** A device token, or an API key when `integrationId` is given. */
@@ -440,18 +345,15 @@ export class AuthService {
     const id = uuidv7();
     const { token, hash } = this.tokens.newOpaque(c.integrationId ? API_KEY_PREFIX : DEVICE_TOKEN_PREFIX);
     await this.db.transaction(async (m) => {
-      if (c.integrationId) {
-        await m.query(
-          `INSERT INTO api_keys (id, tenant_id, name, token_hash, warehouses, created_by, integration_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [id, admin.tenantId, c.name, hash, c.warehouses, admin.id, c.integrationId],
-        );
-      } else {
-        await m.query(
-          `INSERT INTO device_tokens (id, tenant_id, name, token_hash, warehouses, created_by) VALUES ($1, $2, $3, $4, $5, $6)`,
-          [id, admin.tenantId, c.name, hash, c.warehouses, admin.id],
-        );
-      }
+      await this.credentials.insert(m, {
+        id,
+        tenantId: admin.tenantId,
+        name: c.name,
+        tokenHash: hash,
+        warehouses: c.warehouses,
+        createdBy: admin.id,
+        integrationId: c.integrationId,
+      });
       await this.audit.record(
         { tenantId: admin.tenantId, actor: actorOf(admin), action, target: id, details: { ...c } },
         m,
@@ -469,17 +371,12 @@ export class AuthService {
 
   private async revoke(
     admin: Principal,
-    table: string,
+    kind: CredentialKind,
     action: string,
     id: string,
   ): Promise<{ id: string; revoked: true }> {
     await this.db.transaction(async (m) => {
-      const [row] = await changedRows(
-        m,
-        `UPDATE ${table} SET revoked_at = now() WHERE id = $1 AND tenant_id = $2 AND revoked_at IS NULL RETURNING id`,
-        [id, admin.tenantId],
-      );
-      if (!row)
+      if (!(await this.credentials.revoke(m, kind, admin.tenantId, id)))
         throw new DomainError('CREDENTIAL.UNKNOWN', `no active credential ${id} in this tenant`, 'not_found', [
           { field: 'id', reason: 'no such active credential' },
         ]);

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import { TenantsRepository, UsersRepository } from '@wms/events';
+import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { hashPassword } from './password.js';
 import { USER_ROLES } from './principal.js';
@@ -16,26 +17,28 @@ export async function seedTenantUsers(
   password: string,
   warehouses: string[],
 ): Promise<Record<string, string>> {
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
+  const db = await new DataSource({ type: 'postgres', url: databaseUrl, extra: { max: 1 } }).initialize();
   try {
     const hash = await hashPassword(password);
-    await client.query(`INSERT INTO tenants (id, name, created_by) VALUES ($1, $1, 'seed') ON CONFLICT DO NOTHING`, [
-      tenant,
-    ]);
+    await new TenantsRepository(db).insert(db.manager, { id: tenant, name: tenant, createdBy: 'seed' });
+    const users = new UsersRepository(db);
     const emails: Record<string, string> = {};
     for (const role of USER_ROLES) {
       const email = `${role}@${tenant}.local`;
       emails[role] = email;
-      await client.query(
-        `INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, warehouses) VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (lower(email)) DO NOTHING`,
-        [uuidv7(), tenant, email, `Demo ${role}`, hash, role, role === 'admin' ? [] : warehouses],
-      );
+      await users.insert(db.manager, {
+        id: uuidv7(),
+        tenantId: tenant,
+        email,
+        displayName: `Demo ${role}`,
+        passwordHash: hash,
+        role,
+        warehouses: role === 'admin' ? [] : warehouses,
+      });
     }
     return emails;
   } finally {
-    await client.end();
+    await db.destroy();
   }
 }
 

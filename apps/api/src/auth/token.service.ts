@@ -1,9 +1,8 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ApiConfig } from '../api-config.js';
-import { type AccessChange, AccessChanges } from '@wms/events';
+import { type AccessChange, AccessChanges, CredentialsRepository, UsersRepository } from '@wms/events';
 import { jwtVerify, SignJWT } from 'jose';
 import { createHash, randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { USER_ROLES, type Principal, type Role } from './principal.js';
 
 export const DEVICE_TOKEN_PREFIX = 'wmsd';
@@ -46,8 +45,9 @@ export class TokenService implements OnModuleInit {
 
   constructor(
     private readonly config: ApiConfig,
-    private readonly db: DataSource,
     private readonly changes: AccessChanges,
+    private readonly accounts: UsersRepository,
+    private readonly opaque: CredentialsRepository,
   ) {
     if (!config.AUTH_SECRET) throw new Error('AUTH_SECRET is missing: the api needs it to sign access tokens');
     this.secret = new TextEncoder().encode(config.AUTH_SECRET);
@@ -114,20 +114,14 @@ export class TokenService implements OnModuleInit {
 
   private async userAccess(userId: string): Promise<UserAccess | null> {
     return this.cached(this.users, userId, async () => {
-      const [row] = await this.db.query(
-        `SELECT u.tenant_id, u.role, u.warehouses, u.disabled OR t.suspended_at IS NOT NULL AS refused, u.tokens_not_before
-         FROM users u
-         JOIN tenants t ON t.id = u.tenant_id
-         WHERE u.id = $1`,
-        [userId],
-      );
+      const row = await this.accounts.accessOf(userId);
       if (!row || !(USER_ROLES as readonly string[]).includes(row.role)) return null;
       return {
-        tenantId: row.tenant_id,
-        role: row.role,
+        tenantId: row.tenantId,
+        role: row.role as Role,
         warehouses: row.warehouses,
         refused: row.refused,
-        notBefore: row.tokens_not_before?.getTime() ?? null,
+        notBefore: row.tokensNotBefore?.getTime() ?? null,
       };
     });
   }
@@ -135,24 +129,15 @@ export class TokenService implements OnModuleInit {
   private async resolveOpaque(token: string): Promise<Principal | null> {
     const device = token.startsWith(`${DEVICE_TOKEN_PREFIX}_`);
     return this.cached(this.credentials, sha256(token), async (hash) => {
-      const [row] = await this.db.query(
-        device
-          ? `SELECT c.id, c.tenant_id, c.warehouses, NULL AS integration_id FROM device_tokens c
-             JOIN tenants t ON t.id = c.tenant_id AND t.suspended_at IS NULL
-             WHERE c.token_hash = $1 AND c.revoked_at IS NULL`
-          : `SELECT c.id, c.tenant_id, c.warehouses, c.integration_id FROM api_keys c
-             JOIN tenants t ON t.id = c.tenant_id AND t.suspended_at IS NULL
-             WHERE c.token_hash = $1 AND c.revoked_at IS NULL`,
-        [hash],
-      );
+      const row = await this.opaque.accessByHash(device ? 'device' : 'api_key', hash);
       if (!row) return null;
       return device
-        ? { tenantId: row.tenant_id, kind: 'device', id: row.id, role: 'operator', warehouses: row.warehouses }
+        ? { tenantId: row.tenantId, kind: 'device', id: row.id, role: 'operator', warehouses: row.warehouses }
         : {
-            tenantId: row.tenant_id,
+            tenantId: row.tenantId,
             kind: 'integration',
             id: row.id,
-            integrationId: row.integration_id,
+            integrationId: row.integrationId ?? undefined,
             role: 'integration',
             warehouses: row.warehouses.length ? row.warehouses : 'all',
           };

@@ -6,6 +6,7 @@ import { DeadLetterAdmin1764400000000 } from './1764400000000-dead-letter-admin.
 import { Access1764500000000 } from './1764500000000-access.js';
 import { RecipientFailures1764510000000 } from './1764510000000-recipient-failures.js';
 import { TenantBacklog1764520000000 } from './1764520000000-tenant-backlog.js';
+import { ReceiptLatency1764600000000 } from './1764600000000-receipt-latency.js';
 
 /** Every migration, in order. The only way the schema changes. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   Access1764500000000,
   RecipientFailures1764510000000,
   TenantBacklog1764520000000,
+  ReceiptLatency1764600000000,
 ];

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { PERCENTILES, type Percentiles } from '../store/event-store.repository.js';
 
 /** Owns `listener_receipts`: which queued listener has handled which event (each at most once). */
@@ -8,13 +9,13 @@ export class ListenerReceiptsRepository {
   constructor(private readonly db: DataSource) {}
 
   /** Takes the receipt in the listener's transaction; false when the listener had already handled the event. */
-  async claim(m: EntityManager, listener: string, eventId: string): Promise<boolean> {
+  async claim(m: EntityManager, listener: string, event: EventEnvelope): Promise<boolean> {
     const claimed: unknown[] = await m.query(
-      `INSERT INTO listener_receipts (listener, event_id)
-       VALUES ($1, $2)
+      `INSERT INTO listener_receipts (listener, event_id, tenant_id, recorded_at)
+       VALUES ($1, $2, $3, $4)
        ON CONFLICT DO NOTHING
        RETURNING listener`,
-      [listener, eventId],
+      [listener, event.id, event.tenantId, event.recordedAt],
     );
     return claimed.length > 0;
   }
@@ -33,14 +34,13 @@ export class ListenerReceiptsRepository {
   /** Publish → handled latency per listener over the last five minutes, for one tenant's events. */
   async latencyByListener(tenantId: string): Promise<(Percentiles & { listener: string })[]> {
     return this.db.query(
-      `SELECT r.listener, ${PERCENTILES}
+      `SELECT listener, ${PERCENTILES}
        FROM (
-         SELECT r.listener, extract(epoch FROM r.handled_at - e.recorded_at) * 1000 AS ms
-         FROM listener_receipts r
-         JOIN event_store e ON e.id = r.event_id
-         WHERE r.handled_at > now() - interval '5 minutes' AND e.tenant_id = $1
+         SELECT listener, extract(epoch FROM handled_at - recorded_at) * 1000 AS ms
+         FROM listener_receipts
+         WHERE tenant_id = $1 AND handled_at > now() - interval '5 minutes'
        ) r
-       GROUP BY r.listener`,
+       GROUP BY listener`,
       [tenantId],
     );
   }

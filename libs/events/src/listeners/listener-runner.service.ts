@@ -22,7 +22,7 @@ export class ListenerRunner {
     // The receipt and the listener's own writes commit together; a listener that throws leaves no receipt.
     let afterCommit: (() => Promise<void>) | undefined;
     const handled = await this.db.transaction(async (manager) => {
-      if (!(await this.receipts.claim(manager, listenerName, event.id))) return false;
+      if (!(await this.receipts.claim(manager, listenerName, event))) return false;
       const result = await listener.handle(event, manager);
       if (typeof result === 'function') afterCommit = result as () => Promise<void>;
       return true;

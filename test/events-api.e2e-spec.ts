@@ -123,7 +123,7 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     }
     const nul = await sys.post('/events', tracking({ detail: 'bad\u0000byte' }));
     expect(nul.status).toBe(400);
-    expect(nul.body.errors[0]).toMatchObject({ field: 'payload' });
+    expect(nul.body.errors[0]).toMatchObject({ field: 'payload.detail' });
     const offset = await sys.post('/events', {
       ...tracking({ orderNumber: 'SO-TZ' }),
       occurredAt: '2026-11-25T10:00:00+02:00',

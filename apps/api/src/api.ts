@@ -11,6 +11,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { validationPipe } from './common/validation.pipe.js';
+import { jsonDepth, MAX_JSON_DEPTH, refuseBadText, tooDeep } from './common/request-text.js';
 import { guardQueuesBoard } from './dashboard/queues-board.js';
 import { ClusterIoAdapter } from './socket/socket-io.adapter.js';
 
@@ -44,8 +45,17 @@ export async function createApi(
   const json = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
   // A JSON request without a body (a DELETE that sets Content-Type) gets `{}`, as on Express, not a 400.
   app.useBodyParser<http.Server>('application/json', { bodyLimit: byteSize(config.BODY_LIMIT) }, (req, body, done) =>
-    body.length === 0 ? done(null, {}) : json(req, body.toString('utf8'), done),
+    body.length === 0
+      ? done(null, {})
+      : jsonDepth(body.toString('utf8')) > MAX_JSON_DEPTH
+        ? done(tooDeep(), undefined)
+        : json(req, body.toString('utf8'), done),
   );
+  // NUL and lone surrogates anywhere in what the api reads: refused in one place, before validation.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('preValidation', async (req) => refuseBadText(req));
   await app.register(helmet, { contentSecurityPolicy: false });
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new DomainErrorFilter());

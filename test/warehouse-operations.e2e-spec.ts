@@ -118,6 +118,29 @@ describe('warehouse operations', () => {
   });
 
   describe('inbound', () => {
+    it('answers ten scanners creating one ASN number at once with one 201 and nine 409s naming the field', async () => {
+      const w = await newWarehouse(sys, 1);
+      const body = { asnNumber: 'ASN-RACE', supplierCode: w.supplier, lines: [{ barcode: w.sku(1), quantity: 1 }] };
+      const results = await Promise.all(Array.from({ length: 10 }, () => sys.post(`/warehouses/${w.wh}/asns`, body)));
+      expect(results.map((r) => r.status).sort()).toEqual([201, ...Array(9).fill(409)]);
+      for (const r of results.filter((x) => x.status === 409)) {
+        expect(r.body).toMatchObject({ code: 'ASN.EXISTS', errors: [{ field: 'asnNumber' }] });
+      }
+      const events = await sys.db.query(
+        `SELECT count(DISTINCT id)::int AS n
+         FROM (
+           SELECT id FROM event_outbox
+           WHERE envelope->>'tenantId' = $1 AND envelope->>'name' = 'asn.created'
+             AND envelope->'payload'->>'asnNumber' = 'ASN-RACE'
+           UNION ALL
+           SELECT id FROM event_store
+           WHERE tenant_id = $1 AND name = 'asn.created' AND payload->>'asnNumber' = 'ASN-RACE'
+         ) e`,
+        [sys.tenant],
+      );
+      expect(events.rows[0].n).toBe(1);
+    });
+
     it('receives against an ASN, reports over, damaged and short lines, and puts away', async () => {
       const w = await newWarehouse(sys, 2);
       const asn = await sys.post(`/warehouses/${w.wh}/asns`, {

@@ -28,6 +28,7 @@ export * from './replay/replay.service.js';
 export * from './database/connections.js';
 export * from './database/changed-rows.js';
 export * from './database/sql-where.js';
+export * from './database/unique-violation.js';
 export * from './outbound/outbound-url.js';
 export * from './queues.js';
 export * from './monitoring/monitoring.service.js';

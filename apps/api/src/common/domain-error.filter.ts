@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { DomainError, ErrorKind } from '@wms/events';
+import { DomainError, ErrorKind, uniqueViolationAsConflict } from '@wms/events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorBody } from './error-body.js';
 import { FieldValidationException } from './validation.pipe.js';
@@ -51,7 +51,9 @@ export class DomainErrorFilter implements ExceptionFilter {
     res.status(body.statusCode).send(body);
   }
 
-  private toBody(error: unknown): ErrorBody {
+  private toBody(raised: unknown): ErrorBody {
+    // Two requests racing for one unique key: the loser gets the same 409 as a plain duplicate.
+    const error = uniqueViolationAsConflict(raised) ?? raised;
     if (error instanceof DomainError) {
       return { statusCode: STATUS[error.kind], code: error.code, message: error.message, errors: error.fields };
     }

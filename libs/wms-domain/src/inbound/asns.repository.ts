@@ -1,7 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows } from '@wms/events';
+import { changedRows, declareUnique } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import { hasRow, lockedStatus } from '../common/sql.js';
+
+// Two scanners creating one ASN number at once: the second gets the duplicate's 409.
+declareUnique('asns_pkey', 'ASN.EXISTS', 'asnNumber');
 
 /** One ASN of one warehouse. */
 export interface AsnRef {

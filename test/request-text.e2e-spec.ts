@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { io } from 'socket.io-client';
 import { startSystem, type TestSystem, tracking } from './support/system.js';
 
 /** One place refuses text Postgres cannot store and JSON too deep to walk, before any validator or handler. */
@@ -63,5 +64,97 @@ describe('text and depth of every request', () => {
     const nested = (n: number): unknown => (n === 0 ? 'x' : { a: nested(n - 1) });
     expect((await sys.post('/events', { ...tracking(), payload: nested(31) })).body.code).not.toBe('REQUEST.TOO_DEEP');
     expect((await sys.post('/events', { ...tracking(), payload: nested(32) })).body.code).toBe('REQUEST.TOO_DEEP');
+  });
+});
+
+describe('socket messages', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem({ worker: false, env: { SOCKET_MESSAGES_PER_MINUTE: '40' } });
+  });
+  afterAll(async () => {
+    await sys?.close();
+  });
+
+  const connect = async (token: string) => {
+    const socket = io(sys.url, { transports: ['websocket'], auth: { token }, reconnection: false });
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject));
+    return socket;
+  };
+
+  it('validates subscriptions like bodies: an error ack, never an internal error', async () => {
+    const socket = await connect(sys.tokens.admin);
+    try {
+      for (const bad of [
+        null,
+        'WH1',
+        42,
+        [],
+        { warehouseId: 7 },
+        { warehouseId: 'WH1', extra: 1 },
+        { names: 'all' },
+        { names: ['no.such_event'] },
+      ]) {
+        const ack = await socket
+          .timeout(2000)
+          .emitWithAck('subscribe', bad)
+          .catch(() => `timeout for ${JSON.stringify(bad)}`);
+        expect(ack, JSON.stringify(bad)).toMatchObject({
+          ok: false,
+          code: 'SOCKET.INVALID_SUBSCRIPTION',
+        });
+      }
+      expect(
+        await socket
+          .timeout(5000)
+          .emitWithAck('subscribe', { warehouseId: 'WH1', names: ['carrier.tracking_updated'] }),
+      ).toMatchObject({ ok: true });
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('lets one socket follow a bounded number of warehouses, and limits messages per caller', async () => {
+    // A caller of its own: the limit counts per person, across their sockets.
+    const { tokens } = await sys.newTenant();
+    const socket = await connect(tokens.admin);
+    try {
+      const answers: { ok: boolean; code?: string }[] = [];
+      for (let i = 0; i < 40; i++)
+        answers.push(await socket.timeout(5000).emitWithAck('subscribe', { warehouseId: `W${i}` }));
+      expect(answers.every((a) => a.ok)).toBe(true);
+      // The caller's 41st message this minute, on a second socket of the same person, is refused.
+      const second = await connect(tokens.admin);
+      expect(await second.timeout(5000).emitWithAck('subscribe', { warehouseId: 'W1' })).toMatchObject({
+        ok: false,
+        code: 'RATE_LIMITED',
+      });
+      second.close();
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+describe('socket rooms', () => {
+  let sys: TestSystem;
+  beforeAll(async () => {
+    sys = await startSystem({ worker: false });
+  });
+  afterAll(async () => {
+    await sys?.close();
+  });
+
+  it('lets one socket follow at most 100 warehouses, and every event name of each', async () => {
+    const socket = io(sys.url, { transports: ['websocket'], auth: { token: sys.tokens.admin }, reconnection: false });
+    try {
+      const ask = (body: unknown) => socket.timeout(5000).emitWithAck('subscribe', body);
+      for (let i = 0; i < 100; i++) expect(await ask({ warehouseId: `W${i}` })).toMatchObject({ ok: true });
+      expect(await ask({ warehouseId: 'W100' })).toMatchObject({ ok: false, code: 'SOCKET.TOO_MANY_ROOMS' });
+      // More rooms in a warehouse it already follows are fine, up to one per event type.
+      expect(await ask({ warehouseId: 'W1', names: ['carrier.tracking_updated'] })).toMatchObject({ ok: true });
+    } finally {
+      socket.close();
+    }
   });
 });

@@ -60,6 +60,12 @@ export class ApiConfig {
   @Min(50)
   SOCKET_REAUTH_MS = 30_000;
 
+  /** Socket messages (subscribe, unsubscribe) per minute one device or user may send, on each api instance. */
+  @Type(() => Number)
+  @IsInt({ message: 'SOCKET_MESSAGES_PER_MINUTE must be an integer' })
+  @Min(1)
+  SOCKET_MESSAGES_PER_MINUTE = 600;
+
   /** Requests per minute one device, API key or user may make (429 above it). */
   @Type(() => Number)
   @IsInt({ message: 'RATE_LIMIT_PER_MINUTE must be an integer' })

@@ -1,10 +1,11 @@
 import { ConnectedSocket, MessageBody, OnGatewayInit, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { ApiConfig } from '../api-config.js';
-import { type AccessChange, eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
+import { type AccessChange, EventCatalog, eventNameRoom, tenantRoom, warehouseRoom } from '@wms/events';
 import { userRoom } from '@wms/notifications';
 import type { Server, Socket } from 'socket.io';
 import { canSeeWarehouse, type Principal } from '../auth/principal.js';
 import { TokenService } from '../auth/token.service.js';
+import { badTextAt } from '../common/request-text.js';
 
 interface SubscribeRequest {
   /** A warehouse code; omit for the tenant-wide events (master data). */
@@ -14,6 +15,12 @@ interface SubscribeRequest {
 }
 
 const CODE = /^[A-Za-z0-9._-]{1,64}$/;
+/** Distinct warehouses one socket may follow when its caller may see every warehouse (admins). */
+const MAX_WAREHOUSES_PER_SOCKET = 100;
+
+const refused = (code: string, message: string) => ({ ok: false as const, code, message });
+const invalid = () =>
+  refused('SOCKET.INVALID_SUBSCRIPTION', 'send { warehouseId?: a warehouse code, names?: a list of event names }');
 
 /** The rooms a socket subscribed to, each with its warehouse (null: tenant-wide). */
 type Subscriptions = Map<string, string | null>;
@@ -40,6 +47,7 @@ export class EventsGateway implements OnGatewayInit {
 
   /** Sockets whose handshake is looking up their token: a change heard meanwhile makes them look again. */
   private readonly handshaking = new Set<Socket>();
+  private readonly messageWindows = new Map<string, { count: number; resetAt: number }>();
 
   afterInit(server: Server): void {
     // Someone's access changed (on any instance): their open sockets here are checked again at once.
@@ -64,6 +72,20 @@ export class EventsGateway implements OnGatewayInit {
           if (principal.kind === 'user') void socket.join(userRoom(principal.tenantId, principal.id));
           // A token that expires or is revoked ends the live stream too, not only new requests.
           const recheck = setInterval(() => void this.recheck(socket), this.config.SOCKET_REAUTH_MS);
+          // Every message is checked like a body before any handler: one object argument, no NUL or lone surrogate.
+          socket.use((packet, nextPacket) => {
+            const [, ...args] = packet;
+            const ack = typeof args.at(-1) === 'function' ? (args.pop() as (answer: unknown) => void) : undefined;
+            const [data] = args;
+            const ok = args.length <= 1 && (data === undefined || (typeof data === 'object' && data !== null));
+            const badText = ok ? badTextAt(data, '') : null;
+            if (ok && badText === null) return nextPacket();
+            ack?.(
+              badText === null
+                ? invalid()
+                : refused('REQUEST.INVALID_TEXT', `${badText} holds a NUL or a lone surrogate`),
+            );
+          });
           socket.on('disconnect', () => clearInterval(recheck));
           next();
         },
@@ -85,7 +107,7 @@ export class EventsGateway implements OnGatewayInit {
   }
 
   @SubscribeMessage('subscribe')
-  async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: SubscribeRequest) {
+  async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() message: unknown) {
     // Access as it is now (a cache hit), not as it was at the handshake or the last re-check.
     const principal = await this.tokens.resolve(socket.data.token);
     if (!principal) {
@@ -96,18 +118,25 @@ export class EventsGateway implements OnGatewayInit {
         message: 'the token is invalid, expired or revoked; sign in again',
       };
     }
-    const warehouseId = body?.warehouseId ?? null;
-    const names = body?.names ?? [];
+    if (!this.withinRate(principal)) return refused('RATE_LIMITED', 'too many socket messages; slow down');
+    // Validated like a body: an object with known fields of the right kinds, nothing else.
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return invalid();
+    if (Object.keys(message).some((k) => k !== 'warehouseId' && k !== 'names')) return invalid();
+    const body = message as { [K in keyof SubscribeRequest]?: unknown };
+    const warehouseId = (body.warehouseId ?? null) as string | null;
+    const names = (body.names ?? []) as string[];
+    const known = new Set(EventCatalog.definitions().map((d) => d.name));
     if (
-      (warehouseId !== null && !CODE.test(warehouseId)) ||
+      (warehouseId !== null && (typeof warehouseId !== 'string' || !CODE.test(warehouseId))) ||
       !Array.isArray(names) ||
-      !names.every((n) => typeof n === 'string' && CODE.test(n))
+      names.length > known.size ||
+      !names.every((n) => typeof n === 'string' && known.has(n))
     ) {
-      return {
-        ok: false,
-        code: 'SOCKET.INVALID_SUBSCRIPTION',
-        message: 'warehouseId must be a warehouse code and names a list of event names',
-      };
+      return invalid();
+    }
+    const subscribed = new Set((socket.data.subscriptions as Subscriptions).values());
+    if (!subscribed.has(warehouseId) && subscribed.size >= MAX_WAREHOUSES_PER_SOCKET) {
+      return refused('SOCKET.TOO_MANY_ROOMS', `one socket follows at most ${MAX_WAREHOUSES_PER_SOCKET} warehouses`);
     }
     if (warehouseId !== null && !canSeeWarehouse(principal, warehouseId)) {
       return {
@@ -145,8 +174,22 @@ export class EventsGateway implements OnGatewayInit {
     }
   }
 
+  /** Socket messages per principal and minute, on this instance. */
+  private withinRate(p: Principal): boolean {
+    const key = `${p.kind}:${p.id}`;
+    const now = Date.now();
+    let window = this.messageWindows.get(key);
+    if (!window || window.resetAt <= now) {
+      if (this.messageWindows.size > 10_000) this.messageWindows.clear();
+      window = { count: 0, resetAt: now + 60_000 };
+      this.messageWindows.set(key, window);
+    }
+    return ++window.count <= this.config.SOCKET_MESSAGES_PER_MINUTE;
+  }
+
   @SubscribeMessage('unsubscribe')
   async unsubscribe(@ConnectedSocket() socket: Socket) {
+    if (!this.withinRate(socket.data.principal)) return refused('RATE_LIMITED', 'too many socket messages; slow down');
     const own =
       socket.data.principal.kind === 'user' ? userRoom(socket.data.principal.tenantId, socket.data.principal.id) : null;
     for (const room of socket.rooms) if (room !== socket.id && room !== own) await socket.leave(room);

@@ -138,6 +138,12 @@ describe('dead letters, retry and replay', () => {
     expect(audit.find((a) => a.action === 'dead_letter.bulk_retried')?.details.count).toBe(3);
   });
 
+  it('answers a bulk retry without a filter with 400 naming the filter', async () => {
+    const res = await sys.post('/admin/dead-letters/retry', {});
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field)).toContain('filter');
+  });
+
   it('discards only with a reason, audited; a discarded or unknown one cannot be retried', async () => {
     const [open] = (await sys.get(`/admin/dead-letters?jobName=${ERP}&status=open`)).body;
     expect((await sys.post(`/admin/dead-letters/${open.id}/discard`, {})).status).toBe(400);

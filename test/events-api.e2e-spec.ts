@@ -133,6 +133,27 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect(await outboxCount()).toBeLessThanOrEqual(1);
   });
 
+  it('takes % and _ in a text search literally', async () => {
+    const ids: string[] = [];
+    for (const detail of ['late by 100% of the slot', 'late by 1000 minutes', 'bay_7 blocked'])
+      ids.push((await sys.post('/events', tracking({ orderNumber: 'SO-LIKE', detail }))).body.id);
+    await waitFor('all stored', async () => {
+      const stored = await Promise.all(ids.map((id) => sys.get(`/events/${id}`)));
+      return stored.every((r) => r.status === 200);
+    });
+    const found = async (text: string) =>
+      (
+        (await sys.get(`/events?text=${encodeURIComponent(text)}&limit=50`)).body.items as {
+          payload: { detail: string };
+        }[]
+      ).map((e) => e.payload.detail);
+    expect(await found('100%')).toEqual(['late by 100% of the slot']);
+    expect(await found('bay_7')).toEqual(['bay_7 blocked']);
+    expect(await found('y_7')).toEqual(['bay_7 blocked']);
+    expect(await found('ay_')).toEqual(['bay_7 blocked']);
+    expect(await found('by_1')).toEqual([]);
+  });
+
   it('answers malformed JSON with 400 and an oversized body with 413', async () => {
     const before = await acceptedCount();
     const malformed = await sys.post('/events', '{"name": "inventory.adj');

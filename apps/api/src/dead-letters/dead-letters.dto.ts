@@ -2,9 +2,11 @@ import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsBoolean,
+  IsDefined,
+  IsISO8601,
   IsIn,
   IsInt,
-  IsISO8601,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -46,6 +48,8 @@ export class DeadLetterListQuery extends DeadLetterFilterDto {
 
 export class BulkRetryDto {
   @ApiProperty({ type: DeadLetterFilterDto })
+  @IsDefined({ message: 'filter is required: {} with all: true retries every open dead letter' })
+  @IsObject()
   @ValidateNested()
   @Type(() => DeadLetterFilterDto)
   filter: DeadLetterFilterDto;

@@ -5,6 +5,10 @@ export interface TenantScope {
   warehouseId?: string;
 }
 
+/** A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally (LIKE's escape is `\`). */
+export const containing = (text: string | undefined) =>
+  text === undefined || text === '' ? undefined : `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+
 /** Builds a WHERE clause from optional filters: each `?` in a condition becomes the value's `$n`. */
 export class SqlWhere {
   readonly params: unknown[] = [];
@@ -23,6 +27,19 @@ export class SqlWhere {
     return this.add('tenant_id = ?', s.tenantId)
       .add('(warehouse_id IS NULL OR warehouse_id = ANY(?))', s.warehouses === 'all' ? undefined : s.warehouses)
       .add('warehouse_id = ?', s.warehouseId);
+  }
+
+  /** Adds the condition when `values[0]` is set; its `?`s take the values in order. */
+  addEach(condition: string, values: unknown[]): this {
+    if (values[0] === undefined || values[0] === null || values[0] === '') return this;
+    let next = 0;
+    this.clauses.push(
+      condition.replace(/\?/g, () => {
+        this.params.push(values[next++]);
+        return `$${this.params.length}`;
+      }),
+    );
+    return this;
   }
 
   /** Adds a condition that needs no value. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { changedRows } from '../database/changed-rows.js';
-import { SqlWhere, type TenantScope } from '../database/sql-where.js';
+import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
 import type { DeadLetterStatus } from './dead-letter-status.js';
 
 export interface DeadLetterFilter {
@@ -83,7 +83,7 @@ const where = (tenantId: string, f: DeadLetterFilter) =>
     .add('fingerprint = ?', f.fingerprint)
     .add('last_failed_at >= ?', f.from)
     .add('last_failed_at < ?', f.to)
-    .add(`(event_id::text = ? OR payload::text ILIKE '%' || ? || '%')`, f.search);
+    .addEach(`(event_id::text = ? OR payload::text ILIKE ?)`, [f.search, containing(f.search)]);
 
 /** Owns `dead_letters`: every exhausted job with its payload, error and history, and what admins did with it. */
 @Injectable()

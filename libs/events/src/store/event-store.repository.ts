@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
-import { SqlWhere, type TenantScope } from '../database/sql-where.js';
+import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
 
 export interface EventQuery {
@@ -169,7 +169,7 @@ export class EventStoreRepository {
       .add('id < ?', q.after)
       .add('id > ?', q.since)
       .add('correlation_id = ?', q.correlationId)
-      .add(`(aggregate_id ILIKE '%' || ? || '%' OR payload::text ILIKE '%' || ? || '%')`, q.text);
+      .add(`(aggregate_id ILIKE ? OR payload::text ILIKE ?)`, containing(q.text));
     const rows: EventRow[] = await this.db.query(
       `SELECT ${COLUMNS.join(', ')}
        FROM event_store

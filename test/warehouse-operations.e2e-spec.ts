@@ -98,6 +98,39 @@ describe('warehouse operations', () => {
       );
     });
 
+    it('refuses an unknown time zone and stock levels that contradict each other; an empty change records nothing', async () => {
+      await expectRefused(
+        '/warehouses',
+        { code: 'WH-TZ', name: 'x', timeZone: 'Mars/Olympus' },
+        400,
+        'REQUEST.INVALID',
+        'timeZone',
+      );
+      const w = await newWarehouse(sys, 1);
+      await expectRefused(
+        '/products',
+        { sku: `${w.wh}-LVL`, gtin: gtin(777_001), name: 'x', unitOfMeasure: 'EA', reorderPoint: 10, maxLevel: 5 },
+        400,
+        'PRODUCT.LEVELS',
+        'maxLevel',
+      );
+      const patch = (body: unknown) =>
+        fetch(`${sys.url}/products/${w.sku(1)}`, {
+          method: 'PATCH',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${sys.tokens.admin}` },
+          body: JSON.stringify(body),
+        }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      const before = await eventCount();
+      const empty = await patch({});
+      expect(empty.status).toBe(200);
+      expect(empty.body).toMatchObject({ sku: w.sku(1), reorderPoint: 5 });
+      const contradicting = await patch({ maxLevel: 1 });
+      expect(contradicting.status).toBe(400);
+      expect(contradicting.body).toMatchObject({ code: 'PRODUCT.LEVELS', errors: [{ field: 'maxLevel' }] });
+      expect(await eventCount()).toBe(before);
+      expect((await patch({ maxLevel: 50 })).body).toMatchObject({ sku: w.sku(1), reorderPoint: 5, maxLevel: 50 });
+    });
+
     it('updates and discontinues a product; a discontinued product cannot be received', async () => {
       const w = await newWarehouse(sys, 1);
       const updated = await sys.post(`/products/${w.sku(1)}/discontinue`, { reason: 'end of line' });

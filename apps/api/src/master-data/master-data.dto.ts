@@ -1,12 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsTimeZone, Length, Matches, Max, Min } from 'class-validator';
 import { IsCode, IsSku, IsWarehouseCode, UNITS_OF_MEASURE, type UnitOfMeasure } from '@wms/wms-domain';
 import { MAX_UNITS } from '../common/scan.dto.js';
 
 export class CreateWarehouseDto {
   @ApiProperty({ example: 'WH1' }) @IsWarehouseCode() code: string;
   @ApiProperty({ example: 'Main DC' }) @IsString() @Length(1, 200) name: string;
-  @ApiPropertyOptional({ example: 'Europe/Amsterdam' }) @IsOptional() @IsString() @Length(1, 64) timeZone?: string;
+  @ApiPropertyOptional({ example: 'Europe/Amsterdam', description: 'an IANA time zone' })
+  @IsOptional()
+  @IsTimeZone({ message: 'timeZone must be an IANA time zone, like Europe/Amsterdam' })
+  timeZone?: string;
 }
 
 export class CreateZoneDto {

@@ -223,19 +223,24 @@ export class MasterDataRepository {
     });
   }
 
-  /** Changes the given fields; false when there is no such product. */
-  async updateProduct(m: EntityManager, tenantId: string, sku: string, c: ProductChanges): Promise<boolean> {
-    const rows = await changedRows(
+  /** Changes the given fields and returns the product as it is then; null when there is no such product. */
+  async updateProduct(
+    m: EntityManager,
+    tenantId: string,
+    sku: string,
+    c: ProductChanges,
+  ): Promise<{ sku: string; name: string; reorderPoint: number; maxLevel: number | null } | null> {
+    const [row] = await changedRows<{ sku: string; name: string; reorder_point: number; max_level: number | null }>(
       m,
       `UPDATE products
        SET name = coalesce($3, name),
            reorder_point = coalesce($4, reorder_point),
            max_level = coalesce($5, max_level)
        WHERE tenant_id = $1 AND sku = $2
-       RETURNING sku`,
+       RETURNING sku, name, reorder_point, max_level`,
       [tenantId, sku, c.name ?? null, c.reorderPoint ?? null, c.maxLevel ?? null],
     );
-    return rows.length > 0;
+    return row ? { sku: row.sku, name: row.name, reorderPoint: row.reorder_point, maxLevel: row.max_level } : null;
   }
 
   /** False when there is no such product or it is discontinued already. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EventService, type TransactionResult } from '@wms/events';
 import { assertGtin } from '../common/barcode.js';
-import { type CommandContext, conflict, idempotencyFor, notFound } from '../common/command-context.js';
+import { type CommandContext, conflict, idempotencyFor, invalid, notFound } from '../common/command-context.js';
 import { MasterDataRepository } from './master-data.repository.js';
 import type { PartnerKind, UnitOfMeasure } from './master-data.events.js';
 
@@ -128,6 +128,9 @@ export class MasterDataService {
       async (tx) => {
         assertGtin(input.gtin, 'gtin');
         const product = { ...input, reorderPoint: input.reorderPoint ?? 0 };
+        if (product.maxLevel !== undefined && product.maxLevel < product.reorderPoint) {
+          throw invalid('PRODUCT.LEVELS', 'maxLevel must not be below reorderPoint', 'maxLevel');
+        }
         const taken = await this.masterData.skuWithGtin(tx.manager, ctx.tenantId, input.gtin);
         if (taken) throw conflict('PRODUCT.GTIN_TAKEN', `GTIN ${input.gtin} already belongs to ${taken}`, 'gtin');
         if (!(await this.masterData.insertProduct(tx.manager, ctx.tenantId, product)))
@@ -143,13 +146,18 @@ export class MasterDataService {
     ctx: CommandContext,
     sku: string,
     input: UpdateProductInput,
-  ): Promise<TransactionResult<UpdateProductInput & { sku: string }>> {
+  ): Promise<TransactionResult<{ sku: string; name: string; reorderPoint: number; maxLevel: number | null }>> {
     return this.events.transaction(
       async (tx) => {
-        if (!(await this.masterData.updateProduct(tx.manager, ctx.tenantId, sku, input)))
-          throw notFound('PRODUCT.UNKNOWN', `no product ${sku}`, 'sku');
-        await tx.publish('product.updated', { sku, ...input }, ctx);
-        return { sku, ...input };
+        const product = await this.masterData.updateProduct(tx.manager, ctx.tenantId, sku, input);
+        if (!product) throw notFound('PRODUCT.UNKNOWN', `no product ${sku}`, 'sku');
+        if (product.maxLevel !== null && product.maxLevel < product.reorderPoint) {
+          throw invalid('PRODUCT.LEVELS', 'maxLevel must not be below reorderPoint', 'maxLevel');
+        }
+        // Nothing to change is no change: the product as it is, and no event.
+        if (Object.values(input).some((v) => v !== undefined))
+          await tx.publish('product.updated', { sku, ...input }, ctx);
+        return product;
       },
       idempotencyFor(ctx, 'product.update', { sku, input }),
     );

@@ -597,6 +597,37 @@ describe('warehouse operations', () => {
       );
     });
 
+    it('refuses to pack, and so to ship, an order of which nothing was picked', async () => {
+      const w = await newWarehouse(sys, 1);
+      await stockUp(sys, w, w.sku(1), 'A-01', 10);
+      await sys.post(`/warehouses/${w.wh}/orders`, {
+        orderNumber: 'SO-NONE',
+        customerCode: w.customer,
+        lines: [{ barcode: w.sku(1), quantity: 4 }],
+      });
+      const [task] = (await sys.post(`/warehouses/${w.wh}/orders/SO-NONE/allocate`, {})).body.pickTasks;
+      const short = await sys.post(`/warehouses/${w.wh}/picks/${task.taskId}`, {
+        locationCode: 'A-01',
+        barcode: w.sku(1),
+        quantity: 0,
+      });
+      expect(short.body).toMatchObject({ picked: 0, status: 'short' });
+      await expectRefused(
+        `/warehouses/${w.wh}/orders/SO-NONE/pack`,
+        { cartons: [{ cartonId: 'C-1' }] },
+        409,
+        'ORDER.NOTHING_PICKED',
+        'orderNumber',
+      );
+      await expectRefused(
+        `/warehouses/${w.wh}/orders/SO-NONE/ship`,
+        { carrierCode: w.carrier, trackingNumber: 'JD0' },
+        409,
+        'ORDER.NOT_PACKED',
+        'orderNumber',
+      );
+    });
+
     it('refuses to allocate more than is available and changes nothing', async () => {
       const w = await newWarehouse(sys, 2);
       await stockUp(sys, w, w.sku(1), 'A-01', 10);

@@ -133,6 +133,17 @@ export class OrdersRepository {
     );
   }
 
+  /** Units picked over every line of the order. */
+  async pickedUnits(m: EntityManager, order: OrderRef): Promise<number> {
+    const [row]: { n: number }[] = await m.query(
+      `SELECT coalesce(sum(picked), 0)::int AS n
+       FROM order_lines
+       WHERE ${OF_ORDER}`,
+      ref(order),
+    );
+    return row.n;
+  }
+
   async addPicked(m: EntityManager, order: OrderRef, line: number, quantity: number): Promise<void> {
     await m.query(
       `UPDATE order_lines

@@ -226,6 +226,9 @@ export class OutboundService {
       async (tx) => {
         const order = { tenantId: ctx.tenantId, warehouseId, orderNumber };
         await this.lockOrder(tx.manager, order, ['picked'], 'ORDER.NOT_PICKED');
+        // Every pick came up short with nothing: there is nothing to pack, nor to ship.
+        if ((await this.orders.pickedUnits(tx.manager, order)) === 0)
+          throw conflict('ORDER.NOTHING_PICKED', `order ${orderNumber} has no picked units to pack`, 'orderNumber');
         const ids = new Set(input.cartons.map((c) => c.cartonId));
         if (ids.size !== input.cartons.length)
           throw conflict('ORDER.DUPLICATE_CARTON', 'each carton id may appear once', 'cartons');

@@ -225,9 +225,13 @@ async function outbound() {
     });
   }
   if (
-    !(await call('POST', `/warehouses/${WH}/orders/${order}/pack`, {
-      cartons: [{ cartonId: `${order}-1`, weightKg: 1 + rand(20) }],
-    }))
+    // Every pick of the order came up short with nothing: packing it is refused, as it must be.
+    !(await call(
+      'POST',
+      `/warehouses/${WH}/orders/${order}/pack`,
+      { cartons: [{ cartonId: `${order}-1`, weightKg: 1 + rand(20) }] },
+      ['ORDER.NOTHING_PICKED'],
+    ))
   )
     return;
   await call('POST', `/warehouses/${WH}/orders/${order}/ship`, {

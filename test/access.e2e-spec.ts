@@ -4,7 +4,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from './support/api-process.js';
 import { testEnv } from './support/env.js';
-import { startSystem, TEST_PASSWORD, type TestSystem, tracking } from './support/system.js';
+import { acceptedEvents, startSystem, TEST_PASSWORD, type TestSystem, tracking } from './support/system.js';
 import { startSilencingProxy } from './support/tcp-proxy.js';
 import { EVENT_MESSAGE, SOCKET_EMITTER, type SocketEmitter, warehouseRoom } from '@wms/events';
 import { waitFor } from './support/wait-for.js';
@@ -263,18 +263,7 @@ describe('tenants are provisioned and suspended by the operating tenant', () => 
       body: body === undefined ? undefined : JSON.stringify(body),
     }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => undefined) }));
 
-  const eventsOf = async (tenant: string) =>
-    (
-      await sys.db.query(
-        `SELECT count(*)::int AS n
-         FROM (
-           SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1
-           UNION
-           SELECT id FROM event_store WHERE tenant_id = $1
-         ) e`,
-        [tenant],
-      )
-    ).rows[0].n as number;
+  const eventsOf = (tenant: string) => acceptedEvents(sys.db, tenant);
 
   it(
     'creates a tenant whose first admin sets a password once, works, is cut off entirely by a suspension ' +

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tracking, startSystem, TestSystem } from './support/system.js';
+import { acceptedEvents, startSystem, TestSystem, tracking } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
 describe('POST /events → store → broadcast (Redis profile)', () => {
@@ -15,18 +15,7 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     (await sys.db.query('SELECT count(*)::int AS n FROM event_store WHERE tenant_id = $1', [tenant])).rows[0]
       .n as number;
   /** Accepted events of the tenant, wherever they are: outbox, store, or briefly both. */
-  const acceptedCount = async () =>
-    (
-      await sys.db.query(
-        `SELECT count(*)::int AS n
-         FROM (
-           SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1
-           UNION
-           SELECT id FROM event_store WHERE tenant_id = $1
-         ) e`,
-        [sys.tenant],
-      )
-    ).rows[0].n as number;
+  const acceptedCount = () => acceptedEvents(sys.db, sys.tenant);
   const outboxCount = async (tenant = sys.tenant) =>
     (await sys.db.query(`SELECT count(*)::int AS n FROM event_outbox WHERE envelope->>'tenantId' = $1`, [tenant]))
       .rows[0].n as number;

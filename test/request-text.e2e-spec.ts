@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
-import { startSystem, type TestSystem, tracking } from './support/system.js';
+import { acceptedEvents, startSystem, type TestSystem, tracking } from './support/system.js';
 
 /** One place refuses text Postgres cannot store and JSON too deep to walk, before any validator or handler. */
 describe('text and depth of every request', () => {
@@ -12,18 +12,7 @@ describe('text and depth of every request', () => {
     await sys?.close();
   });
 
-  const accepted = async () =>
-    (
-      await sys.db.query(
-        `SELECT count(*)::int AS n
-         FROM (
-           SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1
-           UNION
-           SELECT id FROM event_store WHERE tenant_id = $1
-         ) e`,
-        [sys.tenant],
-      )
-    ).rows[0].n as number;
+  const accepted = () => acceptedEvents(sys.db, sys.tenant);
 
   it('refuses NUL and lone surrogates anywhere in a body, naming the field, and records nothing', async () => {
     const before = await accepted();

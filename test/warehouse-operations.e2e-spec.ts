@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSystem, TestSystem } from './support/system.js';
+import { acceptedEvents, startSystem, TestSystem } from './support/system.js';
 import { eventsOf, gtin, newWarehouse, stockOf, stockUp } from './support/warehouse-factory.js';
 
 describe('warehouse operations', () => {
@@ -13,18 +13,7 @@ describe('warehouse operations', () => {
 
   const names = (events: { name: string }[]) => events.map((e) => e.name);
   // Accepted events are in the outbox, the store, or briefly both: count them once, in one snapshot.
-  const eventCount = async () =>
-    (
-      await sys.db.query(
-        `SELECT count(*)::int AS n
-         FROM (
-           SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1
-           UNION
-           SELECT id FROM event_store WHERE tenant_id = $1
-         ) e`,
-        [sys.tenant],
-      )
-    ).rows[0].n as number;
+  const eventCount = () => acceptedEvents(sys.db, sys.tenant);
 
   /** Asserts a refused command: status, code, named field, and that no event was recorded. */
   async function expectRefused(path: string, body: unknown, status: number, code: string, field: string) {

@@ -177,3 +177,17 @@ export const tracking = (overrides: Record<string, unknown> = {}) => ({
     ...overrides,
   },
 });
+
+/** Accepted events of a tenant wherever they are — outbox, store, or briefly both —, counted once in one snapshot. */
+export async function acceptedEvents(db: pg.Pool, tenant: string): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n
+     FROM (
+       SELECT id FROM event_outbox WHERE envelope->>'tenantId' = $1
+       UNION
+       SELECT id FROM event_store WHERE tenant_id = $1
+     ) e`,
+    [tenant],
+  );
+  return rows[0].n as number;
+}

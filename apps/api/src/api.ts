@@ -44,13 +44,13 @@ export async function createApi(
   app.useLogger(app.get(Logger));
   const json = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
   // A JSON request without a body (a DELETE that sets Content-Type) gets `{}`, as on Express, not a 400.
-  app.useBodyParser<http.Server>('application/json', { bodyLimit: byteSize(config.BODY_LIMIT) }, (req, body, done) =>
-    body.length === 0
-      ? done(null, {})
-      : jsonDepth(body.toString('utf8')) > MAX_JSON_DEPTH
-        ? done(tooDeep(), undefined)
-        : json(req, body.toString('utf8'), done),
-  );
+  app.useBodyParser<http.Server>('application/json', { bodyLimit: byteSize(config.BODY_LIMIT) }, (req, body, done) => {
+    if (body.length === 0) return done(null, {});
+    // Decoded once: the depth scan and the parser read the same text.
+    const text = body.toString('utf8');
+    if (jsonDepth(text) > MAX_JSON_DEPTH) return done(tooDeep(), undefined);
+    json(req, text, done);
+  });
   // NUL and lone surrogates anywhere in what the api reads: refused in one place, before validation.
   app
     .getHttpAdapter()

@@ -48,6 +48,8 @@ export class EventsGateway implements OnGatewayInit {
   /** Sockets whose handshake is looking up their token: a change heard meanwhile makes them look again. */
   private readonly handshaking = new Set<Socket>();
   private readonly messageWindows = new Map<string, { count: number; resetAt: number }>();
+  /** The catalog is complete once the modules are loaded: read it once, not per message. */
+  private readonly eventNames = new Set(EventCatalog.definitions().map((d) => d.name));
 
   afterInit(server: Server): void {
     // Someone's access changed (on any instance): their open sockets here are checked again at once.
@@ -125,12 +127,11 @@ export class EventsGateway implements OnGatewayInit {
     const body = message as { [K in keyof SubscribeRequest]?: unknown };
     const warehouseId = (body.warehouseId ?? null) as string | null;
     const names = (body.names ?? []) as string[];
-    const known = new Set(EventCatalog.definitions().map((d) => d.name));
     if (
       (warehouseId !== null && (typeof warehouseId !== 'string' || !CODE.test(warehouseId))) ||
       !Array.isArray(names) ||
-      names.length > known.size ||
-      !names.every((n) => typeof n === 'string' && known.has(n))
+      names.length > this.eventNames.size ||
+      !names.every((n) => typeof n === 'string' && this.eventNames.has(n))
     ) {
       return invalid();
     }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiProcess, startApiProcess } from './support/api-process.js';
 import { testEnv } from './support/env.js';
 import { acceptedEvents, startSystem, TEST_PASSWORD, type TestSystem, tracking } from './support/system.js';
-import { startSilencingProxy } from './support/tcp-proxy.js';
+import { startPostgresProxy } from './support/tcp-proxy.js';
 import { EVENT_MESSAGE, SOCKET_EMITTER, type SocketEmitter, warehouseRoom } from '@wms/events';
 import { waitFor } from './support/wait-for.js';
 import { newWarehouse, stockUp } from './support/warehouse-factory.js';
@@ -217,7 +217,7 @@ describe('access changes take effect at once, on every api instance', () => {
 
   it('notices when its change listener goes silent without a word, and stops trusting its cache', async () => {
     const db = new URL(testEnv.databaseUrl);
-    const proxy = await startSilencingProxy(Number(db.port || 5432), db.hostname);
+    const proxy = await startPostgresProxy(Number(db.port || 5432), db.hostname);
     db.hostname = '127.0.0.1';
     db.port = String(proxy.port);
     const c = await startApiProcess({ ...sys.env, DATABASE_URL: db.toString() });

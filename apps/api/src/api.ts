@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import { ReadRetryInterceptor } from './common/read-retry.interceptor.js';
 import { DomainErrorFilter } from './common/domain-error.filter.js';
 import { validationPipe } from './common/validation.pipe.js';
 import { jsonDepth, MAX_JSON_DEPTH, refuseBadText, tooDeep } from './common/request-text.js';
@@ -59,6 +60,7 @@ export async function createApi(
   await app.register(helmet, { contentSecurityPolicy: false });
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
+  app.useGlobalInterceptors(new ReadRetryInterceptor());
   app.useWebSocketAdapter(new ClusterIoAdapter(app, config));
   app.enableShutdownHooks();
   guardQueuesBoard(app);

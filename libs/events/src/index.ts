@@ -29,6 +29,7 @@ export * from './database/connections.js';
 export * from './database/changed-rows.js';
 export * from './database/sql-where.js';
 export * from './database/unique-violation.js';
+export * from './database/unit-of-work.js';
 export * from './outbound/outbound-url.js';
 export * from './queues.js';
 export * from './monitoring/monitoring.service.js';

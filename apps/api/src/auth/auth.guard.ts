@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { DomainError } from '@wms/events';
+import { DomainError, readAgainIfLost } from '@wms/events';
 import { ALLOW, type AuthenticatedRequest, canSeeWarehouse, PUBLIC, type Role } from './principal.js';
 import { TokenService } from './token.service.js';
 
@@ -26,7 +26,8 @@ export class AuthGuard implements CanActivate {
         { field: 'Authorization', reason: 'missing bearer token' },
       ]);
     }
-    const principal = await this.tokens.resolve(header.slice(7).trim());
+    // Who is calling is a read: a dropped connection is read again, then a 503 that changed nothing.
+    const principal = await readAgainIfLost(() => this.tokens.resolve(header.slice(7).trim()));
     if (!principal) {
       throw new DomainError(
         'AUTH.INVALID_TOKEN',

@@ -13,6 +13,7 @@ import {
   SessionsRepository,
   SignInRepository,
   UsersRepository,
+  unitOfWork,
 } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
@@ -98,7 +99,7 @@ export class AuthService {
    */
   async login(email: string, password: string): Promise<Session> {
     const key = email.toLowerCase();
-    const user = await this.db.transaction(async (m) => {
+    const user = await unitOfWork(this.db, async (m) => {
       const failed = await this.signIn.failuresFor(m, key, this.config.LOGIN_LOCKOUT_MINUTES);
       const row = await this.users.forSignIn(m, key);
       if (failed.lockedUntil && failed.lockedUntil > new Date()) {
@@ -136,7 +137,7 @@ export class AuthService {
   /** A new tenant's first admin (or anyone given a code) sets their password with a one-time code, and is signed in. */
   async setPassword(code: string, password: string): Promise<Session> {
     const hash = await hashPassword(password);
-    return this.db.transaction(async (m) => {
+    return unitOfWork(this.db, async (m) => {
       const userId = await this.signIn.useSetPasswordCode(m, hashSetPasswordCode(code));
       if (!userId)
         throw new DomainError(
@@ -169,7 +170,7 @@ export class AuthService {
 
   /** Exchanges a refresh token for a new session; the old refresh token stops working (rotation). */
   async refresh(refreshToken: string): Promise<Session> {
-    return this.db.transaction(async (m) => {
+    return unitOfWork(this.db, async (m) => {
       const userId = await this.sessions.useUp(m, sha256(refreshToken));
       if (!userId)
         throw new DomainError(
@@ -206,7 +207,7 @@ export class AuthService {
   async createUser(admin: Principal, input: NewUser): Promise<Session['user']> {
     const id = uuidv7();
     const hash = await hashPassword(input.password);
-    return this.db.transaction(async (m) => {
+    return unitOfWork(this.db, async (m) => {
       const added = await this.users.insert(m, {
         id,
         tenantId: admin.tenantId,
@@ -241,7 +242,7 @@ export class AuthService {
   }
 
   async updateUser(admin: Principal, userId: string, change: UserChange): Promise<Session['user']> {
-    return this.db.transaction(async (m) => {
+    return unitOfWork(this.db, async (m) => {
       const before = await this.users.inTenant(m, admin.tenantId, userId, true);
       if (!before)
         throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [
@@ -280,7 +281,7 @@ export class AuthService {
 
   /** Lifts a sign-in lockout of one of the tenant's people at once (it also ends by itself after LOGIN_LOCKOUT_MINUTES). */
   async unlockUser(admin: Principal, userId: string): Promise<{ id: string; unlocked: boolean }> {
-    return this.db.transaction(async (m) => {
+    return unitOfWork(this.db, async (m) => {
       const user = await this.users.inTenant(m, admin.tenantId, userId);
       if (!user)
         throw new DomainError('USER.UNKNOWN', `no user ${userId} in this tenant`, 'not_found', [
@@ -344,7 +345,7 @@ export class AuthService {
   ): Promise<IssuedCredential> {
     const id = uuidv7();
     const { token, hash } = this.tokens.newOpaque(c.integrationId ? API_KEY_PREFIX : DEVICE_TOKEN_PREFIX);
-    await this.db.transaction(async (m) => {
+    await unitOfWork(this.db, async (m) => {
       await this.credentials.insert(m, {
         id,
         tenantId: admin.tenantId,
@@ -375,7 +376,7 @@ export class AuthService {
     action: string,
     id: string,
   ): Promise<{ id: string; revoked: true }> {
-    await this.db.transaction(async (m) => {
+    await unitOfWork(this.db, async (m) => {
       if (!(await this.credentials.revoke(m, kind, admin.tenantId, id)))
         throw new DomainError('CREDENTIAL.UNKNOWN', `no active credential ${id} in this tenant`, 'not_found', [
           { field: 'id', reason: 'no such active credential' },

@@ -1,5 +1,12 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { DomainError, ErrorKind, uniqueViolationAsConflict } from '@wms/events';
+import {
+  commitOutcomeUnknown,
+  databaseUnavailable,
+  DomainError,
+  ErrorKind,
+  isConnectionLost,
+  uniqueViolationAsConflict,
+} from '@wms/events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorBody } from './error-body.js';
 import { FieldValidationException } from './validation.pipe.js';
@@ -12,7 +19,13 @@ const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   unprocessable: 422,
   too_many: 429,
+  unavailable: 503,
 };
+
+/** Seconds a client waits before resending after a 503 (the pool reconnects within that). */
+const RETRY_AFTER_SECONDS = 1;
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const MALFORMED_JSON = { code: 'REQUEST.MALFORMED_JSON', field: 'body', reason: 'is not valid JSON' };
 /** Fastify's body errors carry a `code`; map them to the same error shape. */
@@ -32,7 +45,10 @@ const BODY_PARSER_ERRORS: Record<string, { code: string; field: string; reason: 
   },
 };
 
-/** Maps coded domain errors and validation failures to 4xx; anything else is logged and becomes a 500 without internals. */
+/**
+ * Maps coded domain errors and validation failures to 4xx, a lost database to 503 with Retry-After;
+ * anything else is logged and becomes a 500 without internals.
+ */
 @Catch()
 export class DomainErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(DomainErrorFilter.name);
@@ -40,9 +56,12 @@ export class DomainErrorFilter implements ExceptionFilter {
   catch(error: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw error;
     const res = host.switchToHttp().getResponse<FastifyReply>();
-    const body = this.toBody(error);
-    if (body.statusCode < 500) {
-      const req = host.switchToHttp().getRequest<FastifyRequest>();
+    const req = host.switchToHttp().getRequest<FastifyRequest>();
+    const body = this.toBody(error, req.method);
+    if (body.statusCode === 503) {
+      res.header('retry-after', String(RETRY_AFTER_SECONDS));
+      this.logger.warn({ method: req.method, url: req.url, code: body.code }, 'database unavailable');
+    } else if (body.statusCode < 500) {
       this.logger.debug(
         { method: req.method, url: req.url, statusCode: body.statusCode, code: body.code },
         'request refused',
@@ -51,9 +70,12 @@ export class DomainErrorFilter implements ExceptionFilter {
     res.status(body.statusCode).send(body);
   }
 
-  private toBody(raised: unknown): ErrorBody {
+  private toBody(raised: unknown, method: string): ErrorBody {
     // Two requests racing for one unique key: the loser gets the same 409 as a plain duplicate.
-    const error = uniqueViolationAsConflict(raised) ?? raised;
+    // A connection lost outside a unit of work: a read changed nothing; a write may have been saved.
+    const error =
+      uniqueViolationAsConflict(raised) ??
+      (isConnectionLost(raised) ? (SAFE.has(method) ? databaseUnavailable() : commitOutcomeUnknown()) : raised);
     if (error instanceof DomainError) {
       return { statusCode: STATUS[error.kind], code: error.code, message: error.message, errors: error.fields };
     }

@@ -10,6 +10,7 @@ import { SignInRepository } from './sign-in.repository.js';
 import { type Tenant, TenantsRepository } from './tenants.repository.js';
 import { NO_PASSWORD } from './user-account.js';
 import { UsersRepository } from './users.repository.js';
+import { unitOfWork } from '../database/unit-of-work.js';
 
 export interface NewTenant {
   id: string;
@@ -66,7 +67,7 @@ export class TenantsService {
       throw new DomainError('TENANT.INVALID_ID', 'id must be 2-63 lower-case letters, digits or "-"', 'invalid', [
         { field: 'id', reason: 'must be 2-63 of a-z, 0-9, "-"' },
       ]);
-    return this.db.transaction(async (m) => {
+    return unitOfWork(this.db, async (m) => {
       const created = await this.tenants.insert(m, {
         id: input.id,
         name: input.name,
@@ -123,7 +124,7 @@ export class TenantsService {
     tenantId: string,
     email: string,
   ): Promise<{ setPasswordCode: string; setPasswordExpiresAt: string }> {
-    return this.db.transaction(async (m) => {
+    return unitOfWork(this.db, async (m) => {
       const userId = await this.users.pendingAdmin(m, tenantId, email);
       if (!userId) {
         throw new DomainError(
@@ -159,7 +160,7 @@ export class TenantsService {
     details: Record<string, unknown>,
     apply: (m: EntityManager) => Promise<Tenant | null>,
   ): Promise<Tenant> {
-    return this.db.transaction(async (m) => {
+    return unitOfWork(this.db, async (m) => {
       const tenant = await apply(m);
       if (!tenant) throw unknownTenant(id);
       await this.recordBoth(m, by, id, action, details);

@@ -8,6 +8,7 @@ import type { EventActor } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { type DeadLetterFilter, DeadLetterRepository, type DeadLetterRow } from './dead-letter.repository.js';
 import { retryJobId } from './dead-letter.service.js';
+import { unitOfWork } from '../database/unit-of-work.js';
 
 /** Runs before a dead letter's job is queued again, e.g. to put its delivery back to "queued". */
 export type RetryPreparer = (m: EntityManager, data: unknown, deadLetter: { firstFailedAt: Date }) => Promise<void>;
@@ -110,7 +111,7 @@ export class DeadLetterAdminService {
   }
 
   async retry(actor: EventActor, tenantId: string, id: string) {
-    const retried = await this.db.transaction(async (m) => {
+    const retried = await unitOfWork(this.db, async (m) => {
       const row = await this.deadLetters.find(tenantId, id, m, true);
       if (!row)
         throw new DomainError('DEAD_LETTER.UNKNOWN', `no dead letter ${id}`, 'not_found', [
@@ -161,7 +162,7 @@ export class DeadLetterAdminService {
     const open = { ...filter, status: 'open' as const };
     if (options.dryRun) return { dryRun: true, matched: await this.deadLetters.count(tenantId, open), retried: 0 };
     const perSecond = options.perSecond ?? 20;
-    const jobs = await this.db.transaction(async (m) => {
+    const jobs = await unitOfWork(this.db, async (m) => {
       const rows = await this.deadLetters.lockMatching(m, tenantId, open, 10_000);
       const prepared: RetryJob[] = [];
       for (const [i, row] of rows.entries())
@@ -182,7 +183,7 @@ export class DeadLetterAdminService {
   }
 
   async discard(actor: EventActor, tenantId: string, id: string, reason: string) {
-    await this.db.transaction(async (m) => {
+    await unitOfWork(this.db, async (m) => {
       if (!(await this.deadLetters.discard(m, tenantId, id, reason, `${actor.type}:${actor.id}`))) {
         const exists = await this.deadLetters.find(tenantId, id, m);
         if (!exists)

@@ -5,7 +5,15 @@ export interface FieldProblem {
 
 /** How the api maps a code to a status; libraries never throw HttpException (they also run in the worker). */
 export type ErrorKind =
-  'invalid' | 'unauthenticated' | 'forbidden' | 'not_found' | 'conflict' | 'unprocessable' | 'too_many';
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'too_many'
+  /** A dependency (the database) is briefly gone: 503 with Retry-After. */
+  | 'unavailable';
 
 /** A coded error a library throws; `code` reads like `EVENTS.UNKNOWN_TYPE`. */
 export class DomainError extends Error {

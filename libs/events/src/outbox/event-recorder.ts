@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
+import { isConnectionLost } from '../database/unit-of-work.js';
 
 export interface RecordRequest {
   envelope: EventEnvelope;
@@ -16,10 +17,11 @@ export type RecordOutcome = number | null;
 // idempotency keys, takes gap-free positions per stream (several events of one stream in one batch
 // are numbered in arrival order) and writes the outbox rows. Rows are locked in key order so that
 // concurrent batches cannot deadlock.
-const RECORD_BATCH_SQL = `
+const recordSql = (filter = '') => `
   WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
       AS x(ord int, id uuid, tenant text, atype text, aid text, iscope text, ikey text, ihash text, envelope jsonb)
+    ${filter}
   ),
   claimed AS (
     INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, event_id)
@@ -53,6 +55,16 @@ const RECORD_BATCH_SQL = `
   INSERT INTO event_outbox (id, envelope)
   SELECT id, jsonb_set(envelope, '{streamPosition}', to_jsonb(position)) FROM numbered
   RETURNING id, (envelope->>'streamPosition')::bigint AS position`;
+const RECORD_BATCH_SQL = recordSql();
+
+// After a lost connection the batch may have committed: an event already in the outbox or the store
+// (the worker may have moved it) is not recorded again, so its stream gets no second position.
+const RECORD_AGAIN_SQL = recordSql(`WHERE NOT EXISTS (SELECT 1 FROM event_outbox o WHERE o.id = x.id)
+      AND NOT EXISTS (SELECT 1 FROM event_store s WHERE s.id = x.id)`);
+const POSITION_SQL = `
+  SELECT (envelope->>'streamPosition')::bigint AS position FROM event_outbox WHERE id = $1
+  UNION ALL SELECT stream_position FROM event_store WHERE id = $1
+  LIMIT 1`;
 
 const toInput = (requests: RecordRequest[]) =>
   requests.map((r, ord) => ({
@@ -88,17 +100,34 @@ export class EventRecorder {
     try {
       return await this.recordBatch(requests);
     } catch (error) {
-      if (requests.length === 1) throw error;
-      // One bad request must not fail everyone else's: record each on its own, so only it fails.
+      const lost = isConnectionLost(error);
+      if (requests.length === 1 && !lost) throw error;
+      // One bad request must not fail everyone else's: record each on its own, so only it fails. A lost
+      // connection leaves the batch's outcome unknown: each is recorded again unless it already was.
       return Promise.all(
         requests.map((r) =>
-          this.recordBatch([r]).then(
-            ([o]) => o,
+          (lost ? this.recordAgain(r) : this.recordBatch([r]).then(([o]) => o)).then(
+            (o) => o,
             (e: Error) => e,
           ),
         ),
       );
     }
+  }
+
+  private async recordAgain(request: RecordRequest): Promise<RecordOutcome> {
+    // The lost statement may still be committing: its outbox row then makes this one a unique violation
+    // (rolled back whole: no second position). Until its redrive, a lost event stays in the outbox.
+    const [row] = await this.db
+      .query(RECORD_AGAIN_SQL, [JSON.stringify(toInput([request]))])
+      .catch((error: { code?: string; constraint?: string }) => {
+        if (error.code === '23505' && error.constraint === 'event_outbox_pkey') return [];
+        throw error;
+      });
+    if (row) return Number(row.position);
+    // Recorded by the lost attempt (its position stands), or its key was taken by another request (null: a replay).
+    const [recorded] = await this.db.query(POSITION_SQL, [request.envelope.id]);
+    return recorded ? Number(recorded.position) : null;
   }
 
   private async recordBatch(requests: RecordRequest[]): Promise<RecordOutcome[]> {

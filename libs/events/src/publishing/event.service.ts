@@ -6,7 +6,7 @@ import { EventCatalog, EventMap, EventName, EventTypeDefinition } from '../catal
 import type { EventEnvelope, PublishContext } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { EventStoreRepository } from '../store/event-store.repository.js';
-import { retryOnConflict } from '../database/retry-on-conflict.js';
+import { unitOfWork } from '../database/unit-of-work.js';
 import { EventDispatcher } from './event-dispatcher.service.js';
 import { EventRecorder } from '../outbox/event-recorder.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
@@ -157,31 +157,29 @@ export class EventService {
   ): Promise<TransactionResult<T>> {
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
     let published: EventEnvelope[] = [];
-    const outcome = await retryOnConflict(() =>
-      this.db.transaction(async (manager) => {
-        published = [];
-        if (idempotency) {
-          if (!(await this.idempotency.claim(manager, { ...idempotency, requestHash })))
-            return { replayed: true as const };
-        }
-        // Typed or not, every payload is validated against its schema before it is recorded.
-        const publish = async (name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions) => {
-          const definition = EventCatalog.resolve(name, options?.version);
-          return this.record(
-            manager,
-            definition,
-            await EventCatalog.validatePayload(definition, payload),
-            ctx,
-            options,
-            published,
-          );
-        };
-        const tx: EventTransaction = { manager, publish };
-        const result = await work(tx);
-        if (idempotency) await this.idempotency.saveResult(manager, idempotency, result);
-        return { replayed: false as const, result };
-      }),
-    );
+    const outcome = await unitOfWork(this.db, async (manager) => {
+      published = [];
+      if (idempotency) {
+        if (!(await this.idempotency.claim(manager, { ...idempotency, requestHash })))
+          return { replayed: true as const };
+      }
+      // Typed or not, every payload is validated against its schema before it is recorded.
+      const publish = async (name: string, payload: unknown, ctx: PublishContext, options?: PublishOptions) => {
+        const definition = EventCatalog.resolve(name, options?.version);
+        return this.record(
+          manager,
+          definition,
+          await EventCatalog.validatePayload(definition, payload),
+          ctx,
+          options,
+          published,
+        );
+      };
+      const tx: EventTransaction = { manager, publish };
+      const result = await work(tx);
+      if (idempotency) await this.idempotency.saveResult(manager, idempotency, result);
+      return { replayed: false as const, result };
+    });
     if (outcome.replayed) return new TransactionResult(await this.replay<T>(idempotency!, requestHash), true);
     this.dispatcher.dispatch(published);
     return new TransactionResult(outcome.result, false);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventsConfig } from '@wms/events';
-import { DomainError, OutboundUrlPolicy, UsersRepository } from '@wms/events';
+import { DomainError, OutboundUrlPolicy, unitOfWork, UsersRepository } from '@wms/events';
 import { createECDH } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
@@ -43,7 +43,7 @@ export class PreferencesService {
       );
     }
     const { phone, timeZone } = prefs;
-    await this.db.transaction(async (m) => {
+    await unitOfWork(this.db, async (m) => {
       await this.recipients.savePreferences(userId, prefs, m);
       if (phone !== undefined || timeZone !== undefined) await this.users.setContact(userId, { phone, timeZone }, m);
     });

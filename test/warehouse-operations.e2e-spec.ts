@@ -131,8 +131,13 @@ describe('warehouse operations', () => {
         'PRODUCT.DISCONTINUED',
         'barcode',
       );
+      // Accepted means in the outbox or already stored (the worker may not have stored it yet).
       const events = await sys.db.query(
-        `SELECT 1 FROM event_store WHERE tenant_id = $1 AND name = 'product.discontinued' AND payload->>'sku' = $2`,
+        `SELECT id FROM event_outbox
+         WHERE envelope->>'tenantId' = $1 AND envelope->>'name' = 'product.discontinued'
+           AND envelope->'payload'->>'sku' = $2
+         UNION
+         SELECT id FROM event_store WHERE tenant_id = $1 AND name = 'product.discontinued' AND payload->>'sku' = $2`,
         [sys.tenant, w.sku(1)],
       );
       expect(events.rowCount).toBe(1);

@@ -226,7 +226,8 @@ export class EventService {
       id,
       name: definition.name,
       version: definition.version,
-      occurredAt: options?.occurredAt !== undefined ? acceptOccurredAt(options.occurredAt, this.config) : now,
+      // null is "not given", as for the DTO's @IsOptional.
+      occurredAt: options?.occurredAt != null ? acceptOccurredAt(options.occurredAt, this.config) : now,
       recordedAt: now,
       source: ctx.source,
       actor: ctx.actor,

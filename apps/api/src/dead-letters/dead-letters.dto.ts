@@ -1,9 +1,9 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
+import { IsStrictDateTime } from '@wms/events';
 import { Type } from 'class-transformer';
 import {
   IsBoolean,
   IsDefined,
-  IsISO8601,
   IsIn,
   IsInt,
   IsObject,
@@ -33,8 +33,14 @@ export class DeadLetterFilterDto {
   @IsOptional()
   @Matches(/^[0-9a-f]{16}$/, { message: 'fingerprint must be 16 hex digits' })
   fingerprint?: string;
-  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }) from?: string;
-  @ApiPropertyOptional() @IsOptional() @IsISO8601({ strict: true }) to?: string;
+  @ApiPropertyOptional({ description: 'failed at or after', format: 'date-time' })
+  @IsOptional()
+  @IsStrictDateTime()
+  from?: string;
+  @ApiPropertyOptional({ description: 'failed before', format: 'date-time' })
+  @IsOptional()
+  @IsStrictDateTime()
+  to?: string;
   @ApiPropertyOptional({ description: 'event id, SKU, order number …' })
   @IsOptional()
   @IsString()
@@ -69,8 +75,8 @@ export class DiscardDto {
 }
 
 export class ReplayDto {
-  @ApiProperty() @IsISO8601({ strict: true }) from: string;
-  @ApiProperty() @IsISO8601({ strict: true }) to: string;
+  @ApiProperty({ description: 'occurred at or after', format: 'date-time' }) @IsStrictDateTime() from: string;
+  @ApiProperty({ description: 'occurred at or before', format: 'date-time' }) @IsStrictDateTime() to: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(128) name?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) aggregateType?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(256) aggregateId?: string;

@@ -1,20 +1,20 @@
-import { ISO_DATE_TIME as FULL_DATE_TIME } from '@wms/events';
+import { IsStrictDateTime } from '@wms/events';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
 
 export class ListEventsQuery {
   @ApiPropertyOptional({ example: 'inventory.adjusted' }) @IsOptional() @IsString() @MaxLength(128) name?: string;
   @ApiPropertyOptional({ example: 'stock' }) @IsOptional() @IsString() @MaxLength(64) aggregateType?: string;
   @ApiPropertyOptional({ example: 'WH1/SKU-1/A-01-01' }) @IsOptional() @IsString() @MaxLength(256) aggregateId?: string;
   @ApiPropertyOptional({ example: 'WH1' }) @IsOptional() @IsString() @MaxLength(64) warehouseId?: string;
-  @ApiPropertyOptional({ description: 'occurredAt ≥ from (ISO-8601)' })
+  @ApiPropertyOptional({ description: 'occurredAt ≥ from (ISO-8601 date-time)', format: 'date-time' })
   @IsOptional()
-  @Matches(FULL_DATE_TIME, { message: 'from must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z' })
+  @IsStrictDateTime()
   from?: string;
-  @ApiPropertyOptional({ description: 'occurredAt < to (ISO-8601)' })
+  @ApiPropertyOptional({ description: 'occurredAt < to (ISO-8601 date-time, not before from)', format: 'date-time' })
   @IsOptional()
-  @Matches(FULL_DATE_TIME, { message: 'to must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z' })
+  @IsStrictDateTime()
   to?: string;
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' }) @IsOptional() @IsUUID() cursor?: string;
   @ApiPropertyOptional({ description: 'only events after this id, oldest first (catching up after a reconnect)' })

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsISO8601, IsObject, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
+import { IsStrictDateTime } from '@wms/events';
+import { IsInt, IsObject, IsOptional, IsString, IsUUID, Matches, Max, Min } from 'class-validator';
 
 export class PublishEventDto {
   @ApiProperty({ example: 'carrier.tracking_updated', description: 'an integration event from GET /event-types' })
@@ -28,9 +29,12 @@ export class PublishEventDto {
   @IsObject()
   payload: Record<string, unknown>;
 
-  @ApiPropertyOptional({ description: 'when it happened, if not now (ISO-8601)' })
+  @ApiPropertyOptional({
+    description: 'when it happened, if not now (ISO-8601 date-time): at most OFFLINE_ACCEPT_DAYS ago, 24 h ahead',
+    format: 'date-time',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsStrictDateTime()
   occurredAt?: string;
 
   @ApiPropertyOptional({ description: 'ties this event to the events that follow from one request' })

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsISO8601, IsOptional, IsPositive, IsString, Length, Max, Min } from 'class-validator';
+import { IsStrictDate } from '@wms/events';
+import { IsInt, IsOptional, IsPositive, IsString, Length, Max, Min } from 'class-validator';
 import { IsCode, IsLot } from '@wms/wms-domain';
 import { IsBarcode, MAX_UNITS, ListOf, ScannedLineDto } from '../common/scan.dto.js';
 
@@ -21,7 +22,7 @@ export class ReceiveDto {
   damaged?: number;
   @ApiPropertyOptional({ example: 'ASN-1' }) @IsOptional() @IsCode() asnNumber?: string;
   @ApiPropertyOptional({ example: 'L2026-11' }) @IsOptional() @IsLot() lot?: string;
-  @ApiPropertyOptional({ example: '2027-03-31' }) @IsOptional() @IsISO8601({ strict: true }) expiresOn?: string;
+  @ApiPropertyOptional({ example: '2027-03-31', format: 'date' }) @IsOptional() @IsStrictDate() expiresOn?: string;
 }
 
 export class HoldDto {

@@ -8,6 +8,7 @@ import {
   type EventEnvelope,
   DeadLetterAdminService,
   type DeadLetterFilter,
+  dateTimeProblem,
   DomainError,
   type EventActor,
   EventsModule,
@@ -39,8 +40,8 @@ class CliModule {
 
 const actor: EventActor = { type: 'user', id: `cli:${os.userInfo().username}` };
 const iso = (value: string) => {
-  if (Number.isNaN(Date.parse(value)))
-    throw new InvalidArgumentError('expected an ISO-8601 date, like 2026-11-25T08:00:00Z');
+  const problem = dateTimeProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
   return new Date(value).toISOString();
 };
 const int = (value: string) => {

@@ -2,6 +2,7 @@ import type { EventTypeDescription } from './event-catalog.js';
 
 interface FieldSchema {
   type?: string;
+  format?: string;
   enum?: unknown[];
   pattern?: string;
   minimum?: number;
@@ -18,6 +19,7 @@ interface JsonSchema {
 const describeField = (s: FieldSchema): string => {
   const parts: string[] = [s.type ?? (s.$ref ? 'object' : s.items ? 'array' : 'value')];
   if (s.type === 'array' && s.items?.$ref) parts[0] = `array of ${s.items.$ref.split('/').pop()}`;
+  if (s.format) parts.push(s.format);
   if (s.enum) parts.push(`one of ${s.enum.map((v) => `\`${v}\``).join(', ')}`);
   if (s.minimum !== undefined) parts.push(`≥ ${s.minimum}`);
   if (s.maximum !== undefined) parts.push(`≤ ${s.maximum}`);

@@ -72,7 +72,13 @@ function flatten(errors: ValidationError[], prefix: string): FieldProblem[] {
   });
 }
 
-const schemaOptions = { classTransformerMetadataStorage: defaultMetadataStorage };
+const schemaOptions = {
+  classTransformerMetadataStorage: defaultMetadataStorage,
+  additionalConverters: {
+    isStrictDateTime: { type: 'string' as const, format: 'date-time' },
+    isStrictDate: { type: 'string' as const, format: 'date' },
+  },
+};
 
 /** A payload's JSON Schema, with the definitions of the nested classes it refers to. */
 function payloadSchema(payload: PayloadClass): object {

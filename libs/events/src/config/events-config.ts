@@ -61,6 +61,16 @@ export class EventsConfig {
   LISTENER_BACKOFF_MS = 1000;
 
   /**
+   * How many days back a caller may date an event (occurredAt): a scanner that was offline, an integration
+   * catching up. Later than 24 hours ahead is always refused.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'OFFLINE_ACCEPT_DAYS must be a whole number of days from 1 to 3650' })
+  @Min(1, { message: 'OFFLINE_ACCEPT_DAYS must be a whole number of days from 1 to 3650' })
+  @Max(3650, { message: 'OFFLINE_ACCEPT_DAYS must be a whole number of days from 1 to 3650' })
+  OFFLINE_ACCEPT_DAYS = 7;
+
+  /**
    * Lets URLs that users enter (push endpoints, webhooks) reach private, loopback and link-local addresses and
    * use plain http. For tests and closed networks only: otherwise a user could make the worker call internal services.
    */

@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AuditService } from '../audit/audit.service.js';
 import type { EventActor } from '../envelope/event-envelope.js';
+import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
 import { type DeadLetterFilter, DeadLetterRepository, type DeadLetterRow } from './dead-letter.repository.js';
 import { retryJobId } from './dead-letter.service.js';
@@ -80,6 +81,7 @@ export class DeadLetterAdminService {
   }
 
   async list(tenantId: string, filter: DeadLetterFilter, limit = 50): Promise<DeadLetterView[]> {
+    checkDateRange(filter);
     return (await this.deadLetters.list(tenantId, filter, limit)).map(toView);
   }
 
@@ -99,6 +101,7 @@ export class DeadLetterAdminService {
 
   /** Open dead letters by error fingerprint, largest group first. */
   async groups(tenantId: string, filter: DeadLetterFilter): Promise<DeadLetterGroup[]> {
+    checkDateRange(filter);
     const rows = await this.deadLetters.groups(tenantId, { ...filter, status: filter.status ?? 'open' });
     return rows.map((r) => ({
       fingerprint: r.fingerprint,
@@ -151,6 +154,7 @@ export class DeadLetterAdminService {
     filter: DeadLetterFilter,
     options: { dryRun: boolean; all: boolean; perSecond?: number },
   ) {
+    checkDateRange(filter, { prefix: 'filter.' });
     if (!options.all && !FILTER_KEYS.some((k) => filter[k] !== undefined && k !== 'status')) {
       throw new DomainError(
         'DEAD_LETTER.FILTER_REQUIRED',

@@ -11,9 +11,12 @@ import { EventDispatcher } from './event-dispatcher.service.js';
 import { EventRecorder } from '../outbox/event-recorder.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { type FirstRequest, IdempotencyRepository } from '../idempotency/idempotency.repository.js';
+import { EventsConfig } from '../config/events-config.js';
+import { acceptOccurredAt } from './occurred-at-window.js';
 
 export interface PublishOptions {
   version?: number;
+  /** When it happened, if not now: a strict ISO-8601 date-time inside the occurredAt window (occurred-at-window.ts). */
   occurredAt?: string;
 }
 
@@ -52,21 +55,6 @@ export class TransactionResult<T> {
   ) {}
 }
 
-/** A full ISO-8601 date-time (what Postgres stores as timestamptz), normalised to UTC; 400 otherwise. */
-export const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
-function dateTime(value: string, field: string): string {
-  const at = Date.parse(value);
-  if (!ISO_DATE_TIME.test(value) || Number.isNaN(at)) {
-    throw new DomainError(
-      'REQUEST.INVALID_DATE',
-      `${field} must be a full ISO-8601 date-time like 2026-11-25T08:30:00Z`,
-      'invalid',
-      [{ field, reason: 'must be a full ISO-8601 date-time with a time zone' }],
-    );
-  }
-  return new Date(at).toISOString();
-}
-
 const hashOf = (request: unknown) => createHash('sha256').update(JSON.stringify(request)).digest('hex');
 
 @Injectable()
@@ -78,6 +66,7 @@ export class EventService {
     private readonly store: EventStoreRepository,
     private readonly outbox: OutboxRepository,
     private readonly idempotency: IdempotencyRepository,
+    private readonly config: EventsConfig,
   ) {}
 
   /** Publishes one event on its own, outside any domain change; durable in Postgres when this resolves. */
@@ -235,7 +224,8 @@ export class EventService {
       id,
       name: definition.name,
       version: definition.version,
-      occurredAt: options?.occurredAt ? dateTime(options.occurredAt, 'occurredAt') : now,
+      // null is "not given", as for the DTO's @IsOptional.
+      occurredAt: options?.occurredAt != null ? acceptOccurredAt(options.occurredAt, this.config) : now,
       recordedAt: now,
       source: ctx.source,
       actor: ctx.actor,

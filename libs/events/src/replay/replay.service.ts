@@ -4,6 +4,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { AuditService } from '../audit/audit.service.js';
 import { EventBroadcaster } from '../broadcasting/event-broadcaster.service.js';
 import type { EventActor } from '../envelope/event-envelope.js';
+import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
 import { ListenerRegistry } from '../listeners/listener-registry.service.js';
 import { type ListenerJobs, LISTENERS_QUEUE, type QueueOf } from '../queues.js';
@@ -43,10 +44,7 @@ export class ReplayService {
     r: ReplayRequest,
     onProgress?: (done: number) => void,
   ): Promise<ReplayResult> {
-    if (Date.parse(r.from) > Date.parse(r.to))
-      throw new DomainError('REPLAY.RANGE', 'from must not be after to', 'invalid', [
-        { field: 'from', reason: 'is after to' },
-      ]);
+    checkDateRange(r, { code: 'REPLAY.RANGE' });
     if (r.listener && !this.registry.get(r.listener)) {
       const known =
         this.registry

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
 import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
@@ -156,8 +157,9 @@ export class EventStoreRepository {
     return toEnvelope(rows[0]);
   }
 
-  /** Newest first, cursor-paginated by id. */
+  /** Newest first, cursor-paginated by id; from/to are checked strictly (400 naming the bound). */
   async find(q: EventQuery): Promise<EventPage> {
+    checkDateRange(q);
     const where = new SqlWhere()
       .scope({ tenantId: q.tenantId, warehouses: q.visibleWarehouses })
       .add('name = ?', q.name)

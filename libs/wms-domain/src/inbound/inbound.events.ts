@@ -4,7 +4,6 @@ import {
   ArrayMinSize,
   IsIn,
   IsInt,
-  IsISO8601,
   IsOptional,
   IsPositive,
   IsString,
@@ -12,7 +11,7 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { defineEvent } from '@wms/events';
+import { defineEvent, IsStrictDate } from '@wms/events';
 import { IsCode, IsLot, IsSku, IsWarehouseCode, stockStream } from '../common/codes.js';
 
 // Persistent contract: event names and payload fields below are stored and queued. Add fields or versions; never rename.
@@ -41,7 +40,7 @@ export class GoodsReceivedV1 {
   /** The dock or staging location the goods were scanned into. */
   @IsCode() locationCode: string;
   @IsLot() lot: string;
-  @IsOptional() @IsISO8601({ strict: true }) expiresOn?: string;
+  @IsOptional() @IsStrictDate() expiresOn?: string;
   /** Good units, added to stock. */
   @IsInt() @Min(0) quantity: number;
   /** Damaged units, recorded but not stocked. */

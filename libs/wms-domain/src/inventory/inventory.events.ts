@@ -1,5 +1,5 @@
-import { IsIn, IsInt, IsISO8601, IsPositive, Min, NotEquals } from 'class-validator';
-import { defineEvent } from '@wms/events';
+import { IsIn, IsInt, IsPositive, Min, NotEquals } from 'class-validator';
+import { defineEvent, IsStrictDate } from '@wms/events';
 import { IsCode, IsLot, IsSku, IsWarehouseCode, locationStream, stockStream } from '../common/codes.js';
 
 // Persistent contract: event names and payload fields below are stored and queued. Add fields or versions; never rename.
@@ -57,7 +57,7 @@ export class InventoryExpiringSoonV1 {
   @IsSku() sku: string;
   @IsCode() locationCode: string;
   @IsLot() lot: string;
-  @IsISO8601({ strict: true }) expiresOn: string;
+  @IsStrictDate() expiresOn: string;
   @IsInt() @IsPositive() quantity: number;
 }
 

@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { DAY_MS, dayStart, daysAhead, ensureEventPartitions, uuidV7Floor, uuidV7Millis } from '@wms/events';
 
-/** The partition the store kept before this migration becomes: every event up to its bound. */
-export const LEGACY_PARTITION = 'event_store_legacy';
+/** What the table of the store before this migration becomes: the partition of every event up to its bound. */
+const LEGACY_PARTITION = 'event_store_legacy';
 const BOUND = 'event_store_legacy_bound';
 
 async function inTransaction<T>(q: QueryRunner, work: () => Promise<T>): Promise<T> {

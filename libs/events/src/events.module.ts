@@ -35,7 +35,8 @@ import { EventPipeline } from './processing/event-pipeline.service.js';
 import { EventDispatcher } from './publishing/event-dispatcher.service.js';
 import { EventRecorder } from './outbox/event-recorder.js';
 import { EventService } from './publishing/event.service.js';
-import { EVENTS_QUEUE, LISTENERS_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
+import { EVENTS_QUEUE, LISTENERS_QUEUE, MAINTENANCE_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
+import { EventPartitions } from './store/event-partitions.js';
 import { EventStoreRepository } from './store/event-store.repository.js';
 
 /** Owns the connection the socket.io emitter publishes on, and closes it at shutdown. */
@@ -92,6 +93,7 @@ export class EventsModule {
       EventDispatcher,
       EventRecorder,
       EventStoreRepository,
+      EventPartitions,
       OutboxRepository,
       IdempotencyRepository,
       OutboxRelay,
@@ -141,6 +143,15 @@ export class EventsModule {
             },
           },
           { name: LISTENERS_QUEUE, defaultJobOptions: listenerJobs },
+          {
+            name: MAINTENANCE_QUEUE,
+            defaultJobOptions: {
+              attempts: 5,
+              backoff: { type: 'exponential', delay: 10_000 },
+              removeOnComplete: { count: 100 },
+              removeOnFail: { count: 1000 },
+            },
+          },
         ),
       ],
       providers,

@@ -11,6 +11,7 @@ export * from './publishing/occurred-at-window.js';
 export * from './publishing/event-dispatcher.service.js';
 export * from './outbox/event-recorder.js';
 export * from './store/event-store.repository.js';
+export * from './store/event-partitions.js';
 export * from './processing/event-pipeline.service.js';
 export * from './database/micro-batcher.js';
 export * from './listeners/queued-listener.decorator.js';

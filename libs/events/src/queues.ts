@@ -10,6 +10,11 @@ export const PROCESS_EVENT_JOB = 'process-event';
 /** One job per (queued listener, event); the job name is the listener's name. */
 export const LISTENERS_QUEUE = 'event-listeners';
 
+/** Housekeeping on a schedule (BullMQ job schedulers: each run happens once, whatever the number of workers). */
+export const MAINTENANCE_QUEUE = 'maintenance';
+/** Creates the event store's partitions of today and the next days (store/event-partitions.ts). */
+export const ENSURE_EVENT_PARTITIONS_JOB = 'ensure-event-partitions';
+
 export const PROCESS_EVENT_ATTEMPTS = 10;
 
 /** BullMQ rejects custom job ids containing ':'; `@` keeps (listener, event) readable and unique. */
@@ -19,6 +24,17 @@ export const listenerJobId = (listener: string, eventId: string) => `${listener}
 export interface EventsJobs {
   [PROCESS_EVENT_JOB]: EventEnvelope;
 }
+
+/** The jobs of the `maintenance` queue, by name; none needs data. */
+export interface MaintenanceJobs {
+  [ENSURE_EVENT_PARTITIONS_JOB]: Record<string, never>;
+}
+
+/** How often each maintenance job runs; the scheduler's id is the job's name. */
+export const MAINTENANCE_SCHEDULE: { [N in keyof MaintenanceJobs]: { every: number } } = {
+  // Hourly, though a partition is needed only days later: a run that failed is soon made up for.
+  [ENSURE_EVENT_PARTITIONS_JOB]: { every: 3_600_000 },
+};
 
 /** The jobs of the `event-listeners` queue: named after their listener, each carrying its event. */
 export type ListenerJobs = Record<string, EventEnvelope>;

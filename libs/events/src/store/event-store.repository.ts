@@ -5,6 +5,7 @@ import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
 import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
+import { EventPartitions, isMissingPartition } from './event-partitions.js';
 
 export interface EventQuery {
   tenantId: string;
@@ -109,13 +110,22 @@ export const PERCENTILES = `percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p
        percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
        percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99`;
 
+/**
+ * Ids of the events recorded in the last `interval`, as a bound on id: the api mints the id a moment before it
+ * sets recorded_at, so a query by recorded_at reads only the newest partitions, through the primary key.
+ */
+const RECENT_IDS = (interval: string) => `id >= uuid_v7_floor(now() - ${interval} - interval '1 minute')`;
+
 /** The append-only event store. */
 @Injectable()
 export class EventStoreRepository {
   // Many concurrent jobs' events go out in one multi-row INSERT.
   private readonly appender = new MicroBatcher<EventEnvelope, boolean>((events) => this.appendMany(events));
 
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly partitions: EventPartitions,
+  ) {}
 
   /** Stores the event unless it is already stored; true when this call stored it. */
   appendOnce(event: EventEnvelope): Promise<boolean> {
@@ -123,8 +133,22 @@ export class EventStoreRepository {
   }
 
   async appendMany(events: EventEnvelope[]): Promise<boolean[]> {
-    const unique = [...new Map(events.map((e) => [e.id, e])).values()];
-    const inserted: { id: string }[] = await this.db.query(
+    // In id order: two batches racing to store the same events wait for each other instead of deadlocking.
+    const unique = [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const inserted = await this.insert(unique).catch(async (error: unknown) => {
+      // Partitions are made days ahead; an event beyond them (an api's clock far ahead, the job down for
+      // days) gets its partition now and is stored.
+      if (!isMissingPartition(error)) throw error;
+      await this.partitions.ensureFor(unique.map((e) => e.id));
+      return this.insert(unique);
+    });
+    const stored = new Set(inserted.map((r) => r.id));
+    // With a duplicate id in one batch, only its first occurrence counts as stored.
+    return events.map((e) => stored.delete(e.id));
+  }
+
+  private insert(events: EventEnvelope[]): Promise<{ id: string }[]> {
+    return this.db.query(
       `INSERT INTO event_store (${COLUMNS.join(', ')})
        SELECT e.id, e."tenantId", e.name, e.version, e."occurredAt", e."recordedAt", e.source, e.actor, e."warehouseId",
               e."correlationId", e."causationId", e."aggregateType", e."aggregateId", e."streamPosition", e.payload
@@ -133,11 +157,8 @@ export class EventStoreRepository {
             "aggregateType" text, "aggregateId" text, "streamPosition" bigint, payload jsonb)
        ON CONFLICT (id) DO NOTHING
        RETURNING id`,
-      [JSON.stringify(unique)],
+      [JSON.stringify(events)],
     );
-    const stored = new Set(inserted.map((r) => r.id));
-    // With a duplicate id in one batch, only its first occurrence counts as stored.
-    return events.map((e) => stored.delete(e.id));
   }
 
   async findById(tenantId: string, id: string, visibleWarehouses: string[] | 'all' = 'all'): Promise<EventEnvelope> {
@@ -210,7 +231,12 @@ export class EventStoreRepository {
     scope: TenantScope,
     minutes: number,
   ): Promise<{ minute: string; name: string; n: number }[]> {
-    const t = new SqlWhere().scope(scope).add(`recorded_at > now() - make_interval(mins => ?)`, minutes);
+    const t = new SqlWhere()
+      .scope(scope)
+      .addEach(`recorded_at > now() - make_interval(mins => ?) AND ${RECENT_IDS('make_interval(mins => ?)')}`, [
+        minutes,
+        minutes,
+      ]);
     return this.db.query(
       `SELECT to_char(date_trunc('minute', recorded_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, name,
               count(*)::int AS n
@@ -225,7 +251,7 @@ export class EventStoreRepository {
   /** Publish → stored latency of the last five minutes, of a tenant (or of every tenant without a scope). */
   async storeLatency(scope?: TenantScope): Promise<Percentiles> {
     const l = (scope ? new SqlWhere().scope(scope) : new SqlWhere()).where(
-      `recorded_at > now() - interval '5 minutes'`,
+      `recorded_at > now() - interval '5 minutes' AND ${RECENT_IDS(`interval '5 minutes'`)}`,
     );
     const [row]: Percentiles[] = await this.db.query(
       `SELECT ${PERCENTILES}
@@ -244,7 +270,7 @@ export class EventStoreRepository {
     return this.db.query(
       `SELECT name, count(*)::int AS n
        FROM event_store
-       WHERE recorded_at > now() - interval '1 hour'
+       WHERE recorded_at > now() - interval '1 hour' AND ${RECENT_IDS(`interval '1 hour'`)}
        GROUP BY name`,
     );
   }

@@ -86,6 +86,16 @@ const session = await (
     body: JSON.stringify({ email: 'admin@demo.local', password: process.env.DEMO_PASSWORD ?? 'demo-password-1234' }),
   })
 ).json();
+// Events of a warehouse the tenant does not have are refused: create the run's (the seed made WH1 already).
+for (const code of WAREHOUSES) {
+  const res = await fetch(`${base}/warehouses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
+    body: JSON.stringify({ code, name: `Bench ${code}` }),
+  });
+  const body = await res.json();
+  if (!res.ok && body.code !== 'WAREHOUSE.EXISTS') throw new Error(`creating ${code} failed: ${JSON.stringify(body)}`);
+}
 const apiKey = (
   await (
     await fetch(`${base}/admin/api-keys`, {

@@ -310,7 +310,8 @@ describe('tenants are provisioned and suspended by the operating tenant', () => 
         (await call('POST', `/admin/tenants/${id}/admin-code`, sys.tokens.admin, { email: adminEmail })).body.code,
       ).toBe('TENANT.NO_PENDING_ADMIN');
 
-      // The new tenant works on its own: people, devices, keys, events.
+      // The new tenant works on its own: warehouses, people, devices, keys, events.
+      expect((await call('POST', '/warehouses', admin, { code: 'WH1', name: 'Acme 1' })).status).toBe(201);
       const device = (await call('POST', '/admin/devices', admin, { name: 'acme scanner', warehouses: ['WH1'] })).body
         .token as string;
       const key = (await call('POST', '/admin/api-keys', admin, { name: 'acme erp', warehouses: [] })).body
@@ -318,7 +319,7 @@ describe('tenants are provisioned and suspended by the operating tenant', () => 
       expect((await call('POST', '/events', key, tracking({ orderNumber: 'SO-ACME-1' }))).status).toBe(202);
       expect((await call('GET', '/warehouses/WH1/stock', device, undefined, b.url)).status).toBe(200);
       const stored = await eventsOf(id);
-      expect(stored).toBe(1);
+      expect(stored).toBe(2); // warehouse.created, carrier.tracking_updated
 
       const t0 = Date.now();
       const suspended = await call('POST', `/admin/tenants/${id}/suspend`, sys.tokens.admin, {

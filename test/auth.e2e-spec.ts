@@ -1,8 +1,11 @@
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { SignJWT } from 'jose';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testEnv } from './support/env.js';
 import { startSystem, TEST_AUTH_SECRET, TEST_PASSWORD, TestSystem, tracking } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -195,6 +198,8 @@ describe('sign-in, roles and warehouse scoping', () => {
   });
 
   it('shows a supervisor only the events of their warehouses', async () => {
+    // WH9: a warehouse of the tenant that the supervisor is not assigned to.
+    expect((await sys.post('/warehouses', { code: 'WH9', name: 'Not theirs' })).status).toBe(201);
     for (const wh of ['WH1', 'WH9'])
       expect((await sys.post('/events', tracking({ warehouseId: wh, orderNumber: `SO-SCOPE-${wh}` }))).status).toBe(
         202,
@@ -332,6 +337,82 @@ describe('sign-in, roles and warehouse scoping', () => {
     await expect(sys.db.query(`DELETE FROM audit_log WHERE tenant_id = $1`, [sys.tenant])).rejects.toThrow(
       /append-only/,
     );
+  });
+
+  it('refuses people, devices and API keys named for a warehouse the tenant does not have, and writes nothing', async () => {
+    const suffix = Date.now().toString(36).toUpperCase();
+    const missing = `WH9-${suffix}`;
+    // Another tenant's warehouse is not one of this tenant's.
+    const theirs = `WX-${suffix}`;
+    const other = await sys.newTenant();
+    expect((await call('POST', '/warehouses', other.tokens.admin, { code: theirs, name: 'Theirs' })).status).toBe(201);
+    const written = async () =>
+      (
+        await sys.db.query(
+          `SELECT (SELECT count(*) FROM users WHERE tenant_id = $1) + (SELECT count(*) FROM device_tokens WHERE tenant_id = $1)
+                + (SELECT count(*) FROM api_keys WHERE tenant_id = $1) + (SELECT count(*) FROM audit_log WHERE tenant_id = $1) AS n`,
+          [sys.tenant],
+        )
+      ).rows[0].n as string;
+    const before = await written();
+    const warehouses = ['WH1', theirs, 'WH2', missing];
+    const email = `nowhere-${Date.now()}@example.com`;
+    const person = { email, displayName: 'N', password: TEST_PASSWORD, role: 'operator' };
+    for (const [path, body] of [
+      ['/admin/users', { ...person, warehouses }],
+      ['/admin/devices', { name: 'nowhere', warehouses }],
+      ['/admin/api-keys', { name: 'nowhere', warehouses }],
+    ] as const) {
+      const res = await sys.post(path, body);
+      expect(res.status, path).toBe(404);
+      expect(res.body).toMatchObject({
+        code: 'WAREHOUSE.UNKNOWN',
+        errors: [
+          { field: 'warehouses[1]', reason: `no warehouse ${theirs} in this tenant` },
+          { field: 'warehouses[3]', reason: `no warehouse ${missing} in this tenant` },
+        ],
+      });
+    }
+    expect(await written()).toBe(before);
+    expect((await sys.login(email)).status).toBe(401);
+
+    const user = (await sys.post('/admin/users', { ...person, warehouses: ['WH1'] })).body;
+    const changed = await call('PATCH', `/admin/users/${user.id}`, sys.tokens.admin, {
+      role: 'supervisor',
+      warehouses: ['WH2', missing],
+    });
+    expect(changed.status).toBe(404);
+    expect(changed.body.errors).toEqual([{ field: 'warehouses[1]', reason: `no warehouse ${missing} in this tenant` }]);
+    const unchanged = ((await sys.get('/admin/users')).body as { id: string }[]).find((u) => u.id === user.id);
+    expect(unchanged).toMatchObject({ role: 'operator', warehouses: ['WH1'] });
+
+    // Once the tenant has it, it may be assigned.
+    expect((await sys.post('/warehouses', { code: missing, name: 'Now here' })).status).toBe(201);
+    expect(
+      (await call('PATCH', `/admin/users/${user.id}`, sys.tokens.admin, { warehouses: ['WH2', missing] })).body,
+    ).toMatchObject({ warehouses: ['WH2', missing] });
+    expect((await sys.post('/admin/devices', { name: 'here', warehouses: [missing] })).status).toBe(201);
+  });
+
+  it('seeds the demo tenant with warehouse WH1, its operator and supervisor assigned to it (again: unchanged)', async () => {
+    const seed = () =>
+      spawnSync(process.execPath, [path.join(testEnv.root, 'dist/apps/api/src/auth/demo-seed.js')], {
+        env: { ...process.env, DATABASE_URL: testEnv.databaseUrl, DEMO_PASSWORD: TEST_PASSWORD },
+        encoding: 'utf8',
+      });
+    for (const run of [seed(), seed()]) expect(run.status, run.stderr).toBe(0);
+    const { rows } = await sys.db.query(`SELECT code FROM warehouses WHERE tenant_id = 'demo'`);
+    expect(rows).toEqual([{ code: 'WH1' }]);
+    for (const role of ['operator', 'supervisor']) {
+      const session = await sys.login(`${role}@demo.local`);
+      expect(session.body.user, role).toMatchObject({ role, warehouses: ['WH1'] });
+    }
+    // WH1 is a warehouse of the tenant: its admin can issue a scanner for it, and publish for it.
+    const admin = (await sys.login('admin@demo.local')).body.accessToken;
+    expect((await call('POST', '/admin/devices', admin, { name: 'demo scanner', warehouses: ['WH1'] })).status).toBe(
+      201,
+    );
+    expect((await call('POST', '/events', admin, tracking())).status).toBe(202);
   });
 
   it('keeps tenants apart in admin actions', async () => {

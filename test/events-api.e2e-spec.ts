@@ -97,6 +97,44 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect(streams.rowCount).toBe(0);
   });
 
+  it('refuses an event of a warehouse the tenant does not have with 404 naming payload.warehouseId, recording nothing', async () => {
+    const code = `WH-NEW-${Date.now().toString(36).toUpperCase()}`;
+    // Another tenant has it, and has just published for it: still unknown in this tenant.
+    const stranger = await sys.newTenant();
+    const theirs = { authorization: `Bearer ${stranger.tokens.admin}` };
+    expect((await sys.post('/warehouses', { code, name: 'Theirs' }, theirs)).status).toBe(201);
+    expect((await sys.post('/events', tracking({ warehouseId: code }), theirs)).status).toBe(202);
+    const accepted = await acceptedCount();
+    const headers = { 'idempotency-key': `unknown-${code}` };
+    const request = tracking({ warehouseId: code, orderNumber: 'SO-NOWHERE' });
+    const res = await sys.post('/events', request, headers);
+    expect(res.status).toBe(404);
+    expect(res.body).toMatchObject({
+      code: 'WAREHOUSE.UNKNOWN',
+      errors: [{ field: 'payload.warehouseId', reason: `no warehouse ${code} in this tenant` }],
+    });
+    expect(await acceptedCount()).toBe(accepted);
+    const streams = await sys.db.query('SELECT 1 FROM event_streams WHERE tenant_id = $1 AND aggregate_id = $2', [
+      sys.tenant,
+      `${code}/SO-NOWHERE`,
+    ]);
+    expect(streams.rowCount).toBe(0);
+    // Once the tenant has it, the same request is accepted at once: neither the refusal nor its key was kept.
+    expect((await sys.post('/warehouses', { code, name: 'Mine' })).status).toBe(201);
+    const again = await sys.post('/events', request, headers);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+  });
+
+  it('refuses only the requests of an unknown warehouse among concurrent ones (one group commit)', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        sys.post('/events', tracking({ warehouseId: i % 3 ? 'WH1' : 'WH-NOWHERE', orderNumber: `SO-MIX-${i}` })),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array.from({ length: 30 }, (_, i) => (i % 3 ? 202 : 404)));
+  });
+
   it('rejects an envelope field that is wrong or unknown', async () => {
     const res = await sys.post('/events', { ...tracking(), occurredAt: 'yesterday', extra: 1 });
     expect(res.status).toBe(400);
@@ -239,6 +277,7 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
   });
 
   it('lists events newest first with filters and cursor pagination', async () => {
+    expect((await sys.post('/warehouses', { code: 'WH9', name: 'Paged' })).status).toBe(201);
     for (let i = 0; i < 5; i++)
       expect((await sys.post('/events', tracking({ warehouseId: 'WH9', orderNumber: `SO-P${i}` }))).status).toBe(202);
     expect(
@@ -246,7 +285,8 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     ).toBe(202);
     await waitFor(
       '6 stored in WH9',
-      async () => (await sys.get('/events?warehouseId=WH9&limit=100')).body.items.length === 6,
+      async () =>
+        (await sys.get('/events?warehouseId=WH9&name=carrier.tracking_updated&limit=100')).body.items.length === 6,
     );
 
     const orders = (page: { body: { items: { payload: { orderNumber: string } }[] } }) =>

@@ -622,6 +622,56 @@ describe('warehouse operations', () => {
       );
     });
 
+    it('takes a carton weight only at the precision it is stored with (whole grams), naming the carton', async () => {
+      const w = await newWarehouse(sys, 1);
+      await stockUp(sys, w, w.sku(1), 'A-01', 10);
+      await sys.post(`/warehouses/${w.wh}/orders`, {
+        orderNumber: 'SO-KG',
+        customerCode: w.customer,
+        lines: [{ barcode: w.sku(1), quantity: 1 }],
+      });
+      const [task] = (await sys.post(`/warehouses/${w.wh}/orders/SO-KG/allocate`, {})).body.pickTasks;
+      await sys.post(`/warehouses/${w.wh}/picks/${task.taskId}`, {
+        locationCode: 'A-01',
+        barcode: w.sku(1),
+        quantity: 1,
+      });
+      const pack = `/warehouses/${w.wh}/orders/SO-KG/pack`;
+      // 0.0001 kg would be stored as 0.000 (refused by the column), 1.2345 as 1.235; on 1e-7 maxDecimalPlaces throws.
+      for (const weightKg of [0.0001, 1e-7, 1.2345, 0, -1, 10_000.001, 1e21]) {
+        const body = await expectRefused(
+          pack,
+          {
+            cartons: [
+              { cartonId: 'C-1', weightKg: 1 },
+              { cartonId: 'C-2', weightKg },
+            ],
+          },
+          400,
+          'REQUEST.INVALID',
+          'cartons.1.weightKg',
+        );
+        expect(
+          body.errors.map((e: { field: string }) => e.field),
+          String(weightKg),
+        ).not.toContain('cartons.0.weightKg');
+      }
+      expect((await sys.get(`/warehouses/${w.wh}/orders/SO-KG`)).body.status).toBe('picked');
+      const res = await sys.post(pack, {
+        cartons: [
+          { cartonId: 'C-1', weightKg: 0.001 },
+          { cartonId: 'C-2', weightKg: 1.001 },
+          { cartonId: 'C-3', weightKg: 10_000 },
+        ],
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const { rows } = await sys.db.query(
+        `SELECT weight_kg::text AS kg FROM cartons WHERE tenant_id = $1 AND warehouse_code = $2 ORDER BY carton_id`,
+        [sys.tenant, w.wh],
+      );
+      expect(rows.map((r) => r.kg)).toEqual(['0.001', '1.001', '10000.000']);
+    });
+
     it('refuses to allocate more than is available and changes nothing', async () => {
       const w = await newWarehouse(sys, 2);
       await stockUp(sys, w, w.sku(1), 'A-01', 10);

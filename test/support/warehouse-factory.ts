@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { TestSystem } from './system.js';
+import { TEST_WAREHOUSES, type TestSystem } from './system.js';
 import { waitFor } from './wait-for.js';
 
 let counter = 0;
@@ -26,7 +26,8 @@ export interface DemoWarehouse {
 
 /**
  * A fresh warehouse with a dock (DOCK-1, capacity 1000), storage A-01…A-04 (capacity 100 each),
- * `productCount` products with reorder point 5, a supplier, a customer and a carrier.
+ * `productCount` products with reorder point 5, a supplier, a customer and a carrier. With `code`, it may be one
+ * of the bare warehouses the tenant was seeded with (TEST_WAREHOUSES), which it fills.
  */
 export async function newWarehouse(sys: TestSystem, productCount = 2, code?: string): Promise<DemoWarehouse> {
   const n = ++counter;
@@ -36,7 +37,9 @@ export async function newWarehouse(sys: TestSystem, productCount = 2, code?: str
     expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
     return res.body;
   };
-  await ok('/warehouses', { code: wh, name: `Warehouse ${n}` });
+  const created = await sys.post('/warehouses', { code: wh, name: `Warehouse ${n}` });
+  const seeded = code !== undefined && TEST_WAREHOUSES.includes(code) && created.body.code === 'WAREHOUSE.EXISTS';
+  if (!seeded) expect(created.status, `/warehouses: ${JSON.stringify(created.body)}`).toBeLessThan(300);
   await ok(`/warehouses/${wh}/zones`, { code: 'DOCK', name: 'Dock' });
   await ok(`/warehouses/${wh}/zones`, { code: 'A', name: 'Racking' });
   await ok(`/warehouses/${wh}/locations`, { code: 'DOCK-1', zoneCode: 'DOCK', capacity: 1000 });

@@ -4,6 +4,7 @@ export * from './common/command-context.js';
 export * from './master-data/master-data.events.js';
 export * from './master-data/master-data.repository.js';
 export * from './master-data/master-data.service.js';
+export * from './master-data/known-warehouses.service.js';
 export * from './inbound/inbound.events.js';
 export * from './inbound/asns.repository.js';
 export * from './inbound/inbound.service.js';

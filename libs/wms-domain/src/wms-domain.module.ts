@@ -10,6 +10,7 @@ import { InboundService } from './inbound/inbound.service.js';
 import { InventoryService } from './inventory/inventory.service.js';
 import { StockThresholdsService } from './inventory/stock-thresholds.service.js';
 import { StockRepository } from './inventory/stock.repository.js';
+import { KnownWarehouses } from './master-data/known-warehouses.service.js';
 import { MasterDataRepository } from './master-data/master-data.repository.js';
 import { MasterDataService } from './master-data/master-data.service.js';
 import { OrdersRepository } from './outbound/orders.repository.js';
@@ -20,6 +21,7 @@ const services = [
   ScanService,
   StockThresholdsService,
   MasterDataService,
+  KnownWarehouses,
   InventoryService,
   InboundService,
   OutboundService,

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ApiConfig } from '../api-config.js';
 import { APP_GUARD } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { WmsDomainModule } from '@wms/wms-domain';
 
 import { AdminController } from './admin.controller.js';
 import { AuthController, LOGIN_RATE_LIMITED } from './auth.controller.js';
@@ -14,6 +15,8 @@ import { TokenService } from './token.service.js';
 /** Sign-in, tokens, roles and warehouse scoping on every route, rate limits, admin of people and credentials. */
 @Module({
   imports: [
+    // Warehouses named on people, devices and keys must exist.
+    WmsDomainModule,
     ThrottlerModule.forRootAsync({
       inject: [ApiConfig],
       useFactory: (config: ApiConfig) => ({

@@ -15,6 +15,7 @@ import {
   UsersRepository,
   unitOfWork,
 } from '@wms/events';
+import { MasterDataRepository } from '@wms/wms-domain';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password.js';
@@ -91,6 +92,7 @@ export class AuthService {
     private readonly sessions: SessionsRepository,
     private readonly signIn: SignInRepository,
     private readonly credentials: CredentialsRepository,
+    private readonly masterData: MasterDataRepository,
   ) {}
 
   /**
@@ -208,6 +210,7 @@ export class AuthService {
     const id = uuidv7();
     const hash = await hashPassword(input.password);
     return unitOfWork(this.db, async (m) => {
+      await this.masterData.assertWarehouses(m, admin.tenantId, input.warehouses);
       const added = await this.users.insert(m, {
         id,
         tenantId: admin.tenantId,
@@ -255,6 +258,7 @@ export class AuthService {
           'conflict',
           [{ field: 'role', reason: 'cannot demote yourself' }],
         );
+      if (change.warehouses) await this.masterData.assertWarehouses(m, admin.tenantId, change.warehouses);
       const after = await this.users.update(m, userId, change);
       if (change.disabled) {
         // Cut every session: refresh tokens now, access tokens issued so far even if the person is enabled again.
@@ -313,7 +317,8 @@ export class AuthService {
 
   /**
    * A new key for the same integration (same name, warehouses and idempotency keys). The old key keeps
-   * working until it is revoked, so the integration can switch over without downtime.
+   * working until it is revoked, so the integration can switch over without downtime. It names no warehouse
+   * of its own, so it is not refused for the old key's (which were checked when that key was issued).
    */
   async rotateApiKey(admin: Principal, id: string): Promise<IssuedCredential> {
     const old = await this.credentials.activeApiKey(admin.tenantId, id);
@@ -321,12 +326,12 @@ export class AuthService {
       throw new DomainError('CREDENTIAL.UNKNOWN', `no active API key ${id} in this tenant`, 'not_found', [
         { field: 'id', reason: 'no such active API key' },
       ]);
-    return this.issue(admin, 'api_key.rotated', {
-      name: old.name,
-      warehouses: old.warehouses,
-      integrationId: old.integrationId,
-      rotatedFrom: id,
-    });
+    return this.issue(
+      admin,
+      'api_key.rotated',
+      { name: old.name, warehouses: old.warehouses, integrationId: old.integrationId, rotatedFrom: id },
+      false,
+    );
   }
 
   revokeDevice(admin: Principal, id: string): Promise<{ id: string; revoked: true }> {
@@ -337,15 +342,17 @@ export class AuthService {
     return this.revoke(admin, 'api_key', 'api_key.revoked', id);
   }
 
-  /** A device token, or an API key when `integrationId` is given. */
+  /** A device token, or an API key when `integrationId` is given; its warehouses must exist unless `checkWarehouses` is false. */
   private async issue(
     admin: Principal,
     action: string,
     c: { name: string; warehouses: string[]; integrationId?: string; rotatedFrom?: string },
+    checkWarehouses = true,
   ): Promise<IssuedCredential> {
     const id = uuidv7();
     const { token, hash } = this.tokens.newOpaque(c.integrationId ? API_KEY_PREFIX : DEVICE_TOKEN_PREFIX);
     await unitOfWork(this.db, async (m) => {
+      if (checkWarehouses) await this.masterData.assertWarehouses(m, admin.tenantId, c.warehouses);
       await this.credentials.insert(m, {
         id,
         tenantId: admin.tenantId,

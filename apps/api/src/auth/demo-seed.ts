@@ -1,4 +1,5 @@
 import { TenantsRepository, UsersRepository } from '@wms/events';
+import { MasterDataRepository } from '@wms/wms-domain';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { hashPassword } from './password.js';
@@ -8,8 +9,10 @@ export const DEMO_TENANT = 'demo';
 export const DEMO_WAREHOUSE = 'WH1';
 
 /**
- * The tenant (if new) and one user per role in it (`<role>@<tenant>.local`), operator and supervisor assigned to
- * `warehouses`. Existing users are left as they are. Returns the emails.
+ * In one transaction: the tenant (if new), `warehouses` (the ones it does not have yet, bare: no zones or locations)
+ * and one user per role (`<role>@<tenant>.local`), operator and supervisor assigned to `warehouses`. Existing users
+ * and warehouses are left as they are. Returns the emails. Seed data is written directly, like the users without
+ * their audit entries: the warehouses get no `warehouse.created` event (nothing listens to it).
  */
 export async function seedTenantUsers(
   databaseUrl: string,
@@ -20,23 +23,28 @@ export async function seedTenantUsers(
   const db = await new DataSource({ type: 'postgres', url: databaseUrl, extra: { max: 1 } }).initialize();
   try {
     const hash = await hashPassword(password);
-    await new TenantsRepository(db).insert(db.manager, { id: tenant, name: tenant, createdBy: 'seed' });
-    const users = new UsersRepository(db);
-    const emails: Record<string, string> = {};
-    for (const role of USER_ROLES) {
-      const email = `${role}@${tenant}.local`;
-      emails[role] = email;
-      await users.insert(db.manager, {
-        id: uuidv7(),
-        tenantId: tenant,
-        email,
-        displayName: `Demo ${role}`,
-        passwordHash: hash,
-        role,
-        warehouses: role === 'admin' ? [] : warehouses,
-      });
-    }
-    return emails;
+    return await db.transaction(async (m) => {
+      await new TenantsRepository(db).insert(m, { id: tenant, name: tenant, createdBy: 'seed' });
+      const masterData = new MasterDataRepository();
+      for (const code of warehouses)
+        await masterData.insertWarehouse(m, tenant, { code, name: `Warehouse ${code}`, timeZone: 'UTC' });
+      const users = new UsersRepository(db);
+      const emails: Record<string, string> = {};
+      for (const role of USER_ROLES) {
+        const email = `${role}@${tenant}.local`;
+        emails[role] = email;
+        await users.insert(m, {
+          id: uuidv7(),
+          tenantId: tenant,
+          email,
+          displayName: `Demo ${role}`,
+          passwordHash: hash,
+          role,
+          warehouses: role === 'admin' ? [] : warehouses,
+        });
+      }
+      return emails;
+    });
   } finally {
     await db.destroy();
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { DomainError, EventCatalog, EventService, EventStoreRepository, ListenerRegistry } from '@wms/events';
-import type { CommandContext } from '@wms/wms-domain';
+import { type CommandContext, KnownWarehouses } from '@wms/wms-domain';
 import type { FastifyReply } from 'fastify';
 import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 import { Ctx } from '../common/request-context.js';
@@ -17,6 +17,7 @@ export class EventsController {
     private readonly events: EventService,
     private readonly store: EventStoreRepository,
     private readonly listeners: ListenerRegistry,
+    private readonly warehouses: KnownWarehouses,
   ) {}
 
   @Post('events')
@@ -38,6 +39,7 @@ export class EventsController {
       dto.name,
       dto.payload,
       { ...ctx, correlationId: dto.correlationId ?? ctx.correlationId, causationId: dto.causationId },
+      { warehouses: principal.warehouses, directory: this.warehouses },
       dto,
       ctx.idempotencyKey === undefined
         ? undefined
@@ -47,7 +49,6 @@ export class EventsController {
             key: ctx.idempotencyKey,
             request: { route: 'POST /events', dto },
           },
-      principal.warehouses,
     );
     if (replayed) res.header('Idempotent-Replayed', 'true');
     return {

@@ -1,17 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import {
-  IsInt,
-  IsNumber,
-  IsOptional,
-  IsPositive,
-  IsString,
-  Length,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-} from 'class-validator';
-import { IsCode } from '@wms/wms-domain';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsCartonWeight, IsCode } from '@wms/wms-domain';
 import { IsBarcode, MAX_UNITS, ListOf, ScannedLineDto } from '../common/scan.dto.js';
 
 export class CreateOrderDto {
@@ -36,7 +25,10 @@ export class CartonDto {
   @MaxLength(64)
   @Matches(/^[A-Za-z0-9._-]+$/, { message: 'cartonId must be letters, digits, ".", "_" or "-"' })
   cartonId: string;
-  @ApiPropertyOptional({ example: 2.5 }) @IsOptional() @IsNumber() @IsPositive() @Max(10_000) weightKg?: number;
+  @ApiPropertyOptional({ example: 2.5, minimum: 0.001, maximum: 10_000, description: 'kilograms, whole grams' })
+  @IsOptional()
+  @IsCartonWeight()
+  weightKg?: number;
 }
 
 export class PackDto {

@@ -40,6 +40,23 @@ export interface IdempotencyOptions {
   request: unknown;
 }
 
+/**
+ * Which warehouses exist: the package that owns warehouses answers (libs/wms-domain's KnownWarehouses), so this
+ * library needs neither its code nor its tables.
+ */
+export interface WarehouseDirectory {
+  /** Whether the tenant has this warehouse. */
+  has(tenantId: string, warehouseId: string): Promise<boolean>;
+}
+
+/** Who publishes from outside (POST /events): what they may publish for, and where warehouses are known. */
+export interface PublisherScope {
+  /** The warehouses the publisher may publish for; an event of another warehouse is refused (403). */
+  warehouses: string[] | 'all';
+  /** An event of a warehouse the tenant does not have is refused (404). */
+  directory: WarehouseDirectory;
+}
+
 export interface Accepted {
   event: EventEnvelope;
   /** True when an earlier request with the same Idempotency-Key already recorded this event. */
@@ -88,10 +105,9 @@ export class EventService {
     name: string,
     payload: unknown,
     ctx: PublishContext,
+    publisher: PublisherScope,
     options?: PublishOptions,
     idempotency?: IdempotencyOptions,
-    /** The warehouses the publisher may publish for; an event of another warehouse is refused (403). */
-    allowedWarehouses: string[] | 'all' = 'all',
   ): Promise<Accepted> {
     return this.recordOne(
       EventCatalog.resolveExternal(name, options?.version),
@@ -99,7 +115,7 @@ export class EventService {
       ctx,
       options,
       idempotency,
-      allowedWarehouses,
+      publisher,
     );
   }
 
@@ -109,21 +125,10 @@ export class EventService {
     ctx: PublishContext,
     options?: PublishOptions,
     idempotency?: IdempotencyOptions,
-    allowedWarehouses: string[] | 'all' = 'all',
+    publisher?: PublisherScope,
   ): Promise<Accepted> {
     const envelope = this.envelope(definition, await EventCatalog.validatePayload(definition, payload), ctx, options);
-    if (
-      allowedWarehouses !== 'all' &&
-      (envelope.warehouseId === null || !allowedWarehouses.includes(envelope.warehouseId))
-    ) {
-      const reason =
-        envelope.warehouseId === null
-          ? 'tenant-wide events need a credential for every warehouse'
-          : `not allowed to publish for warehouse ${envelope.warehouseId}`;
-      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', reason, 'forbidden', [
-        { field: 'payload.warehouseId', reason },
-      ]);
-    }
+    if (publisher) await this.assertPublishable(envelope, publisher);
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
     const position = await this.recorder.record({
       envelope,
@@ -133,6 +138,23 @@ export class EventService {
     envelope.streamPosition = position;
     this.dispatcher.dispatch([envelope]);
     return { event: envelope, replayed: false };
+  }
+
+  /** The publisher may publish for the event's warehouse (403 otherwise), and the tenant has it (404 otherwise). */
+  private async assertPublishable({ tenantId, warehouseId }: EventEnvelope, publisher: PublisherScope): Promise<void> {
+    if (publisher.warehouses !== 'all' && (warehouseId === null || !publisher.warehouses.includes(warehouseId))) {
+      const reason =
+        warehouseId === null
+          ? 'tenant-wide events need a credential for every warehouse'
+          : `not allowed to publish for warehouse ${warehouseId}`;
+      throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', reason, 'forbidden', [
+        { field: 'payload.warehouseId', reason },
+      ]);
+    }
+    if (warehouseId !== null && !(await publisher.directory.has(tenantId, warehouseId))) {
+      const reason = `no warehouse ${warehouseId} in this tenant`;
+      throw new DomainError('WAREHOUSE.UNKNOWN', reason, 'not_found', [{ field: 'payload.warehouseId', reason }]);
+    }
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows } from '@wms/events';
+import { changedRows, DomainError } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import { assertGtin, GTIN } from '../common/barcode.js';
 import { conflict, isUniqueViolation, notFound } from '../common/command-context.js';
@@ -68,6 +68,38 @@ export class MasterDataRepository {
       [tenantId, warehouseId],
     );
     if (!row) throw notFound('WAREHOUSE.UNKNOWN', `no warehouse ${warehouseId}`, 'warehouseId');
+  }
+
+  /** Whether the tenant has this warehouse. */
+  hasWarehouse(m: EntityManager, tenantId: string, warehouseId: string): Promise<boolean> {
+    return hasRow(m, `SELECT 1 FROM warehouses WHERE tenant_id = $1 AND code = $2`, [tenantId, warehouseId]);
+  }
+
+  /**
+   * WAREHOUSE.UNKNOWN naming every one of `codes` the tenant has no warehouse for (`warehouses[1]`), for a write
+   * that assigns them (people, devices, API keys). The ones it has stay locked (FOR KEY SHARE) until the caller's
+   * transaction ends, so none can be removed between this check and that write.
+   */
+  async assertWarehouses(m: EntityManager, tenantId: string, codes: string[], field = 'warehouses'): Promise<void> {
+    if (!codes.length) return;
+    const rows: { code: string }[] = await m.query(
+      `SELECT code
+       FROM warehouses
+       WHERE tenant_id = $1 AND code = ANY($2::text[])
+       FOR KEY SHARE`,
+      [tenantId, codes],
+    );
+    const known = new Set(rows.map((r) => r.code));
+    const unknown = codes.flatMap((code, i) =>
+      known.has(code) ? [] : [{ field: `${field}[${i}]`, reason: `no warehouse ${code} in this tenant` }],
+    );
+    if (unknown.length)
+      throw new DomainError(
+        'WAREHOUSE.UNKNOWN',
+        unknown.map((u) => `${u.field}: ${u.reason}`).join('; '),
+        'not_found',
+        unknown,
+      );
   }
 
   insertWarehouse(m: EntityManager, tenantId: string, w: { code: string; name: string; timeZone: string }) {

@@ -77,6 +77,11 @@ export class ProjectionRebuildService {
     onProgress?: (p: RebuildProgress) => void,
   ): Promise<RebuildResult> {
     const listener = this.rebuildable(listenerName);
+    for (const field of ['from', 'to'] as const)
+      if (Number.isNaN(Date.parse(r[field])))
+        throw new DomainError('REBUILD.RANGE', `${field} must be an ISO-8601 date-time`, 'invalid', [
+          { field, reason: 'is not a date-time' },
+        ]);
     const from = new Date(r.from).toISOString();
     const to = new Date(r.to).toISOString();
     if (Date.parse(from) >= Date.parse(to))

@@ -91,6 +91,8 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'POST /admin/dead-letters/retry': ['admin'],
   'POST /admin/dead-letters/:id/discard': ['admin'],
   'POST /admin/replays': ['admin'],
+  'POST /admin/listeners/:listener/rebuild': ['admin'],
+  'GET /admin/listeners/:listener/rebuilds/:id': ['admin'],
   'GET /dashboard/stats': ['supervisor', 'admin'],
   'GET /metrics': ['admin', 'integration'],
 };
@@ -103,6 +105,7 @@ const SAMPLE_PARAMS: Record<string, string> = {
   sku: 'SKU-X',
   number: 'SO-1',
   taskId: '01900000-0000-7000-8000-000000000001',
+  listener: 'route-notifications-when-event-stored',
 };
 
 describe('sign-in, roles and warehouse scoping', () => {

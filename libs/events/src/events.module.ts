@@ -24,6 +24,9 @@ import { DeadLetterAdminService } from './dead-letters/dead-letter-admin.service
 import { DeadLetterService } from './dead-letters/dead-letter.service.js';
 import { DeadLetterRepository } from './dead-letters/dead-letter.repository.js';
 import { ReplayService } from './replay/replay.service.js';
+import { ProjectionRebuildService } from './replay/projection-rebuild.service.js';
+import { ListenerRebuildsRepository } from './replay/listener-rebuilds.repository.js';
+import { ListenerLocks } from './listeners/listener-locks.service.js';
 import { MonitoringService } from './monitoring/monitoring.service.js';
 import { ListenerRegistry } from './listeners/listener-registry.service.js';
 import { ListenerRunner } from './listeners/listener-runner.service.js';
@@ -102,10 +105,13 @@ export class EventsModule {
       ListenerRegistry,
       ListenerRunner,
       ListenerReceiptsRepository,
+      ListenerLocks,
       DeadLetterService,
       DeadLetterRepository,
       DeadLetterAdminService,
       ReplayService,
+      ProjectionRebuildService,
+      ListenerRebuildsRepository,
       MonitoringService,
       AuditService,
       AccessChanges,

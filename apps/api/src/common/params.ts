@@ -35,3 +35,10 @@ export const IdParam = new ParseUUIDPipe({
 
 /** The `:number` of an ASN or an order. */
 export const NumberParam = new PathCode('number');
+
+/** The `:listener` of a queued listener's admin routes: its name, as in `@QueuedListener({ name })`. */
+export const ListenerParam = new PathCode(
+  'listener',
+  /^[a-z0-9][a-z0-9._-]{0,199}$/,
+  'must be a listener name of lower-case letters, digits, ".", "_" or "-"',
+);

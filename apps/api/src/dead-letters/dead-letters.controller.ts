@@ -1,11 +1,21 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { DeadLetterAdminService, ReplayService } from '@wms/events';
-import { IdParam } from '../common/params.js';
+import { DeadLetterAdminService, ProjectionRebuildService, ReplayService } from '@wms/events';
+import { IdParam, ListenerParam } from '../common/params.js';
 import { actorOf, Allow, Auth, type Principal } from '../auth/principal.js';
-import { BulkRetryDto, DeadLetterFilterDto, DeadLetterListQuery, DiscardDto, ReplayDto } from './dead-letters.dto.js';
+import {
+  BulkRetryDto,
+  DeadLetterFilterDto,
+  DeadLetterListQuery,
+  DiscardDto,
+  RebuildDto,
+  ReplayDto,
+} from './dead-letters.dto.js';
 
-/** Failed jobs for admins: inspect, group, retry (one or by filter, with a dry run), discard; replay history. */
+/**
+ * Failed jobs for admins: inspect, group, retry (one or by filter, with a dry run), discard; replay history;
+ * rebuild a projection listener.
+ */
 @ApiTags('dead letters')
 @ApiBearerAuth()
 @Allow('admin')
@@ -14,6 +24,7 @@ export class DeadLettersController {
   constructor(
     private readonly deadLetters: DeadLetterAdminService,
     private readonly replays: ReplayService,
+    private readonly rebuilds: ProjectionRebuildService,
   ) {}
 
   @Get('dead-letters')
@@ -54,5 +65,19 @@ export class DeadLettersController {
   async replay(@Auth() p: Principal, @Body() dto: ReplayDto) {
     const { eventIds, ...result } = await this.replays.replay(actorOf(p), p.tenantId, dto);
     return { ...result, firstEventId: eventIds[0] ?? null, lastEventId: eventIds.at(-1) ?? null };
+  }
+
+  @Post('listeners/:listener/rebuild')
+  rebuild(@Auth() p: Principal, @Param('listener', ListenerParam) listener: string, @Body() dto: RebuildDto) {
+    return this.rebuilds.rebuild(actorOf(p), p.tenantId, listener, dto);
+  }
+
+  @Get('listeners/:listener/rebuilds/:id')
+  rebuildProgress(
+    @Auth() p: Principal,
+    @Param('listener', ListenerParam) listener: string,
+    @Param('id', IdParam) id: string,
+  ) {
+    return this.rebuilds.progress(p.tenantId, listener, id);
   }
 }

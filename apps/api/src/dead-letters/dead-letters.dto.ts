@@ -91,3 +91,16 @@ export class ReplayDto {
   @IsBoolean()
   broadcast = false;
 }
+
+export class RebuildDto {
+  @ApiProperty({ description: 'events that occurred at or after this (ISO-8601)', example: '2026-11-01T00:00:00Z' })
+  @IsISO8601({ strict: true })
+  from: string;
+  @ApiProperty({ description: 'events that occurred before this (ISO-8601)', example: '2026-11-02T00:00:00Z' })
+  @IsISO8601({ strict: true })
+  to: string;
+  @ApiPropertyOptional({ description: 'reset in a transaction that is rolled back: only the counts' })
+  @IsOptional()
+  @IsBoolean()
+  dryRun = false;
+}

@@ -15,6 +15,7 @@ import {
   ListenerReceiptsRepository,
   EventStoreRepository,
   type Operator,
+  ProjectionRebuildService,
   ReplayService,
   TenantsService,
 } from '@wms/events';
@@ -25,7 +26,7 @@ import os from 'node:os';
 
 /**
  * The admins' command line, artisan-style: `npm run wms -- dead-letters:list`, `dead-letters:retry`,
- * `dead-letters:discard`, `events:replay`, `events:tail`, `tenants:create|suspend|resume|list`. Uses the same services as the api; actions
+ * `dead-letters:discard`, `events:replay`, `listeners:rebuild`, `events:tail`, `tenants:create|suspend|resume|list`. Uses the same services as the api; actions
  * are audited as the operating-system user.
  */
 @Module({})
@@ -221,6 +222,55 @@ export function program(): Command {
         const { eventIds: _ids, ...summary } = result;
         print(cli.opts().json, summary, () => [
           `replay ${result.replayId}: ${result.events} event(s), ${result.jobs} listener job(s)`,
+        ]);
+      }),
+    );
+
+  cli
+    .command('listeners:rebuild')
+    .description("rebuild a projection listener's rows for a range: reset its receipts and replay the range to it")
+    .requiredOption('--listener <name>', 'a listener declared with rebuildable: true')
+    .requiredOption('--from <date>', 'occurred at or after', iso)
+    .requiredOption('--to <date>', 'occurred before', iso)
+    .option('--dry-run', 'reset in a transaction that is rolled back: only the counts')
+    .option('--wait', 'wait until the listener has handled every queued event, showing progress')
+    .action((o) =>
+      withApp(async (app) => {
+        const tenantId = cli.opts().tenant;
+        const say = (line: string) => !cli.opts().json && process.stderr.write(line);
+        const rebuilds = app.get(ProjectionRebuildService);
+        const result = await rebuilds.rebuild(
+          actor,
+          tenantId,
+          o.listener,
+          { from: o.from, to: o.to, dryRun: Boolean(o.dryRun) },
+          (p) =>
+            say(
+              p.step === 'reset'
+                ? `reset ${p.receiptsReset} receipt(s) of ${p.eventsReset} event(s)\n`
+                : `\rqueued ${p.eventsQueued} event(s)…`,
+            ),
+        );
+        if (result.dryRun) {
+          return print(cli.opts().json, result, () => [
+            result.resumes
+              ? `would finish interrupted rebuild ${result.resumes}`
+              : `would reset ${result.receiptsReset} receipt(s) of ${result.eventsReset} event(s) and replay them`,
+          ]);
+        }
+        say('\n');
+        let handled: number | undefined;
+        while (o.wait) {
+          handled = (await rebuilds.progress(tenantId, result.listener, result.id)).handled;
+          say(`\rhandled ${handled}/${result.eventsQueued}`);
+          if (handled >= result.eventsQueued) break;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        if (o.wait) say('\n');
+        const { cursor: _cursor, ...summary } = result;
+        print(cli.opts().json, { ...summary, handled }, () => [
+          `rebuild ${result.id} of ${result.listener}${result.resumed ? ' (finished an interrupted one)' : ''}: ` +
+            `${result.receiptsReset} receipt(s) reset, ${result.eventsQueued} event(s) queued`,
         ]);
       }),
     );

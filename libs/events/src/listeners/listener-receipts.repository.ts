@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { changedRows } from '../database/changed-rows.js';
 import { PERCENTILES, type Percentiles } from '../store/event-store.repository.js';
 
 /** Owns `listener_receipts`: which queued listener has handled which event (each at most once). */
@@ -18,6 +19,16 @@ export class ListenerReceiptsRepository {
       [listener, event.id, event.tenantId, event.recordedAt],
     );
     return claimed.length > 0;
+  }
+
+  /** Forgets that the listener handled `eventIds` (a rebuild), in the caller's transaction; how many it had. */
+  async forget(m: EntityManager, listener: string, eventIds: string[]): Promise<number> {
+    const forgotten = await changedRows(
+      m,
+      `DELETE FROM listener_receipts WHERE listener = $1 AND event_id = ANY($2::uuid[]) RETURNING event_id`,
+      [listener, eventIds],
+    );
+    return forgotten.length;
   }
 
   /** How many of `eventIds` the listener has handled. */

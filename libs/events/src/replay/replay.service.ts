@@ -6,6 +6,7 @@ import { EventBroadcaster } from '../broadcasting/event-broadcaster.service.js';
 import type { EventActor } from '../envelope/event-envelope.js';
 import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
+import { ListenerLocks } from '../listeners/listener-locks.service.js';
 import { ListenerRegistry } from '../listeners/listener-registry.service.js';
 import { type ListenerJobs, LISTENERS_QUEUE, type QueueOf } from '../queues.js';
 import { EventStoreRepository, type OccurredRange } from '../store/event-store.repository.js';
@@ -35,6 +36,7 @@ export class ReplayService {
     private readonly registry: ListenerRegistry,
     private readonly broadcaster: EventBroadcaster,
     private readonly audit: AuditService,
+    private readonly locks: ListenerLocks,
     @InjectQueue(LISTENERS_QUEUE) private readonly listeners: QueueOf<ListenerJobs>,
   ) {}
 
@@ -58,6 +60,19 @@ export class ReplayService {
         [{ field: 'listener', reason: 'unknown listener' }],
       );
     }
+    // One replay or rebuild of a listener at a time (in any process): these are the listeners this one feeds.
+    const targets = r.listener
+      ? [r.listener]
+      : (r.name ? this.registry.forEvent(r.name) : this.registry.all()).map((l) => l.name);
+    return this.locks.whileHeld(tenantId, targets, () => this.replayHeld(actor, tenantId, r, onProgress));
+  }
+
+  private async replayHeld(
+    actor: EventActor,
+    tenantId: string,
+    r: ReplayRequest,
+    onProgress?: (done: number) => void,
+  ): Promise<ReplayResult> {
     const replayId = uuidv7();
     const eventIds: string[] = [];
     let jobs = 0;

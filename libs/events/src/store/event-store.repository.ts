@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
@@ -97,6 +97,28 @@ export interface OccurredRange {
   aggregateId?: string;
   warehouseId?: string;
 }
+
+/** One tenant's events of some names that occurred in [from, to): what a listener's rebuild covers. */
+export interface ListenerRange {
+  tenantId: string;
+  names: string[];
+  from: string;
+  to: string;
+}
+
+/** Where a page over a ListenerRange ended: pages go in (occurredAt, id) order. */
+export interface RangeCursor {
+  occurredAt: string;
+  id: string;
+}
+
+const rangeWhere = (q: ListenerRange, after: RangeCursor | undefined) =>
+  new SqlWhere()
+    .add('tenant_id = ?', q.tenantId)
+    .add('name = ANY(?)', q.names)
+    .add('occurred_at >= ?', q.from)
+    .add('occurred_at < ?', q.to)
+    .addEach('(occurred_at, id) > (?::timestamptz, ?::uuid)', [after?.occurredAt, after?.id]);
 
 /** Milliseconds at the 50th, 95th and 99th percentile; null when there was nothing to measure. */
 export interface Percentiles {
@@ -224,6 +246,43 @@ export class EventStoreRepository {
       where.params,
     );
     return rows.map(toEnvelope);
+  }
+
+  /**
+   * A page of a ListenerRange, in (occurredAt, id) order after `after`: a keyset on the (tenant_id, occurred_at)
+   * index, so each page of a long range costs the same. `m` reads in the caller's transaction.
+   */
+  async pageInRange(
+    q: ListenerRange,
+    after: RangeCursor | undefined,
+    limit: number,
+    m: EntityManager = this.db.manager,
+  ): Promise<EventEnvelope[]> {
+    const where = rangeWhere(q, after);
+    const rows: EventRow[] = await m.query(
+      `SELECT ${COLUMNS.join(', ')}
+       FROM event_store
+       WHERE ${where.sql}
+       ORDER BY occurred_at, id
+       LIMIT ${where.param(limit)}`,
+      where.params,
+    );
+    return rows.map(toEnvelope);
+  }
+
+  /** Like pageInRange, only the keys: what a rebuild resets. */
+  async keysInRange(
+    q: ListenerRange,
+    after: RangeCursor | undefined,
+    limit: number,
+    m: EntityManager = this.db.manager,
+  ): Promise<RangeCursor[]> {
+    const where = rangeWhere(q, after);
+    const rows: { id: string; occurred_at: Date }[] = await m.query(
+      `SELECT id, occurred_at FROM event_store WHERE ${where.sql} ORDER BY occurred_at, id LIMIT ${where.param(limit)}`,
+      where.params,
+    );
+    return rows.map((r) => ({ occurredAt: r.occurred_at.toISOString(), id: r.id }));
   }
 
   /** Events per minute and name of the last `minutes`, of the tenant in the warehouses given. */

@@ -94,10 +94,10 @@ export class ReplayDto {
 
 export class RebuildDto {
   @ApiProperty({ description: 'events that occurred at or after this (ISO-8601)', example: '2026-11-01T00:00:00Z' })
-  @IsISO8601({ strict: true })
+  @IsStrictDateTime()
   from: string;
   @ApiProperty({ description: 'events that occurred before this (ISO-8601)', example: '2026-11-02T00:00:00Z' })
-  @IsISO8601({ strict: true })
+  @IsStrictDateTime()
   to: string;
   @ApiPropertyOptional({ description: 'reset in a transaction that is rolled back: only the counts' })
   @IsOptional()

@@ -222,12 +222,15 @@ describe(PartitionedEventStore1764700000000.name, () => {
     await c.connect();
     await c.query(sql).finally(() => c.end());
   };
-  const migrate = async (list: typeof migrations, undoLast = false) => {
+  /** Runs every migration, or undoes them back to and including the partitioning (later ones first). */
+  const migrate = async (list: typeof migrations, undoPartitioning = false) => {
     const ds = new DataSource({ type: 'postgres', url, migrations: list, migrationsTableName: 'typeorm_migrations' });
     await ds.initialize();
     try {
-      if (undoLast) await ds.undoLastMigration({ transaction: 'each' });
-      else await ds.runMigrations({ transaction: 'each' });
+      if (undoPartitioning) {
+        const later = list.length - list.indexOf(PartitionedEventStore1764700000000);
+        for (let i = 0; i < later; i++) await ds.undoLastMigration({ transaction: 'each' });
+      } else await ds.runMigrations({ transaction: 'each' });
     } finally {
       await ds.destroy();
     }

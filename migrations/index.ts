@@ -7,6 +7,7 @@ import { Access1764500000000 } from './1764500000000-access.js';
 import { RecipientFailures1764510000000 } from './1764510000000-recipient-failures.js';
 import { TenantBacklog1764520000000 } from './1764520000000-tenant-backlog.js';
 import { ReceiptLatency1764600000000 } from './1764600000000-receipt-latency.js';
+import { TableLifetimes1764710000000 } from './1764710000000-table-lifetimes.js';
 
 /** Every migration, in order. The only way the schema changes. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   RecipientFailures1764510000000,
   TenantBacklog1764520000000,
   ReceiptLatency1764600000000,
+  TableLifetimes1764710000000,
 ];

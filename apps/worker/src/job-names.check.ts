@@ -1,10 +1,18 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { EVENTS_QUEUE, ListenerRegistry, LISTENERS_QUEUE, PROCESS_EVENT_JOB } from '@wms/events';
+import {
+  EVENTS_QUEUE,
+  ListenerRegistry,
+  LISTENERS_QUEUE,
+  MAINTENANCE_QUEUE,
+  PROCESS_EVENT_JOB,
+  PRUNE_TABLES_JOB,
+} from '@wms/events';
 import { DELIVER_GROUP_JOB, DELIVER_JOB, NOTIFICATIONS_QUEUE } from '@wms/notifications';
 import type { Queue } from 'bullmq';
 import { EventListenerProcessor } from './event-listener.processor.js';
+import { MaintenanceProcessor } from './maintenance.processor.js';
 import { NotificationDeliveryProcessor } from './notification-delivery.processor.js';
 import { ProcessEventProcessor } from './process-event.processor.js';
 
@@ -25,11 +33,12 @@ export class JobNamesCheck implements OnApplicationBootstrap {
     private readonly events: ProcessEventProcessor,
     private readonly listenerJobs: EventListenerProcessor,
     private readonly deliveries: NotificationDeliveryProcessor,
+    private readonly maintenance: MaintenanceProcessor,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     await this.check();
-    for (const host of [this.events, this.listenerJobs, this.deliveries]) {
+    for (const host of [this.events, this.listenerJobs, this.deliveries, this.maintenance]) {
       host.worker
         .run()
         .catch((error: Error) =>
@@ -43,6 +52,7 @@ export class JobNamesCheck implements OnApplicationBootstrap {
       [EVENTS_QUEUE]: new Set([PROCESS_EVENT_JOB]),
       [LISTENERS_QUEUE]: new Set(this.listeners.all().map((l) => l.name)),
       [NOTIFICATIONS_QUEUE]: new Set([DELIVER_JOB, DELIVER_GROUP_JOB]),
+      [MAINTENANCE_QUEUE]: new Set([PRUNE_TABLES_JOB]),
     };
     const unknown: string[] = [];
     for (const [queue, names] of Object.entries(handled)) {

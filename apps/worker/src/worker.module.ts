@@ -1,12 +1,13 @@
 import { Processor } from '@nestjs/bullmq';
 import type { WorkerSettings } from './worker-config.js';
 import { DynamicModule, Module, ModuleMetadata } from '@nestjs/common';
-import { EVENTS_QUEUE, EventsModule, LISTENERS_QUEUE } from '@wms/events';
+import { EVENTS_QUEUE, EventsModule, LISTENERS_QUEUE, MAINTENANCE_QUEUE } from '@wms/events';
 import { NOTIFICATIONS_QUEUE, NotificationsModule } from '@wms/notifications';
 import { WmsDomainModule } from '@wms/wms-domain';
 import { LoggerModule } from 'nestjs-pino';
 import { EventListenerProcessor } from './event-listener.processor.js';
 import { JobNamesCheck } from './job-names.check.js';
+import { MaintenanceProcessor } from './maintenance.processor.js';
 import { NotificationDeliveryProcessor } from './notification-delivery.processor.js';
 import { OutboxRelayScheduler } from './outbox-relay.scheduler.js';
 import { SystemAlertMonitor } from './system-alert.monitor.js';
@@ -30,6 +31,7 @@ export class WorkerModule {
       concurrency: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
     })(EventListenerProcessor);
     Processor(NOTIFICATIONS_QUEUE, { ...workerOptions, concurrency: 20 })(NotificationDeliveryProcessor);
+    Processor(MAINTENANCE_QUEUE, { ...workerOptions, concurrency: 1 })(MaintenanceProcessor);
     return {
       module: WorkerModule,
       imports: [
@@ -44,6 +46,7 @@ export class WorkerModule {
         ProcessEventProcessor,
         EventListenerProcessor,
         NotificationDeliveryProcessor,
+        MaintenanceProcessor,
         OutboxRelayScheduler,
         SystemAlertMonitor,
       ],

@@ -35,8 +35,17 @@ import { EventPipeline } from './processing/event-pipeline.service.js';
 import { EventDispatcher } from './publishing/event-dispatcher.service.js';
 import { EventRecorder } from './outbox/event-recorder.js';
 import { EventService } from './publishing/event.service.js';
-import { EVENTS_QUEUE, LISTENERS_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
+import { EVENTS_QUEUE, LISTENERS_QUEUE, MAINTENANCE_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
+import { TablePruner } from './retention/table-pruner.service.js';
 import { EventStoreRepository } from './store/event-store.repository.js';
+import { declareLifetime } from './retention/table-lifetimes.js';
+
+// Broadcasts too large for a NOTIFY (Postgres-only profile) wait here for the api instances to read them; the
+// socket.io adapter deletes its own after 30 s while an api runs. This is for when none does.
+declareLifetime('socket_io_attachments', {
+  lifetime: 'an hour (socket.io reads an attachment within seconds; its adapter deletes them after 30 s)',
+  expired: () => ({ where: `created_at < now() - interval '1 hour'`, params: [] }),
+});
 
 /** Owns the connection the socket.io emitter publishes on, and closes it at shutdown. */
 @Injectable()
@@ -113,6 +122,7 @@ export class EventsModule {
       CredentialsRepository,
       SessionsRepository,
       SignInRepository,
+      TablePruner,
     ];
     return {
       module: EventsModule,
@@ -141,6 +151,15 @@ export class EventsModule {
             },
           },
           { name: LISTENERS_QUEUE, defaultJobOptions: listenerJobs },
+          {
+            name: MAINTENANCE_QUEUE,
+            defaultJobOptions: {
+              attempts: 3,
+              backoff: { type: 'exponential', delay: 60_000 },
+              removeOnComplete: { count: 100 },
+              removeOnFail: { count: 100 },
+            },
+          },
         ),
       ],
       providers,

@@ -10,6 +10,11 @@ export const PROCESS_EVENT_JOB = 'process-event';
 /** One job per (queued listener, event); the job name is the listener's name. */
 export const LISTENERS_QUEUE = 'event-listeners';
 
+/** Installation-wide upkeep, run by BullMQ job schedulers (so once across any number of workers). */
+export const MAINTENANCE_QUEUE = 'maintenance';
+/** Deletes the rows of every table that outlived its lifetime (retention/table-lifetimes.ts). */
+export const PRUNE_TABLES_JOB = 'prune-tables';
+
 export const PROCESS_EVENT_ATTEMPTS = 10;
 
 /** BullMQ rejects custom job ids containing ':'; `@` keeps (listener, event) readable and unique. */
@@ -18,6 +23,11 @@ export const listenerJobId = (listener: string, eventId: string) => `${listener}
 /** The jobs of the `events` queue, by name. */
 export interface EventsJobs {
   [PROCESS_EVENT_JOB]: EventEnvelope;
+}
+
+/** The jobs of the `maintenance` queue, by name; each is started by its job scheduler of the same id. */
+export interface MaintenanceJobs {
+  [PRUNE_TABLES_JOB]: Record<string, never>;
 }
 
 /** The jobs of the `event-listeners` queue: named after their listener, each carrying its event. */

@@ -4,6 +4,7 @@ import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
 
 export interface EventQuery {
   tenantId: string;
@@ -107,6 +108,8 @@ export interface Percentiles {
 export const PERCENTILES = `percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
        percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99`;
+
+declareExempt('event_store', 'the history itself: only whole partitions leave it, archived and verified first');
 
 /** The append-only event store. */
 @Injectable()

@@ -73,6 +73,7 @@ describe('metrics and dashboard figures', () => {
     expect((await api.json()).queues.map((q: { name: string }) => q.name).sort()).toEqual([
       'event-listeners',
       'events',
+      'maintenance',
       'notifications',
     ]);
   });

@@ -43,9 +43,11 @@ export class ApiConfig {
   @Min(1)
   LOGIN_MAX_FAILURES = 5;
 
+  /** Also how long failures are counted. At most a day: the maintenance job forgets a day-old failure whose lock ended. */
   @Type(() => Number)
   @IsInt({ message: 'LOGIN_LOCKOUT_MINUTES must be an integer' })
   @Min(1)
+  @Max(1440, { message: 'LOGIN_LOCKOUT_MINUTES must be at most 1440 (a day)' })
   LOGIN_LOCKOUT_MINUTES = 15;
 
   /** How long a device token or API key lookup is cached; a revocation takes effect within this time. */

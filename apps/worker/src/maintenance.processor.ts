@@ -8,7 +8,9 @@ import {
   MAINTENANCE_QUEUE,
   MAINTENANCE_SCHEDULE,
   type MaintenanceJobs,
+  PRUNE_TABLES_JOB,
   type QueueOf,
+  TablePruner,
 } from '@wms/events';
 import { DeadLetteringHost } from './dead-lettering.host.js';
 
@@ -21,6 +23,7 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
   constructor(
     private readonly partitions: EventPartitions,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: QueueOf<MaintenanceJobs>,
+    private readonly pruner: TablePruner,
     deadLetters: DeadLetterService,
   ) {
     super(deadLetters);
@@ -39,6 +42,11 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
       case ENSURE_EVENT_PARTITIONS_JOB:
         await this.partitions.ensureAhead();
         return;
+      case PRUNE_TABLES_JOB: {
+        const report = await this.pruner.prune({ actor: { type: 'system', id: 'maintenance' } });
+        if (report.failed.length) throw new Error(`pruning ${report.failed.join(', ')} failed; the rest was pruned`);
+        return;
+      }
     }
   }
 }

@@ -40,7 +40,16 @@ import { EventRecorder } from './outbox/event-recorder.js';
 import { EventService } from './publishing/event.service.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE, MAINTENANCE_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
 import { EventPartitions } from './store/event-partitions.js';
+import { TablePruner } from './retention/table-pruner.service.js';
 import { EventStoreRepository } from './store/event-store.repository.js';
+import { declareLifetime } from './retention/table-lifetimes.js';
+
+// Broadcasts too large for a NOTIFY (Postgres-only profile) wait here for the api instances to read them; the
+// socket.io adapter deletes its own after 30 s while an api runs. This is for when none does.
+declareLifetime('socket_io_attachments', {
+  lifetime: 'an hour (socket.io reads an attachment within seconds; its adapter deletes them after 30 s)',
+  expired: () => ({ where: `created_at < now() - interval '1 hour'`, params: [] }),
+});
 
 /** Owns the connection the socket.io emitter publishes on, and closes it at shutdown. */
 @Injectable()
@@ -121,6 +130,7 @@ export class EventsModule {
       CredentialsRepository,
       SessionsRepository,
       SignInRepository,
+      TablePruner,
     ];
     return {
       module: EventsModule,

@@ -38,6 +38,8 @@ export * from './database/unique-violation.js';
 export * from './database/unit-of-work.js';
 export * from './outbound/outbound-url.js';
 export * from './queues.js';
+export * from './retention/table-lifetimes.js';
+export * from './retention/table-pruner.service.js';
 export * from './monitoring/monitoring.service.js';
 export * from './monitoring/system-alert.events.js';
 export * from './audit/audit.service.js';

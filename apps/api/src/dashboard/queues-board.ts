@@ -3,7 +3,7 @@ import { EventsConfig } from '@wms/events';
 import { FastifyAdapter } from '@bull-board/fastify';
 import { BullBoardModule } from '@bull-board/nestjs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { EVENTS_QUEUE, LISTENERS_QUEUE } from '@wms/events';
+import { EVENTS_QUEUE, LISTENERS_QUEUE, MAINTENANCE_QUEUE } from '@wms/events';
 import { NOTIFICATIONS_QUEUE } from '@wms/notifications';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { TokenService } from '../auth/token.service.js';
@@ -12,7 +12,7 @@ export const QUEUES_BOARD_ROUTE = '/admin/queues';
 /** The cookie the dashboard sets for admins (path-limited, SameSite=Strict) so the queue UI can be opened in a tab. */
 export const BOARD_COOKIE = 'wms_board_token';
 
-/** bull-board's queue UI for the three queues. */
+/** bull-board's queue UI for the queues: events, listeners, notifications and maintenance. */
 export const QueuesBoardModules = [
   BullBoardModule.forRoot({
     route: QUEUES_BOARD_ROUTE,
@@ -22,6 +22,7 @@ export const QueuesBoardModules = [
     { name: EVENTS_QUEUE, adapter: BullMQAdapter },
     { name: LISTENERS_QUEUE, adapter: BullMQAdapter },
     { name: NOTIFICATIONS_QUEUE, adapter: BullMQAdapter },
+    { name: MAINTENANCE_QUEUE, adapter: BullMQAdapter },
   ),
 ];
 

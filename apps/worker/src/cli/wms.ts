@@ -17,6 +17,7 @@ import {
   type Operator,
   ProjectionRebuildService,
   ReplayService,
+  TablePruner,
   TenantsService,
 } from '@wms/events';
 import { NotificationsModule } from '@wms/notifications';
@@ -26,7 +27,7 @@ import os from 'node:os';
 
 /**
  * The admins' command line, artisan-style: `npm run wms -- dead-letters:list`, `dead-letters:retry`,
- * `dead-letters:discard`, `events:replay`, `listeners:rebuild`, `events:tail`, `tenants:create|suspend|resume|list`. Uses the same services as the api; actions
+ * `dead-letters:discard`, `events:replay`, `listeners:rebuild`, `events:tail`, `tables:prune`, `tenants:create|suspend|resume|list`. Uses the same services as the api; actions
  * are audited as the operating-system user.
  */
 @Module({})
@@ -305,6 +306,34 @@ export function program(): Command {
         }
       }),
     );
+  cli
+    .command('tables:prune')
+    .description('delete the rows of every table that outlived its lifetime, in small batches (hourly in the worker)')
+    .option('--dry-run', 'only count the expired rows of each table')
+    .option('--batch-size <n>', 'rows per DELETE', int)
+    .action((o) =>
+      withApp(async (app) => {
+        const json = cli.opts().json;
+        const done = o.dryRun ? 'expired' : 'deleted';
+        const progress = (table: string, rows: number) => {
+          if (!json) process.stderr.write(`\r\x1b[K${table}: ${rows} row(s) ${done}…`);
+        };
+        const report = await app
+          .get(TablePruner)
+          .prune({ actor, dryRun: Boolean(o.dryRun), batchRows: o.batchSize, onProgress: progress });
+        if (!json) process.stderr.write('\r\x1b[K');
+        print(json, report, () => [
+          ...report.tables.map(
+            (t) =>
+              `${t.table.padEnd(26)} ${String(t.rows).padStart(9)} ${done}  ` +
+              (t.error ? `FAILED: ${t.error}` : `(${t.lifetime})`),
+          ),
+          `${report.dryRun ? 'would delete' : 'deleted'} ${report.rows} row(s) in ${report.ms} ms`,
+        ]);
+        if (report.failed.length) throw new Error(`pruning ${report.failed.join(', ')} failed; the rest was pruned`);
+      }),
+    );
+
   const operator = (config: EventsConfig): Operator => {
     if (!config.OPS_TENANT)
       throw new ConfigError([

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { changedRows } from '../database/changed-rows.js';
 import { tenantOf } from './tenants.repository.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
 
 /** A scanner device's token, or an integration's API key: the two tables differ only by integration_id. */
 export type CredentialKind = 'device' | 'api_key';
@@ -28,6 +29,9 @@ export interface CredentialAccess {
   /** null for a device token. */
   integrationId: string | null;
 }
+
+for (const table of ['device_tokens', 'api_keys'])
+  declareExempt(table, 'one row per credential ever issued; revoked ones say who issued and revoked what');
 
 /** Owns `device_tokens` and `api_keys`: opaque credentials of devices and integrations, only their SHA-256 kept. */
 @Injectable()

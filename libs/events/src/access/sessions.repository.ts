@@ -2,6 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { changedRows } from '../database/changed-rows.js';
+import { declareLifetime } from '../retention/table-lifetimes.js';
+
+// Used up and revoked tokens stay until they would have expired: presenting one is refused the same either way.
+declareLifetime('refresh_tokens', {
+  lifetime: 'until it expires (REFRESH_TOKEN_TTL_DAYS after sign-in)',
+  expired: () => ({ where: `expires_at < now()`, params: [] }),
+});
 
 /** Owns `refresh_tokens`: a person's sessions, each a refresh token of which only the hash is kept. */
 @Injectable()

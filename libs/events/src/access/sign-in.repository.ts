@@ -1,6 +1,24 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { changedRows } from '../database/changed-rows.js';
+import { declareLifetime } from '../retention/table-lifetimes.js';
+
+/**
+ * Failures are forgotten LOGIN_LOCKOUT_MINUTES after the last one (an api setting of at most a day), and a lock
+ * ends by itself: a row untouched for a day whose lock has ended counts for nothing.
+ */
+declareLifetime('login_failures', {
+  lifetime: 'a day after the last failed sign-in, once its lock has ended',
+  expired: () => ({
+    where: `updated_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())`,
+    params: [],
+  }),
+});
+
+declareLifetime('set_password_codes', {
+  lifetime: 'until it expires (72 hours after it was issued), used or not',
+  expired: () => ({ where: `expires_at < now()`, params: [] }),
+});
 
 /** The failed sign-ins counted against one email (known or not) inside the lockout window. */
 export interface LoginFailures {

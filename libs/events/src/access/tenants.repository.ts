@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { changedRows } from '../database/changed-rows.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
 
 export interface Tenant {
   id: string;
@@ -40,6 +41,8 @@ export const tenantOf = {
   active: (tenantIdColumn: string) =>
     `EXISTS (SELECT 1 FROM tenants t WHERE t.id = ${tenantIdColumn} AND t.suspended_at IS NULL)`,
 };
+
+declareExempt('tenants', "the installation's tenants; suspended, never deleted");
 
 /** Owns the `tenants` table: the installation's tenants and whether each is suspended. */
 @Injectable()

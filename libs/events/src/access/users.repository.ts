@@ -12,6 +12,7 @@ import {
   type UserRole,
   type UserSummary,
 } from './user-account.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
 
 interface ContactRow {
   id: string;
@@ -64,6 +65,8 @@ const toContact = (r: ContactRow): UserContact => ({
   role: r.role,
   timeZone: r.time_zone,
 });
+
+declareExempt('users', 'people; disabled, never deleted (the audit log and notifications name them)');
 
 /**
  * Owns the `users` table: people of a tenant, their role, warehouses, contact details and sign-in state.

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { EventActor } from '../envelope/event-envelope.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
 
 export interface AuditEntry {
   tenantId: string;
@@ -15,6 +16,8 @@ export interface AuditRow extends AuditEntry {
   id: string;
   at: string;
 }
+
+declareExempt('audit_log', 'the record of who did what: append-only at the database, kept');
 
 /** The append-only audit log of admin actions (the table refuses updates and deletes). */
 @Injectable()

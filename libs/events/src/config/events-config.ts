@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 
 export type QueueConnection = 'redis' | 'postgres';
 
@@ -69,6 +69,41 @@ export class EventsConfig {
   @Min(1, { message: 'OFFLINE_ACCEPT_DAYS must be a whole number of days from 1 to 3650' })
   @Max(3650, { message: 'OFFLINE_ACCEPT_DAYS must be a whole number of days from 1 to 3650' })
   OFFLINE_ACCEPT_DAYS = 7;
+
+  /**
+   * How long an Idempotency-Key is kept (a resend returns the first answer), after which it is pruned. Never shorter
+   * than OFFLINE_ACCEPT_DAYS: a scan accepted that late can be resent that late, and must find its key.
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'IDEMPOTENCY_TTL_HOURS must be an integer number of hours' })
+  @Min(1, { message: 'IDEMPOTENCY_TTL_HOURS must be an integer number of hours' })
+  @ValidateBy({
+    name: 'coversOfflineAcceptWindow',
+    validator: {
+      validate: (hours: number, args) => {
+        const days = (args?.object as EventsConfig).OFFLINE_ACCEPT_DAYS;
+        // A bad OFFLINE_ACCEPT_DAYS is reported on its own.
+        return !Number.isInteger(days) || hours >= days * 24;
+      },
+      defaultMessage: (args) => {
+        const days = (args?.object as EventsConfig).OFFLINE_ACCEPT_DAYS;
+        return (
+          `IDEMPOTENCY_TTL_HOURS must be at least OFFLINE_ACCEPT_DAYS × 24 = ${days * 24} hours: a scan accepted ` +
+          `up to OFFLINE_ACCEPT_DAYS (${days}) days late can be resent that late, and an expired key would apply it twice`
+        );
+      },
+    },
+  })
+  IDEMPOTENCY_TTL_HOURS = 168;
+
+  /**
+   * The hot history, in days: delivery attempts, listener receipts and settled dead letters are pruned after it
+   * (and archived event partitions leave the store).
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'EVENT_RETENTION_DAYS must be a whole number of days of at least 1' })
+  @Min(1, { message: 'EVENT_RETENTION_DAYS must be a whole number of days of at least 1' })
+  EVENT_RETENTION_DAYS = 90;
 
   /**
    * Lets URLs that users enter (push endpoints, webhooks) reach private, loopback and link-local addresses and

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { changedRows } from '../database/changed-rows.js';
+import { EventsConfig } from '../config/events-config.js';
 import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
+import { declareLifetime } from '../retention/table-lifetimes.js';
 import type { DeadLetterStatus } from './dead-letter-status.js';
 
 export interface DeadLetterFilter {
@@ -84,6 +86,15 @@ const where = (tenantId: string, f: DeadLetterFilter) =>
     .add('last_failed_at >= ?', f.from)
     .add('last_failed_at < ?', f.to)
     .addEach(`(event_id::text = ? OR payload::text ILIKE ?)`, [f.search, containing(f.search)]);
+
+// Open and retried ones wait for an admin or their retry, however old: nothing fails silently.
+declareLifetime('dead_letters', {
+  lifetime: 'EVENT_RETENTION_DAYS after it was resolved or discarded; open and retried ones are kept',
+  expired: (settings) => ({
+    where: `status IN ('resolved', 'discarded') AND status_at < now() - make_interval(days => $1)`,
+    params: [settings(EventsConfig).EVENT_RETENTION_DAYS],
+  }),
+});
 
 /** Owns `dead_letters`: every exhausted job with its payload, error and history, and what admins did with it. */
 @Injectable()

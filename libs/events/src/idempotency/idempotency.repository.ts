@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { EventsConfig } from '../config/events-config.js';
+import { declareLifetime } from '../retention/table-lifetimes.js';
 
 /** A caller's Idempotency-Key: whose it is, the key, and the hash of the request it came with. */
 export interface IdempotencyClaim {
@@ -18,6 +20,14 @@ export interface FirstRequest {
   /** For a unit of work: its stored `{ result }`. */
   response: unknown;
 }
+
+declareLifetime('idempotency_keys', {
+  lifetime: 'IDEMPOTENCY_TTL_HOURS after the first request (never shorter than OFFLINE_ACCEPT_DAYS)',
+  expired: (settings) => ({
+    where: `created_at < now() - make_interval(hours => $1)`,
+    params: [settings(EventsConfig).IDEMPOTENCY_TTL_HOURS],
+  }),
+});
 
 /**
  * Owns `idempotency_keys`, but for the group-commit statement of EventRecorder, which claims keys of single

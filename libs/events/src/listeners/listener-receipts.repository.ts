@@ -2,7 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { changedRows } from '../database/changed-rows.js';
+import { EventsConfig } from '../config/events-config.js';
+import { declareLifetime } from '../retention/table-lifetimes.js';
 import { PERCENTILES, type Percentiles } from '../store/event-store.repository.js';
+
+// A receipt is what keeps a replay from applying its event twice, so it outlives the retention only while its
+// event is still in the store (an archived partition is dropped whole, possibly somewhat after the retention).
+declareLifetime('listener_receipts', {
+  lifetime: 'EVENT_RETENTION_DAYS after it was handled, once its event has left the event store',
+  expired: (settings) => ({
+    where: `handled_at < now() - make_interval(days => $1)
+            AND NOT EXISTS (SELECT 1 FROM event_store e WHERE e.id = listener_receipts.event_id)`,
+    params: [settings(EventsConfig).EVENT_RETENTION_DAYS],
+  }),
+});
 
 /** Owns `listener_receipts`: which queued listener has handled which event (each at most once). */
 @Injectable()

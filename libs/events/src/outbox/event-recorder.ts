@@ -4,6 +4,7 @@ import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
 import { isConnectionLost } from '../database/unit-of-work.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
 
 export interface RecordRequest {
   envelope: EventEnvelope;
@@ -78,6 +79,8 @@ const toInput = (requests: RecordRequest[]) =>
     ihash: r.idempotency?.requestHash ?? null,
     envelope: r.envelope,
   }));
+
+declareExempt('event_streams', "each stream's last position, which the next event's gap-free position follows");
 
 @Injectable()
 export class EventRecorder {

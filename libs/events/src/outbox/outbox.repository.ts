@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { SqlWhere } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
 
 /** A tenant's events accepted and not yet processed, in the warehouses the caller may see. */
 export interface PendingEvents {
@@ -10,6 +11,8 @@ export interface PendingEvents {
   /** Age of the oldest one, or 0. */
   oldestSeconds: number;
 }
+
+declareExempt('event_outbox', 'emptied as events are stored; a row left is an accepted event still to be processed');
 
 /** Events accepted but not yet fully processed; the safety net for a lost queue job. */
 @Injectable()

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { changedRows } from '../database/changed-rows.js';
 import type { RangeCursor } from '../store/event-store.repository.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
+
+declareExempt('listener_rebuilds', 'one row per rebuild an admin started: a handful, the record of what was rebuilt');
 
 export type RebuildStatus = 'queueing' | 'queued';
 

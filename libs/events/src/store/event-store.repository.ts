@@ -6,6 +6,7 @@ import { DomainError } from '../errors/domain-error.js';
 import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
 import { EventPartitions, isMissingPartition } from './event-partitions.js';
+import { declareExempt } from '../retention/table-lifetimes.js';
 
 export interface EventQuery {
   tenantId: string;
@@ -137,6 +138,7 @@ export const PERCENTILES = `percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p
  * sets recorded_at, so a query by recorded_at reads only the newest partitions, through the primary key.
  */
 const RECENT_IDS = (interval: string) => `id >= uuid_v7_floor(now() - ${interval} - interval '1 minute')`;
+declareExempt('event_store', 'the history itself: only whole partitions leave it, archived and verified first');
 
 /** The append-only event store. */
 @Injectable()

@@ -1,5 +1,15 @@
 import { Injectable } from '@nestjs/common';
+import { declareLifetime, EventsConfig } from '@wms/events';
 import type { EntityManager } from 'typeorm';
+
+// Only today's row counts; past days are kept as long as the rest of the history, to see what was sent.
+declareLifetime('sms_budget', {
+  lifetime: 'EVENT_RETENTION_DAYS after its day',
+  expired: (settings) => ({
+    where: `day < current_date - $1::int`,
+    params: [settings(EventsConfig).EVENT_RETENTION_DAYS],
+  }),
+});
 
 /** Owns `sms_budget`: how many SMS each tenant sent today, and whether its admins were told the budget is used up. */
 @Injectable()

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows } from '@wms/events';
+import { changedRows, declareLifetime, EventsConfig, type SettingsOf } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import type { Category, Channel, Severity, StoredNotification } from './notification.js';
@@ -68,6 +68,33 @@ const SENT_IN_APP = `EXISTS (
     AND d.channel = 'in_app'
     AND d.status = 'sent'
 )`;
+
+// The notifications aggregate lives as long as the hot history, children first: attempts, then deliveries whose
+// attempts are gone (never one still queued, nor a failed one an admin may retry), then notifications without
+// deliveries. An in-app notification leaves the inbox with them.
+const retention = (settings: SettingsOf) => settings(EventsConfig).EVENT_RETENTION_DAYS;
+declareLifetime('delivery_attempts', {
+  lifetime: 'EVENT_RETENTION_DAYS after the attempt',
+  expired: (settings) => ({ where: `at < now() - make_interval(days => $1)`, params: [retention(settings)] }),
+});
+declareLifetime('notification_deliveries', {
+  lifetime:
+    'EVENT_RETENTION_DAYS after it was queued, once settled (sent, suppressed, skipped, unroutable) and its attempts are gone',
+  expired: (settings) => ({
+    where: `created_at < now() - make_interval(days => $1)
+            AND status IN ('sent', 'suppressed', 'skipped', 'unroutable')
+            AND NOT EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.delivery_id = notification_deliveries.id)`,
+    params: [retention(settings)],
+  }),
+});
+declareLifetime('notifications', {
+  lifetime: 'EVENT_RETENTION_DAYS after it was created, once its deliveries are gone (read or not)',
+  expired: (settings) => ({
+    where: `created_at < now() - make_interval(days => $1)
+            AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.notification_id = notifications.id)`,
+    params: [retention(settings)],
+  }),
+});
 
 /**
  * The notifications aggregate: a notification per (event, recipient), its deliveries per channel and every

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { UsersRepository } from '@wms/events';
+import { declareExempt, UsersRepository } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { Category, Channel, Recipient } from '../notifications/notification.js';
 
@@ -31,6 +31,12 @@ interface PreferencesRow {
   email_digest: boolean;
   has_push: boolean;
 }
+
+declareExempt('notification_preferences', 'one row per person: their choices');
+declareExempt(
+  'push_subscriptions',
+  'one per browser a person subscribed; removed when they unsubscribe or the push service answers 404/410',
+);
 
 /**
  * Who a person is to notify, and how: their contact details (asked of `UsersRepository`), their push

@@ -1,6 +1,17 @@
 import { Injectable } from '@nestjs/common';
+import { declareLifetime } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import type { Channel } from '../notifications/notification.js';
+import { NotificationsConfig } from '../notifications-config.js';
+
+// A row older than the window suppresses nothing: claim() overwrites it. So it goes.
+declareLifetime('notification_dedup', {
+  lifetime: 'NOTIFY_DEDUP_WINDOW_S after the alert it remembers was sent',
+  expired: (settings) => ({
+    where: `last_sent_at < now() - make_interval(secs => $1)`,
+    params: [settings(NotificationsConfig).NOTIFY_DEDUP_WINDOW_S],
+  }),
+});
 
 /** Owns `notification_dedup`, storm control's memory: when the same alert last went to a person on a channel. */
 @Injectable()

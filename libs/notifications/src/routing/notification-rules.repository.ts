@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows } from '@wms/events';
+import { changedRows, declareExempt } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import type { Channel, Severity } from '../notifications/notification.js';
@@ -68,6 +68,8 @@ const values = (input: RuleInput) => [
   input.channels,
   input.enabled,
 ];
+
+declareExempt('notification_rules', "a tenant's routing rules: configuration, deleted by its admins");
 
 /** Owns `notification_rules`: a tenant's routing rules. */
 @Injectable()

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows, declareUnique } from '@wms/events';
+import { changedRows, declareExempt, declareUnique } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import { hasRow, lockedStatus } from '../common/sql.js';
 
@@ -23,6 +23,9 @@ export interface AsnLineRow {
 const ASN = `tenant_id = $1 AND warehouse_code = $2 AND number = $3`;
 const LINES = `tenant_id = $1 AND warehouse_code = $2 AND asn_number = $3`;
 const ref = (a: AsnRef) => [a.tenantId, a.warehouseId, a.asnNumber];
+
+for (const table of ['asns', 'asn_lines'])
+  declareExempt(table, "inbound warehouse records: their lifetime is the business's, not a pruning job's");
 
 /** Owns the tables `asns` and `asn_lines`: advance shipping notices and what was expected and received per SKU. */
 @Injectable()

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows } from '@wms/events';
+import { changedRows, declareExempt } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { conflict } from '../common/command-context.js';
 
@@ -31,6 +31,8 @@ export interface AllocatableRow {
 
 const KEY = `tenant_id = $1 AND warehouse_code = $2 AND sku = $3 AND location_code = $4 AND lot = $5`;
 const keyParams = (k: StockKey) => [k.tenantId, k.warehouseId, k.sku, k.locationCode, k.lot];
+
+declareExempt('stock', 'what is on the shelves now: state, not history');
 
 /**
  * Owns the table `stock`: rows per (SKU, location, lot). Every change is one conditional statement, so racing

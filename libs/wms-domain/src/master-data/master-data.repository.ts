@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows, DomainError } from '@wms/events';
+import { changedRows, declareExempt, DomainError } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import { assertGtin, GTIN } from '../common/barcode.js';
 import { conflict, isUniqueViolation, notFound } from '../common/command-context.js';
@@ -55,6 +55,9 @@ async function insertOnce(m: EntityManager, table: string, row: Record<string, u
     return false;
   }
 }
+
+for (const table of ['warehouses', 'zones', 'locations', 'products', 'partners'])
+  declareExempt(table, "master data: warehouse records whose lifetime is the business's, not a pruning job's");
 
 /** Owns the tables `warehouses`, `zones`, `locations`, `products` and `partners`. */
 @Injectable()

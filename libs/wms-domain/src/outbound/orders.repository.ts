@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { declareExempt } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { isUniqueViolation } from '../common/command-context.js';
 import { hasRow, lockedStatus } from '../common/sql.js';
@@ -44,6 +45,9 @@ const ORDER = `tenant_id = $1 AND warehouse_code = $2 AND number = $3`;
 const OF_ORDER = `tenant_id = $1 AND warehouse_code = $2 AND order_number = $3`;
 const ref = (o: OrderRef) => [o.tenantId, o.warehouseId, o.orderNumber];
 const TASK_COLUMNS = `id, order_number, line, sku, location_code, lot, quantity, picked, status`;
+
+for (const table of ['orders', 'order_lines', 'pick_tasks', 'cartons'])
+  declareExempt(table, "outbound warehouse records: their lifetime is the business's, not a pruning job's");
 
 /** Owns the tables `orders`, `order_lines`, `pick_tasks` and `cartons`: an outbound order from creation to shipping. */
 @Injectable()

@@ -42,6 +42,40 @@ describe('text and depth of every request', () => {
     expect(param.body).toMatchObject({ code: 'REQUEST.INVALID_TEXT', errors: [{ field: 'wh' }] });
   });
 
+  it('answers a malformed URL and an over-long path parameter in the error shape, like any refusal', async () => {
+    for (const [path, status, code] of [
+      ['/warehouses/%zz/stock', 400, 'REQUEST.BAD_URL'],
+      ['/warehouses/%ED%A0%80/stock', 400, 'REQUEST.BAD_URL'],
+      [`/warehouses/${'A'.repeat(101)}/stock`, 414, 'REQUEST.PATH_TOO_LONG'],
+    ] as const) {
+      const res = await sys.get(path);
+      expect(res.status, path).toBe(status);
+      expect(res.body).toEqual({ statusCode: status, code, message: expect.any(String), errors: [expect.any(Object)] });
+      expect(res.body.errors[0].field).toBe('path');
+    }
+  });
+
+  it('refuses unknown fields named like Object.prototype members, which the whitelist would let through', async () => {
+    const before = await accepted();
+    const warehouse = { code: 'WH-PROTO', name: 'Proto' };
+    for (const key of ['constructor', 'prototype', 'hasOwnProperty', 'toString']) {
+      const res = await sys.post('/warehouses', { ...warehouse, [key]: 1 });
+      expect(res.status, key).toBe(400);
+      expect(res.body).toMatchObject({ code: 'REQUEST.INVALID', errors: [{ field: key }] });
+    }
+    const nested = await sys.post('/admin/dead-letters/retry', { filter: { valueOf: 'x' }, dryRun: true });
+    expect(nested.body).toMatchObject({ code: 'REQUEST.INVALID', errors: [{ field: 'filter.valueOf' }] });
+    const payload = await sys.post('/events', { ...tracking(), payload: { ...tracking().payload, constructor: 1 } });
+    expect(payload.body).toMatchObject({ code: 'REQUEST.INVALID', errors: [{ field: 'payload.constructor' }] });
+    const query = await sys.get('/events?toString=1');
+    expect(query.body).toMatchObject({ code: 'REQUEST.INVALID', errors: [{ field: 'toString' }] });
+    expect(
+      (await sys.db.query(`SELECT 1 FROM warehouses WHERE tenant_id = $1 AND code = 'WH-PROTO'`, [sys.tenant]))
+        .rowCount,
+    ).toBe(0);
+    expect(await accepted()).toBe(before);
+  });
+
   it('refuses JSON nested deeper than 32 levels before anything walks it, even unauthenticated', async () => {
     const deep = '['.repeat(10_000) + ']'.repeat(10_000);
     const login = await sys.post('/auth/login', `{"email":"a@b.c","password":${deep}}`, { authorization: '' });

@@ -4,13 +4,14 @@ import { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import { ReadRetryInterceptor } from './common/read-retry.interceptor.js';
-import { DomainErrorFilter } from './common/domain-error.filter.js';
+import { DomainErrorFilter, errorBody } from './common/domain-error.filter.js';
 import { validationPipe } from './common/validation.pipe.js';
 import { jsonDepth, MAX_JSON_DEPTH, refuseBadText, tooDeep } from './common/request-text.js';
 import { guardQueuesBoard } from './dashboard/queues-board.js';
@@ -39,7 +40,15 @@ export async function createApi(
 ): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, extra),
-    new FastifyAdapter({ bodyLimit: byteSize(config.BODY_LIMIT) }),
+    new FastifyAdapter({
+      bodyLimit: byteSize(config.BODY_LIMIT),
+      // A malformed URL or an over-long path parameter is answered by the router before any hook or filter runs:
+      // in the same error shape as everything else.
+      frameworkErrors: (error: Error, _req: FastifyRequest, reply: FastifyReply) => {
+        const body = errorBody(error);
+        void reply.status(body.statusCode).send(body);
+      },
+    }),
     { bufferLogs: true },
   );
   app.useLogger(app.get(Logger));

@@ -1,5 +1,6 @@
-import { ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
 import type { FieldProblem } from '@wms/events';
+import { MAX_JSON_DEPTH } from './request-text.js';
 
 export class FieldValidationException extends Error {
   constructor(readonly fields: FieldProblem[]) {
@@ -17,9 +18,40 @@ function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
   });
 }
 
+/**
+ * Keys that never reach the whitelist check, so an unknown one would pass silently: Nest's pipe deletes `prototype`
+ * and `constructor`, class-transformer skips a key named like an inherited method (`toString`, `hasOwnProperty` …).
+ * No DTO (and no event payload) has such a field.
+ */
+const PROTOTYPE_KEYS = new Set(['prototype', ...Object.getOwnPropertyNames(Object.prototype)]);
+
+/** The path of the first key in `value` named like a member of Object.prototype, or null. */
+function prototypeKeyAt(value: unknown, path: string, depth = 0): string | null {
+  if (value === null || typeof value !== 'object' || depth > MAX_JSON_DEPTH) return null;
+  for (const [key, inner] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (PROTOTYPE_KEYS.has(key)) return at;
+    const found = prototypeKeyAt(inner, at, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Nest's ValidationPipe, after refusing the keys its whitelist check never sees. */
+class FieldValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata) {
+    const field = metadata.type === 'body' || metadata.type === 'query' ? prototypeKeyAt(value, '') : null;
+    if (field) {
+      const key = field.split('.').pop();
+      throw new FieldValidationException([{ field, reason: `property ${key} should not exist` }]);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** The global pipe: unknown fields are refused, and every error names its field. */
 export const validationPipe = () =>
-  new ValidationPipe({
+  new FieldValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -161,7 +161,10 @@ describe('strict dates', () => {
   it('reads OFFLINE_ACCEPT_DAYS as a positive number of days, 7 unless set', () => {
     const env = { DATABASE_URL: 'postgres://x/y' };
     expect(loadWorkerConfig(env).OFFLINE_ACCEPT_DAYS).toBe(7);
-    expect(loadWorkerConfig({ ...env, OFFLINE_ACCEPT_DAYS: '30' }).OFFLINE_ACCEPT_DAYS).toBe(30);
+    // Idempotency keys must outlive the window (the boot check has its own test).
+    expect(
+      loadWorkerConfig({ ...env, OFFLINE_ACCEPT_DAYS: '30', IDEMPOTENCY_TTL_HOURS: '720' }).OFFLINE_ACCEPT_DAYS,
+    ).toBe(30);
     for (const bad of ['0', '-1', '1.5', 'week', '3651'])
       expect(() => loadWorkerConfig({ ...env, OFFLINE_ACCEPT_DAYS: bad }), bad).toThrow(
         /OFFLINE_ACCEPT_DAYS must be a whole number of days from 1 to 3650/,

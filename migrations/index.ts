@@ -8,6 +8,7 @@ import { RecipientFailures1764510000000 } from './1764510000000-recipient-failur
 import { TenantBacklog1764520000000 } from './1764520000000-tenant-backlog.js';
 import { ReceiptLatency1764600000000 } from './1764600000000-receipt-latency.js';
 import { PartitionedEventStore1764700000000 } from './1764700000000-partitioned-event-store.js';
+import { EventArchive1764730000000 } from './1764730000000-event-archive.js';
 
 /** Every migration, in order. The only way the schema changes. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   TenantBacklog1764520000000,
   ReceiptLatency1764600000000,
   PartitionedEventStore1764700000000,
+  EventArchive1764730000000,
 ];

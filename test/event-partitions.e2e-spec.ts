@@ -1,6 +1,7 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import { NestFactory } from '@nestjs/core';
 import {
+  ARCHIVE_EVENT_PARTITIONS_JOB,
   DAY_MS,
   dayStart,
   ENSURE_EVENT_PARTITIONS_JOB,
@@ -118,7 +119,8 @@ describe(EventPartitions.name, () => {
       await second.init();
       try {
         const schedulers = await queue.getJobSchedulers();
-        expect(schedulers.map((s) => [s.key, s.name, Number(s.every)])).toEqual([
+        expect(schedulers.map((s) => [s.key, s.name, Number(s.every)]).sort()).toEqual([
+          [ARCHIVE_EVENT_PARTITIONS_JOB, ARCHIVE_EVENT_PARTITIONS_JOB, 3_600_000],
           [ENSURE_EVENT_PARTITIONS_JOB, ENSURE_EVENT_PARTITIONS_JOB, 3_600_000],
         ]);
       } finally {

@@ -14,6 +14,8 @@ export const LISTENERS_QUEUE = 'event-listeners';
 export const MAINTENANCE_QUEUE = 'maintenance';
 /** Creates the event store's partitions of today and the next days (store/event-partitions.ts). */
 export const ENSURE_EVENT_PARTITIONS_JOB = 'ensure-event-partitions';
+/** Archives and drops the event store's partitions past EVENT_RETENTION_DAYS (archive/event-archive.service.ts). */
+export const ARCHIVE_EVENT_PARTITIONS_JOB = 'archive-event-partitions';
 
 export const PROCESS_EVENT_ATTEMPTS = 10;
 
@@ -28,12 +30,15 @@ export interface EventsJobs {
 /** The jobs of the `maintenance` queue, by name; none needs data. */
 export interface MaintenanceJobs {
   [ENSURE_EVENT_PARTITIONS_JOB]: Record<string, never>;
+  [ARCHIVE_EVENT_PARTITIONS_JOB]: Record<string, never>;
 }
 
 /** How often each maintenance job runs; the scheduler's id is the job's name. */
 export const MAINTENANCE_SCHEDULE: { [N in keyof MaintenanceJobs]: { every: number } } = {
   // Hourly, though a partition is needed only days later: a run that failed is soon made up for.
   [ENSURE_EVENT_PARTITIONS_JOB]: { every: 3_600_000 },
+  // A day passes the retention at midnight; hourly, so it leaves within the hour, and a failed run is soon tried again.
+  [ARCHIVE_EVENT_PARTITIONS_JOB]: { every: 3_600_000 },
 };
 
 /** The jobs of the `event-listeners` queue: named after their listener, each carrying its event. */

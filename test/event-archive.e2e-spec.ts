@@ -322,12 +322,15 @@ describe(EventArchive.name, () => {
     const blocked = path.join(dir, partitionOf(day));
     await rm(blocked, { recursive: true });
     await writeFile(blocked, 'a file where the partition directory goes');
-    const queue = sys.worker!.get<Queue>(getQueueToken(MAINTENANCE_QUEUE), { strict: false });
-    const job = await queue.add(ARCHIVE_EVENT_PARTITIONS_JOB, {}, { attempts: 1 });
-    const failed = await waitFor('the job to fail', async () => (await queue.getJob(job.id!))?.failedReason);
-    expect(failed).toMatch(new RegExp(`${partitionOf(day)} not archived: .*not a directory`));
-    expect(await attached()).toContain(partitionOf(day));
-    await rm(blocked);
+    try {
+      const queue = sys.worker!.get<Queue>(getQueueToken(MAINTENANCE_QUEUE), { strict: false });
+      const job = await queue.add(ARCHIVE_EVENT_PARTITIONS_JOB, {}, { attempts: 1 });
+      const failed = await waitFor('the job to fail', async () => (await queue.getJob(job.id!))?.failedReason);
+      expect(failed).toMatch(new RegExp(`${partitionOf(day)} not archived: E[A-Z]+: .*${partitionOf(day)}`));
+      expect(await attached()).toContain(partitionOf(day));
+    } finally {
+      await rm(blocked);
+    }
   });
 
   it('finishes a run stopped after the files were written, after the manifest, or after the detach', async () => {
@@ -393,6 +396,10 @@ describe(EventArchive.name, () => {
     });
     expect(outcomeOf(run, partitionOf(day))).toMatchObject({ outcome: 'archived', events: 61 });
     expect((await manifestOf(partitionOf(day))).tenants).toEqual({ [sys.tenant]: 60, [other]: 1 });
+    // The first, complete archive is moved aside, never deleted.
+    const aside = (await readdir(dir)).filter((d) => d.startsWith(`${partitionOf(day)}.superseded-`));
+    expect(aside).toHaveLength(1);
+    expect((await manifestOf(aside[0])).events).toBe(60);
     await restore.restore(actor, { from: new Date(day).toISOString(), to: new Date(day + DAY_MS - 1).toISOString() });
     const { rows } = await sys.db.query(`SELECT id::text FROM event_archive_restored.events WHERE id = $1`, late);
     expect(rows).toEqual([{ id: late[0] }]);

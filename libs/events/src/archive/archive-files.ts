@@ -159,9 +159,12 @@ export class PartitionArchive {
     return manifest;
   }
 
-  /** Starts over: removes the manifest first (what it described is about to go), then every file. */
+  /**
+   * Starts over in an empty directory. What a run left unfinished (no manifest) is removed; a complete archive is
+   * never deleted — it is moved aside to `<partition>.superseded-<time>` (restore still reads it).
+   */
   async clear(): Promise<void> {
-    await rm(this.file(MANIFEST), { force: true });
+    if (await this.manifest().catch(() => null)) await rename(this.dir, `${this.dir}.superseded-${Date.now()}`);
     await mkdir(this.dir, { recursive: true });
     for (const name of await readdir(this.dir)) await rm(this.file(name), { force: true });
   }

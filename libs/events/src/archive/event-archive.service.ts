@@ -137,7 +137,8 @@ export class EventArchive {
     let state = p.state;
     try {
       for (let round = 1; ; round++) {
-        let manifest = await archive.manifest();
+        // One that does not read (damaged, another format) is as good as none: the table is still there.
+        let manifest = await archive.manifest().catch(() => null);
         const bounds = p.bounds ?? manifest?.bounds;
         if (!bounds) return this.detachedByHand(p.name, (await this.partitions.content(p.name, false)).events);
         if (!manifest || (await this.changedSince(archive, manifest, p.name)).length) {
@@ -224,6 +225,9 @@ export class EventArchive {
     await o.onStage?.('written', archive);
 
     const t1 = performance.now();
+    // Postgres sums the partition while the files are read back.
+    const storedContent = this.partitions.content(name, true);
+    storedContent.catch(() => undefined); // awaited below
     const read = new ContentTally();
     const problems: string[] = [];
     for (const f of files) {
@@ -235,8 +239,7 @@ export class EventArchive {
       if (back && back.sha256 !== f.sha256)
         problems.push(`${f.name}: SHA-256 ${back.sha256} read back, ${f.sha256} written`);
     }
-    const stored = await this.partitions.content(name, true);
-    problems.push(...contentDifferences(read.content(), stored));
+    problems.push(...contentDifferences(read.content(), await storedContent));
     times.verifyMs += performance.now() - t1;
     if (problems.length) throw new NotVerified(`its archive does not match it: ${problems.join('; ')}`);
     await o.onStage?.('verified', archive);
@@ -256,13 +259,21 @@ export class EventArchive {
     return manifest;
   }
 
-  /** The partition's events in id order, a page at a time (keyset), so memory stays flat whatever its size. */
+  /**
+   * The partition's events in id order, a page at a time (keyset), so memory stays flat whatever its size; the next
+   * page is read while this one is compressed.
+   */
   private async *pages(name: string): AsyncGenerator<ArchiveLine[]> {
-    for (let after: string | null = null; ;) {
-      const rows = await this.partitions.archiveLines(name, after, PAGE);
+    const read = (after: string | null) => {
+      const page = this.partitions.archiveLines(name, after, PAGE);
+      page.catch(() => undefined); // awaited below; a run that stops before then must not crash on it
+      return page;
+    };
+    for (let next = read(null); ;) {
+      const rows = await next;
       if (!rows.length) return;
+      next = read(rows[rows.length - 1].id);
       yield rows;
-      after = rows[rows.length - 1].id;
     }
   }
 

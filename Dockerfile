@@ -17,6 +17,8 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/libs libs
 COPY --from=build /app/dist dist
 COPY --from=build /app/apps/api/public apps/api/public
+# The archive volume's mount point, owned by the user that writes to it (a new volume takes this ownership).
+RUN mkdir -p .data/archive && chown node:node .data/archive
 USER node
 EXPOSE 3000
 CMD ["node", "dist/apps/api/src/main.js"]

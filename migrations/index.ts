@@ -9,6 +9,7 @@ import { TenantBacklog1764520000000 } from './1764520000000-tenant-backlog.js';
 import { ReceiptLatency1764600000000 } from './1764600000000-receipt-latency.js';
 import { PartitionedEventStore1764700000000 } from './1764700000000-partitioned-event-store.js';
 import { TableLifetimes1764710000000 } from './1764710000000-table-lifetimes.js';
+import { EventArchive1764730000000 } from './1764730000000-event-archive.js';
 import { ListenerRebuilds1764750000000 } from './1764750000000-listener-rebuilds.js';
 
 /** Every migration, in order. The only way the schema changes. */
@@ -24,5 +25,6 @@ export const migrations = [
   ReceiptLatency1764600000000,
   PartitionedEventStore1764700000000,
   TableLifetimes1764710000000,
+  EventArchive1764730000000,
   ListenerRebuilds1764750000000,
 ];

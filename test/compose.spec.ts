@@ -21,6 +21,7 @@ interface Service {
   command?: string[];
   restart?: string;
   environment?: Record<string, string | number | boolean | null>;
+  volumes?: unknown[];
 }
 
 /** `docker-compose config` with exactly `env` (and PATH) as the caller's environment. */
@@ -92,6 +93,12 @@ describe('docker-compose.yml', () => {
       expect(services.worker.restart).toBe('unless-stopped');
       // A one-shot job: restarting it would run the migrations (and a seed) again and again.
       expect(services.migrate.restart).toBeUndefined();
+    });
+
+    it('keeps the archived event partitions on a volume at the worker’s ARCHIVE_DIR', () => {
+      const services = rendered({ AUTH_SECRET: SECRET, OPS_TENANT: 'ops' });
+      // The image's working directory is /app and ARCHIVE_DIR defaults to .data/archive.
+      expect(JSON.stringify(services.worker.volumes)).toMatch(/archive.*\/app\/\.data\/archive/);
     });
 
     it('seeds the demo tenant only when DEMO_SEED=true', () => {

@@ -320,6 +320,7 @@ describe(PartitionedEventStore1764700000000.name, () => {
 
   it('goes back to one table with the same events', async () => {
     const before = await fingerprint();
+    // Undone back to before partitioning: the migrations after it first, newest first.
     await migrate(migrations, true);
     expect(await fingerprint()).toEqual(before);
     const { rows } = await db.query(`SELECT relkind FROM pg_class WHERE relname = 'event_store'`);

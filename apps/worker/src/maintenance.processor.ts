@@ -1,7 +1,9 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import {
+  ARCHIVE_EVENT_PARTITIONS_JOB,
   DeadLetterService,
+  EventArchive,
   ENSURE_EVENT_PARTITIONS_JOB,
   EventPartitions,
   type JobOf,
@@ -22,6 +24,7 @@ import { DeadLetteringHost } from './dead-lettering.host.js';
 export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleInit {
   constructor(
     private readonly partitions: EventPartitions,
+    private readonly archive: EventArchive,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: QueueOf<MaintenanceJobs>,
     private readonly pruner: TablePruner,
     deadLetters: DeadLetterService,
@@ -45,6 +48,12 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
       case PRUNE_TABLES_JOB: {
         const report = await this.pruner.prune({ actor: { type: 'system', id: 'maintenance' } });
         if (report.failed.length) throw new Error(`pruning ${report.failed.join(', ')} failed; the rest was pruned`);
+        return;
+      }
+      case ARCHIVE_EVENT_PARTITIONS_JOB: {
+        // A partition left in the store is retried with the job's backoff, then shows in the dead letters.
+        const failed = (await this.archive.run()).partitions.filter((p) => p.reason && p.outcome !== 'archived');
+        if (failed.length) throw new Error(failed.map((p) => `${p.partition} not archived: ${p.reason}`).join('; '));
         return;
       }
     }

@@ -16,6 +16,9 @@ import { SignInRepository } from './access/sign-in.repository.js';
 import { TenantsRepository } from './access/tenants.repository.js';
 import { TenantsService } from './access/tenants.service.js';
 import { UsersRepository } from './access/users.repository.js';
+import { ArchiveRestore } from './archive/archive-restore.service.js';
+import { EventArchive } from './archive/event-archive.service.js';
+import { RestoredEventsRepository } from './archive/restored-events.repository.js';
 import { AuditService } from './audit/audit.service.js';
 import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/event-broadcaster.service.js';
 import { socketChannel } from './broadcasting/rooms.js';
@@ -106,6 +109,9 @@ export class EventsModule {
       EventRecorder,
       EventStoreRepository,
       EventPartitions,
+      EventArchive,
+      ArchiveRestore,
+      RestoredEventsRepository,
       OutboxRepository,
       IdempotencyRepository,
       OutboxRelay,

@@ -16,6 +16,8 @@ export const MAINTENANCE_QUEUE = 'maintenance';
 export const ENSURE_EVENT_PARTITIONS_JOB = 'ensure-event-partitions';
 /** Deletes the rows of every table that outlived its lifetime (retention/table-lifetimes.ts). */
 export const PRUNE_TABLES_JOB = 'prune-tables';
+/** Archives and drops the event store's partitions past EVENT_RETENTION_DAYS (archive/event-archive.service.ts). */
+export const ARCHIVE_EVENT_PARTITIONS_JOB = 'archive-event-partitions';
 
 export const PROCESS_EVENT_ATTEMPTS = 10;
 
@@ -31,6 +33,7 @@ export interface EventsJobs {
 export interface MaintenanceJobs {
   [ENSURE_EVENT_PARTITIONS_JOB]: Record<string, never>;
   [PRUNE_TABLES_JOB]: Record<string, never>;
+  [ARCHIVE_EVENT_PARTITIONS_JOB]: Record<string, never>;
 }
 
 /** How often each maintenance job runs; the scheduler's id is the job's name. */
@@ -39,6 +42,8 @@ export const MAINTENANCE_SCHEDULE: { [N in keyof MaintenanceJobs]: { every: numb
   [ENSURE_EVENT_PARTITIONS_JOB]: { every: 3_600_000 },
   // Hourly: often enough that each run has little to do.
   [PRUNE_TABLES_JOB]: { every: 3_600_000 },
+  // A day passes the retention at midnight; hourly, so it leaves within the hour, and a failed run is soon tried again.
+  [ARCHIVE_EVENT_PARTITIONS_JOB]: { every: 3_600_000 },
 };
 
 /** The jobs of the `event-listeners` queue: named after their listener, each carrying its event. */

@@ -4,7 +4,10 @@ import { EventsConfig } from '@wms/events';
 import { type DynamicModule, type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
+  ArchiveRestore,
   ConfigError,
+  EventArchive,
+  type PartitionOutcome,
   type EventEnvelope,
   DeadLetterAdminService,
   type DeadLetterFilter,
@@ -27,7 +30,7 @@ import os from 'node:os';
 
 /**
  * The admins' command line, artisan-style: `npm run wms -- dead-letters:list`, `dead-letters:retry`,
- * `dead-letters:discard`, `events:replay`, `listeners:rebuild`, `events:tail`, `tables:prune`, `tenants:create|suspend|resume|list`. Uses the same services as the api; actions
+ * `dead-letters:discard`, `events:replay`, `listeners:rebuild`, `events:tail`, `events:archive`, `events:restore`, `tables:prune`, `tenants:create|suspend|resume|list`. Uses the same services as the api; actions
  * are audited as the operating-system user.
  */
 @Module({})
@@ -331,6 +334,71 @@ export function program(): Command {
           `${report.dryRun ? 'would delete' : 'deleted'} ${report.rows} row(s) in ${report.ms} ms`,
         ]);
         if (report.failed.length) throw new Error(`pruning ${report.failed.join(', ')} failed; the rest was pruned`);
+      }),
+    );
+
+  const outcomeLine = (p: PartitionOutcome) =>
+    [
+      p.partition.padEnd(24),
+      p.outcome.padEnd(15),
+      `${p.events} event(s)`,
+      p.bytes === undefined ? '' : ` ${(p.bytes / 1e6).toFixed(1)} MB in ${p.files} file(s)`,
+      p.writeMs === undefined
+        ? ''
+        : ` — write ${(p.writeMs / 1000).toFixed(1)} s, verify ${(p.verifyMs! / 1000).toFixed(1)} s, ` +
+          `drop ${(p.dropMs! / 1000).toFixed(1)} s`,
+      p.reason ? ` — ${p.reason}` : '',
+    ].join('');
+
+  cli
+    .command('events:archive')
+    .description('archive the event partitions past EVENT_RETENTION_DAYS to ARCHIVE_DIR, verify, then drop them')
+    .option('--dry-run', 'only say what would be archived')
+    .action((o) =>
+      withApp(async (app, config) => {
+        const json = cli.opts().json;
+        const run = await app.get(EventArchive).run({
+          dryRun: Boolean(o.dryRun),
+          actor,
+          onProgress: (partition, step, events) =>
+            !json && process.stderr.write(`\r${partition}: ${step} ${events} event(s)…`.padEnd(60)),
+        });
+        if (!json && !o.dryRun && run.partitions.length) process.stderr.write('\n');
+        print(json, run, () => [
+          `partitions ending by ${run.cutoff} (EVENT_RETENTION_DAYS=${config.EVENT_RETENTION_DAYS}), archive in ` +
+            `${config.ARCHIVE_DIR}${run.dryRun ? ' — dry run, nothing changed' : ''}`,
+          ...(run.skipped ? [run.skipped] : []),
+          ...(run.partitions.length ? run.partitions.map(outcomeLine) : run.skipped ? [] : ['nothing to archive']),
+        ]);
+        if (run.partitions.some((p) => p.reason && p.outcome !== 'archived')) process.exitCode = 1;
+      }),
+    );
+
+  cli
+    .command('events:restore')
+    .description(
+      'load archived events accepted in a range into event_archive_restored.events (read-only, for an ' +
+        'investigation; replay, catch-up and search never read it), or --drop them',
+    )
+    .option('--from <date>', 'accepted at or after', iso)
+    .option('--to <date>', 'accepted at or before', iso)
+    .option('--drop', 'empty event_archive_restored.events instead')
+    .action((o) =>
+      withApp(async (app) => {
+        const restore = app.get(ArchiveRestore);
+        if (o.drop) {
+          if (o.from || o.to) throw new InvalidArgumentError('--drop takes no --from or --to');
+          const tenants = await restore.clear(actor);
+          const n = Object.values(tenants).reduce((a, b) => a + b, 0);
+          return print(cli.opts().json, { cleared: n, tenants }, () => [`dropped ${n} restored event(s)`]);
+        }
+        const progress = (n: number) => !cli.opts().json && process.stderr.write(`\rread ${n} event(s)…`);
+        const result = await restore.restore(actor, { from: o.from, to: o.to }, progress);
+        if (!cli.opts().json) process.stderr.write('\n');
+        print(cli.opts().json, result, () => [
+          `${result.events} archived event(s) in ${result.files} file(s): ${result.restored} restored, ` +
+            `${result.events - result.restored} already there — query event_archive_restored.events`,
+        ]);
       }),
     );
 

@@ -106,6 +106,15 @@ export class EventsConfig {
   EVENT_RETENTION_DAYS = 90;
 
   /**
+   * Where whole event partitions past EVENT_RETENTION_DAYS are archived (compressed NDJSON and a manifest per
+   * partition) before they are dropped, and where `events:restore` reads them. A local or mounted directory that
+   * every worker and the CLI reach; relative to the working directory.
+   */
+  @IsString()
+  @Matches(/\S/, { message: 'ARCHIVE_DIR must be a directory path' })
+  ARCHIVE_DIR = '.data/archive';
+
+  /**
    * Lets URLs that users enter (push endpoints, webhooks) reach private, loopback and link-local addresses and
    * use plain http. For tests and closed networks only: otherwise a user could make the worker call internal services.
    */

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { EventsConfig } from '../config/events-config.js';
 
 /**
  * `event_store` is range-partitioned on its UUIDv7 `id`, one partition per UTC day. The id carries the api's
@@ -62,22 +63,51 @@ export async function eventPartitions(sql: SqlRunner): Promise<EventPartition[]>
 }
 
 /**
- * Creates the partitions of the days given that no partition covers yet; returns the names it created.
- * Run it inside a transaction: the advisory lock makes concurrent callers (several workers, an insert that
- * found no partition) take turns, so each day's partition is created once. A partition is created on its own
- * and then attached, which locks `event_store` only against other schema changes — never against the
- * events being stored and read meanwhile (CREATE TABLE … PARTITION OF would lock the whole store).
+ * The first id a retention of `days` keeps at `now`: a partition that ends at or before it holds only events older
+ * than the retention — the archive takes it, and a missing one is never made again.
  */
-export async function ensureEventPartitions(sql: SqlRunner, days: number[]): Promise<string[]> {
+export const retentionCutoff = (now: number, days: number): string => uuidV7Floor(dayStart(now) - days * DAY_MS);
+
+/** The database's clock (ms): the archive and the partitions made on demand judge "past retention" by one clock. */
+export async function databaseNow(sql: SqlRunner): Promise<number> {
+  const [row] = (await sql.query(`SELECT extract(epoch FROM now()) * 1000 AS now`)) as { now: string }[];
+  return Number(row.now);
+}
+
+export interface EnsuredPartitions {
+  created: string[];
+  /** Days (UTC midnight, ms) without a partition that are past the retention: archived, or never to be stored. */
+  refused: number[];
+}
+
+/**
+ * Creates the partitions of the days given that no partition covers yet; with `retentionDays`, never one of a day
+ * past the retention (the archive dropped it, or will as soon as it exists). Run it inside a transaction: the
+ * advisory lock makes concurrent callers (several workers, an insert that found no partition) take turns, so each
+ * day's partition is created once. A partition is created on its own and then attached, which locks `event_store`
+ * only against other schema changes — never against the events being stored and read meanwhile (CREATE TABLE …
+ * PARTITION OF would lock the whole store).
+ */
+export async function ensureEventPartitions(
+  sql: SqlRunner,
+  days: number[],
+  retentionDays?: number,
+): Promise<EnsuredPartitions> {
   await sql.query(`SET LOCAL lock_timeout = '10s'`);
   await sql.query(`SELECT pg_advisory_xact_lock(hashtext('event_store partitions'))`);
   const existing = await eventPartitions(sql);
+  const cutoff = retentionDays === undefined ? null : retentionCutoff(await databaseNow(sql), retentionDays);
   const created: string[] = [];
+  const refused: number[] = [];
   for (const day of [...new Set(days.map(dayStart))].sort((a, b) => a - b)) {
     const from = uuidV7Floor(day);
     const to = uuidV7Floor(day + DAY_MS);
     // Bounds are day-aligned (the converted pre-partitioning store too), so a day is covered whole or not at all.
     if (existing.some((p) => (p.from === null || p.from < to) && (p.to === null || from < p.to))) continue;
+    if (cutoff !== null && to <= cutoff) {
+      refused.push(day);
+      continue;
+    }
     const name = partitionName(day);
     await sql.query(`CREATE TABLE "${name}" (LIKE event_store INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
     // Stream positions are unique per stream within a partition (a unique index on the partitioned table would
@@ -89,7 +119,7 @@ export async function ensureEventPartitions(sql: SqlRunner, days: number[]): Pro
     await sql.query(`ALTER TABLE event_store ATTACH PARTITION "${name}" FOR VALUES FROM ('${from}') TO ('${to}')`);
     created.push(name);
   }
-  return created;
+  return { created, refused };
 }
 
 /** Postgres found no partition for a row: its error 23514 without a constraint name. */
@@ -98,26 +128,164 @@ export const isMissingPartition = (error: unknown): boolean => {
   return e?.code === '23514' && !e.constraint && /no partition of relation/.test(e.message ?? '');
 };
 
-/** The partitions of the event store: listed, and created ahead of the events that need them. */
+/**
+ * Where a partition past the retention stands on its way out: in the store, detached half-way (a run stopped during
+ * DETACH … CONCURRENTLY), or out of the store and not dropped yet (a run stopped before DROP).
+ */
+export type RetiredState = 'attached' | 'detaching' | 'detached';
+
+export interface RetiredPartition {
+  name: string;
+  state: RetiredState;
+  /** The bounds while it is a partition; a detached table has none (the archive's manifest keeps them). */
+  bounds?: { from: string | null; to: string };
+}
+
+/** One event as the archive writes it: its line is the row as Postgres' JSON (`to_jsonb`, timestamps in UTC). */
+export interface ArchiveLine {
+  id: string;
+  tenantId: string;
+  line: string;
+}
+
+/** What a partition holds, to compare with its archive. */
+export interface PartitionContent {
+  events: number;
+  tenants: Record<string, number>;
+  firstId: string | null;
+  lastId: string | null;
+  /** The sum of the lines' 64-bit MD5 prefixes (archive-files.ts computes the same over a file), when asked for. */
+  checksum?: string;
+}
+
+const LINE = `to_jsonb(e)::text`;
+const LINE_HASH = `('x' || left(md5(${LINE}), 16))::bit(64)::bigint`;
+const PARTITION_NAME = /^event_store_(p\d{8}|legacy)$/;
+const table = (name: string): string => {
+  if (!PARTITION_NAME.test(name)) throw new Error(`not an event store partition: ${name}`);
+  return `"${name}"`;
+};
+
+/** The partitions of the event store: listed, created ahead of the events that need them, and retired by the archive. */
 @Injectable()
 export class EventPartitions {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly config: EventsConfig,
+  ) {}
 
   list(): Promise<EventPartition[]> {
     return eventPartitions(this.db);
   }
 
   /** Today's partition and the next days'; what the maintenance job and the worker's boot run. */
-  ensureAhead(now = Date.now()): Promise<string[]> {
-    return this.ensureDays(daysAhead(now));
+  async ensureAhead(now = Date.now()): Promise<string[]> {
+    return (await this.db.transaction((m) => ensureEventPartitions(m, daysAhead(now)))).created;
   }
 
-  /** The partitions these event ids belong in, e.g. after an insert found none (a clock far ahead). */
-  ensureFor(ids: string[]): Promise<string[]> {
-    return this.ensureDays(ids.map(uuidV7Millis));
+  /**
+   * The partitions these event ids belong in, e.g. after an insert found none (a clock far ahead). A day past the
+   * retention is refused instead: its partition was archived and dropped, and is never made again.
+   */
+  ensureFor(ids: string[]): Promise<EnsuredPartitions> {
+    const days = ids.map(uuidV7Millis);
+    return this.db.transaction((m) => ensureEventPartitions(m, days, this.config.EVENT_RETENTION_DAYS));
   }
 
-  private ensureDays(days: number[]): Promise<string[]> {
-    return this.db.transaction((m) => ensureEventPartitions(m, days));
+  /**
+   * The partitions whose every event is past the retention at the database's clock (oldest first), and the tables
+   * an archive run detached from the store and has not dropped yet.
+   */
+  async retired(): Promise<{ cutoff: string; partitions: RetiredPartition[] }> {
+    const cutoff = retentionCutoff(await databaseNow(this.db), this.config.EVENT_RETENTION_DAYS);
+    const pending = new Set(
+      (
+        (await this.db.query(
+          `SELECT inhrelid::regclass::text AS name FROM pg_inherits
+           WHERE inhparent = 'event_store'::regclass AND inhdetachpending`,
+        )) as { name: string }[]
+      ).map((r) => r.name),
+    );
+    const attached: RetiredPartition[] = (await this.list())
+      .filter((p): p is EventPartition & { to: string } => p.to !== null && p.to <= cutoff)
+      .map((p) => ({
+        name: p.name,
+        state: pending.has(p.name) ? 'detaching' : 'attached',
+        bounds: { from: p.from, to: p.to },
+      }));
+    const detached: { name: string }[] = await this.db.query(
+      `SELECT c.relname AS name FROM pg_class c
+       WHERE c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'event_store'::regclass)
+         AND c.relkind = 'r' AND NOT c.relispartition AND c.relname ~ '^event_store_(p[0-9]{8}|legacy)$'
+       ORDER BY 1`,
+    );
+    return {
+      cutoff,
+      partitions: [...attached, ...detached.map((d) => ({ name: d.name, state: 'detached' as const }))],
+    };
+  }
+
+  /** A page of a partition's (or detached table's) events in id order, after the id `after`, as archive lines. */
+  archiveLines(name: string, after: string | null, limit: number): Promise<ArchiveLine[]> {
+    return this.db.transaction(async (m) => {
+      await m.query(`SET LOCAL TIME ZONE 'UTC'`);
+      return m.query(
+        `SELECT id::text AS id, tenant_id AS "tenantId", ${LINE} AS line
+         FROM ${table(name)} e
+         ${after ? 'WHERE e.id > $2' : ''}
+         ORDER BY e.id
+         LIMIT $1`,
+        after ? [limit, after] : [limit],
+      );
+    });
+  }
+
+  /** Events per tenant, first and last id, and with `checksum` the lines' checksum; in `m`'s transaction if given. */
+  async content(name: string, checksum: boolean, m?: EntityManager): Promise<PartitionContent> {
+    const read = async (q: EntityManager) => {
+      await q.query(`SET LOCAL TIME ZONE 'UTC'`);
+      return (await q.query(
+        `SELECT tenant_id AS tenant, count(*)::bigint AS n,
+                min(id::text COLLATE "C") AS first, max(id::text COLLATE "C") AS last
+                ${checksum ? `, sum(${LINE_HASH})::text AS sum` : ''}
+         FROM ${table(name)} e
+         GROUP BY tenant_id`,
+      )) as { tenant: string; n: string; first: string; last: string; sum?: string }[];
+    };
+    const rows = await (m ? read(m) : this.db.transaction(read));
+    const ids = rows.flatMap((r) => [r.first, r.last]).sort();
+    return {
+      events: rows.reduce((n, r) => n + Number(r.n), 0),
+      tenants: Object.fromEntries(rows.map((r) => [r.tenant, Number(r.n)])),
+      firstId: ids[0] ?? null,
+      lastId: ids[ids.length - 1] ?? null,
+      ...(checksum ? { checksum: rows.reduce((sum, r) => sum + BigInt(r.sum!), 0n).toString() } : {}),
+    };
+  }
+
+  /**
+   * Takes a partition out of the store, not in a transaction: CONCURRENTLY lets events be stored and read meanwhile;
+   * one left half-way (its run stopped) is finished with FINALIZE. Afterwards nothing writes to it: an event of its
+   * range finds no partition, and is refused as past the retention.
+   */
+  async detach(name: string, state: Exclude<RetiredState, 'detached'>): Promise<void> {
+    await this.db.query(
+      `ALTER TABLE event_store DETACH PARTITION ${table(name)} ${state === 'detaching' ? 'FINALIZE' : 'CONCURRENTLY'}`,
+    );
+  }
+
+  /** Locks a detached table against everyone in `m`'s transaction; refuses one still in the store. */
+  async lockDetached(m: EntityManager, name: string): Promise<void> {
+    await m.query(`LOCK TABLE ${table(name)} IN ACCESS EXCLUSIVE MODE`);
+    const [row]: { attached: boolean }[] = await m.query(
+      `SELECT relispartition AS attached FROM pg_class WHERE oid = $1::regclass`,
+      [name],
+    );
+    if (row.attached) throw new Error(`${name} is still a partition of event_store; it is only dropped once detached`);
+  }
+
+  /** Drops a detached table, in `m`'s transaction (after lockDetached). */
+  async dropDetached(m: EntityManager, name: string): Promise<void> {
+    await m.query(`DROP TABLE ${table(name)}`);
   }
 }

@@ -1,12 +1,25 @@
 import { Injectable } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
 import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
-import { EventPartitions, isMissingPartition } from './event-partitions.js';
+import { EventsConfig } from '../config/events-config.js';
 import { declareExempt } from '../retention/table-lifetimes.js';
+import { dayStart, EventPartitions, isMissingPartition, uuidV7Millis } from './event-partitions.js';
+
+/**
+ * An event accepted on a day past the retention whose partition is gone (archived, then dropped): storing it would
+ * make the archived day again, to be archived twice. It is not stored; its job goes to the dead letters with this.
+ */
+const pastRetention = (e: EventEnvelope, day: number, days: number) =>
+  new UnrecoverableError(
+    `event ${e.id} was accepted on ${new Date(day).toISOString().slice(0, 10)}, more than EVENT_RETENTION_DAYS ` +
+      `(${days}) days ago; that day's partition is archived (or was never made) and is not made again, so the event ` +
+      `is not stored`,
+  );
 
 export interface EventQuery {
   tenantId: string;
@@ -149,6 +162,7 @@ export class EventStoreRepository {
   constructor(
     private readonly db: DataSource,
     private readonly partitions: EventPartitions,
+    private readonly config: EventsConfig,
   ) {}
 
   /** Stores the event unless it is already stored; true when this call stored it. */
@@ -156,19 +170,29 @@ export class EventStoreRepository {
     return this.appender.push(event);
   }
 
-  async appendMany(events: EventEnvelope[]): Promise<boolean[]> {
+  /**
+   * Stores each event unless it is already stored: true when this call stored it, an `UnrecoverableError` (its job
+   * goes to the dead letters) for one whose day is past the retention and has no partition — archived and dropped.
+   */
+  async appendMany(events: EventEnvelope[]): Promise<(boolean | Error)[]> {
     // In id order: two batches racing to store the same events wait for each other instead of deadlocking.
     const unique = [...new Map(events.map((e) => [e.id, e])).values()].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const refused = new Map<string, Error>();
     const inserted = await this.insert(unique).catch(async (error: unknown) => {
       // Partitions are made days ahead; an event beyond them (an api's clock far ahead, the job down for
       // days) gets its partition now and is stored.
       if (!isMissingPartition(error)) throw error;
-      await this.partitions.ensureFor(unique.map((e) => e.id));
-      return this.insert(unique);
+      const { refused: days } = await this.partitions.ensureFor(unique.map((e) => e.id));
+      for (const e of unique) {
+        const day = dayStart(uuidV7Millis(e.id));
+        if (days.includes(day)) refused.set(e.id, pastRetention(e, day, this.config.EVENT_RETENTION_DAYS));
+      }
+      const rest = unique.filter((e) => !refused.has(e.id));
+      return rest.length ? this.insert(rest) : [];
     });
     const stored = new Set(inserted.map((r) => r.id));
     // With a duplicate id in one batch, only its first occurrence counts as stored.
-    return events.map((e) => stored.delete(e.id));
+    return events.map((e) => refused.get(e.id) ?? stored.delete(e.id));
   }
 
   private insert(events: EventEnvelope[]): Promise<{ id: string }[]> {

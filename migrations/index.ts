@@ -9,6 +9,7 @@ import { TenantBacklog1764520000000 } from './1764520000000-tenant-backlog.js';
 import { ReceiptLatency1764600000000 } from './1764600000000-receipt-latency.js';
 import { PartitionedEventStore1764700000000 } from './1764700000000-partitioned-event-store.js';
 import { ListenerRebuilds1764750000000 } from './1764750000000-listener-rebuilds.js';
+import { Rollups1764800000000 } from './1764800000000-rollups.js';
 
 /** Every migration, in order. The only way the schema changes. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   ReceiptLatency1764600000000,
   PartitionedEventStore1764700000000,
   ListenerRebuilds1764750000000,
+  Rollups1764800000000,
 ];

@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import {
+  COMPACT_ROLLUPS_JOB,
   DeadLetterService,
   ENSURE_EVENT_PARTITIONS_JOB,
   EventPartitions,
@@ -8,7 +9,9 @@ import {
   MAINTENANCE_QUEUE,
   MAINTENANCE_SCHEDULE,
   type MaintenanceJobs,
+  PRUNE_ROLLUPS_JOB,
   type QueueOf,
+  RollupsRepository,
 } from '@wms/events';
 import { DeadLetteringHost } from './dead-lettering.host.js';
 
@@ -20,6 +23,7 @@ import { DeadLetteringHost } from './dead-lettering.host.js';
 export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleInit {
   constructor(
     private readonly partitions: EventPartitions,
+    private readonly rollups: RollupsRepository,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: QueueOf<MaintenanceJobs>,
     deadLetters: DeadLetterService,
   ) {
@@ -38,6 +42,12 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
     switch (job.name) {
       case ENSURE_EVENT_PARTITIONS_JOB:
         await this.partitions.ensureAhead();
+        return;
+      case COMPACT_ROLLUPS_JOB:
+        await this.rollups.compact();
+        return;
+      case PRUNE_ROLLUPS_JOB:
+        await this.rollups.prune();
         return;
     }
   }

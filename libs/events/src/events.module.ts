@@ -41,6 +41,7 @@ import { EventService } from './publishing/event.service.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE, MAINTENANCE_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
 import { EventPartitions } from './store/event-partitions.js';
 import { EventStoreRepository } from './store/event-store.repository.js';
+import { RollupsRepository } from './rollups/rollups.repository.js';
 
 /** Owns the connection the socket.io emitter publishes on, and closes it at shutdown. */
 @Injectable()
@@ -97,6 +98,7 @@ export class EventsModule {
       EventRecorder,
       EventStoreRepository,
       EventPartitions,
+      RollupsRepository,
       OutboxRepository,
       IdempotencyRepository,
       OutboxRelay,

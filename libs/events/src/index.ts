@@ -12,6 +12,8 @@ export * from './publishing/event-dispatcher.service.js';
 export * from './outbox/event-recorder.js';
 export * from './store/event-store.repository.js';
 export * from './store/event-partitions.js';
+export * from './rollups/rollup-tiers.js';
+export * from './rollups/rollups.repository.js';
 export * from './processing/event-pipeline.service.js';
 export * from './database/micro-batcher.js';
 export * from './listeners/queued-listener.decorator.js';

@@ -14,6 +14,10 @@ export const LISTENERS_QUEUE = 'event-listeners';
 export const MAINTENANCE_QUEUE = 'maintenance';
 /** Creates the event store's partitions of today and the next days (store/event-partitions.ts). */
 export const ENSURE_EVENT_PARTITIONS_JOB = 'ensure-event-partitions';
+/** Folds the rollup deltas the worker appends into the minute, hour and day tiers (rollups/rollups.repository.ts). */
+export const COMPACT_ROLLUPS_JOB = 'compact-rollups';
+/** Deletes rollup rows past their tier's lifetime. */
+export const PRUNE_ROLLUPS_JOB = 'prune-rollups';
 
 export const PROCESS_EVENT_ATTEMPTS = 10;
 
@@ -28,12 +32,17 @@ export interface EventsJobs {
 /** The jobs of the `maintenance` queue, by name; none needs data. */
 export interface MaintenanceJobs {
   [ENSURE_EVENT_PARTITIONS_JOB]: Record<string, never>;
+  [COMPACT_ROLLUPS_JOB]: Record<string, never>;
+  [PRUNE_ROLLUPS_JOB]: Record<string, never>;
 }
 
 /** How often each maintenance job runs; the scheduler's id is the job's name. */
 export const MAINTENANCE_SCHEDULE: { [N in keyof MaintenanceJobs]: { every: number } } = {
   // Hourly, though a partition is needed only days later: a run that failed is soon made up for.
   [ENSURE_EVENT_PARTITIONS_JOB]: { every: 3_600_000 },
+  // Reads add the deltas not yet folded, so this only keeps them few.
+  [COMPACT_ROLLUPS_JOB]: { every: 5_000 },
+  [PRUNE_ROLLUPS_JOB]: { every: 3_600_000 },
 };
 
 /** The jobs of the `event-listeners` queue: named after their listener, each carrying its event. */

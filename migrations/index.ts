@@ -11,6 +11,7 @@ import { PartitionedEventStore1764700000000 } from './1764700000000-partitioned-
 import { TableLifetimes1764710000000 } from './1764710000000-table-lifetimes.js';
 import { EventArchive1764730000000 } from './1764730000000-event-archive.js';
 import { ListenerRebuilds1764750000000 } from './1764750000000-listener-rebuilds.js';
+import { Rollups1764800000000 } from './1764800000000-rollups.js';
 
 /** Every migration, in order. The only way the schema changes. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   TableLifetimes1764710000000,
   EventArchive1764730000000,
   ListenerRebuilds1764750000000,
+  Rollups1764800000000,
 ];

@@ -227,14 +227,18 @@ function Stream({ warehouseId, connected, events }) {
   </section>`;
 }
 
+const bucketName = (minutes) => (minutes === 1 ? 'minute' : minutes === 60 ? 'hour' : 'day');
+
 function Chart({ stats }) {
   const el = useRef(null);
   const plot = useRef(null);
   useEffect(() => {
-    // One point per minute of the window, zeros included, so the time axis always spans the window.
+    // One point per bucket of the window (a minute, an hour or a day), zeros included, so the axis spans the window.
+    const step = stats.bucketMinutes * 60;
     const counts = new Map(stats.throughput.map((m) => [Date.parse(m.minute) / 1000, m.total]));
-    const now = Math.floor(Date.now() / 60000) * 60;
-    const x = Array.from({ length: stats.windowMinutes + 1 }, (_, i) => now - (stats.windowMinutes - i) * 60);
+    const now = Math.floor(Date.now() / 1000 / step) * step;
+    const buckets = Math.ceil(stats.windowMinutes / stats.bucketMinutes);
+    const x = Array.from({ length: buckets + 1 }, (_, i) => now - (buckets - i) * step);
     const y = x.map((t) => counts.get(t) ?? 0);
     const data = [x, y];
     if (!plot.current) {
@@ -242,7 +246,7 @@ function Chart({ stats }) {
         {
           width: Math.min(900, el.current.clientWidth || 600),
           height: 220,
-          series: [{}, { label: 'events/min', stroke: '#38bdf8', width: 2 }],
+          series: [{}, { label: `events per ${bucketName(stats.bucketMinutes)}`, stroke: '#38bdf8', width: 2 }],
           axes: [{ stroke: '#94a3b8' }, { stroke: '#94a3b8' }],
         },
         data,
@@ -263,11 +267,13 @@ function Stats({ warehouseId }) {
     return () => clearInterval(t);
   }, [warehouseId]);
   if (!stats) return html`<section>Loading…</section>`;
-  const perMinute = stats.throughput.at(-1)?.total ?? 0;
+  const thisMinute = new Date(Math.floor(Date.now() / 60000) * 60000).toISOString().replace('.000Z', 'Z');
+  const perMinute =
+    stats.bucketMinutes === 1 ? (stats.throughput.find((m) => m.minute === thisMinute)?.total ?? 0) : '–';
   return html`<section>
     <div class="grid">
       <div class="card">
-        <div class="muted">events last minute</div>
+        <div class="muted">events this minute</div>
         <div class="value" data-testid="per-minute">${perMinute}</div>
       </div>
       <div class="card">
@@ -318,7 +324,7 @@ function Stats({ warehouseId }) {
           </tbody>
         </table>`
     }
-    <h3>Listeners (publish → handled, last 5 min)</h3>
+    <h3>Listeners (publish → handled, last ${stats.windowMinutes} min)</h3>
     <table>
       <tbody>
         ${Object.entries(stats.listenerLatencyMs).map(

@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import {
   ARCHIVE_EVENT_PARTITIONS_JOB,
+  COMPACT_ROLLUPS_JOB,
   DeadLetterService,
   EventArchive,
   ENSURE_EVENT_PARTITIONS_JOB,
@@ -10,8 +11,10 @@ import {
   MAINTENANCE_QUEUE,
   MAINTENANCE_SCHEDULE,
   type MaintenanceJobs,
+  PRUNE_ROLLUPS_JOB,
   PRUNE_TABLES_JOB,
   type QueueOf,
+  RollupsRepository,
   TablePruner,
 } from '@wms/events';
 import { DeadLetteringHost } from './dead-lettering.host.js';
@@ -25,6 +28,7 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
   constructor(
     private readonly partitions: EventPartitions,
     private readonly archive: EventArchive,
+    private readonly rollups: RollupsRepository,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: QueueOf<MaintenanceJobs>,
     private readonly pruner: TablePruner,
     deadLetters: DeadLetterService,
@@ -56,6 +60,12 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
         if (failed.length) throw new Error(failed.map((p) => `${p.partition} not archived: ${p.reason}`).join('; '));
         return;
       }
+      case COMPACT_ROLLUPS_JOB:
+        await this.rollups.compact();
+        return;
+      case PRUNE_ROLLUPS_JOB:
+        await this.rollups.prune();
+        return;
     }
   }
 }

@@ -53,6 +53,7 @@ declareLifetime('socket_io_attachments', {
   lifetime: 'an hour (socket.io reads an attachment within seconds; its adapter deletes them after 30 s)',
   expired: () => ({ where: `created_at < now() - interval '1 hour'`, params: [] }),
 });
+import { RollupsRepository } from './rollups/rollups.repository.js';
 
 /** Owns the connection the socket.io emitter publishes on, and closes it at shutdown. */
 @Injectable()
@@ -112,6 +113,7 @@ export class EventsModule {
       EventArchive,
       ArchiveRestore,
       RestoredEventsRepository,
+      RollupsRepository,
       OutboxRepository,
       IdempotencyRepository,
       OutboxRelay,

@@ -16,6 +16,8 @@ export * from './archive/archive-files.js';
 export * from './archive/event-archive.service.js';
 export * from './archive/archive-restore.service.js';
 export * from './archive/restored-events.repository.js';
+export * from './rollups/rollup-tiers.js';
+export * from './rollups/rollups.repository.js';
 export * from './processing/event-pipeline.service.js';
 export * from './database/micro-batcher.js';
 export * from './listeners/queued-listener.decorator.js';

@@ -18,6 +18,10 @@ export const ENSURE_EVENT_PARTITIONS_JOB = 'ensure-event-partitions';
 export const PRUNE_TABLES_JOB = 'prune-tables';
 /** Archives and drops the event store's partitions past EVENT_RETENTION_DAYS (archive/event-archive.service.ts). */
 export const ARCHIVE_EVENT_PARTITIONS_JOB = 'archive-event-partitions';
+/** Folds the rollup deltas the worker appends into the minute, hour and day tiers (rollups/rollups.repository.ts). */
+export const COMPACT_ROLLUPS_JOB = 'compact-rollups';
+/** Deletes rollup rows past their tier's lifetime. */
+export const PRUNE_ROLLUPS_JOB = 'prune-rollups';
 
 export const PROCESS_EVENT_ATTEMPTS = 10;
 
@@ -34,6 +38,8 @@ export interface MaintenanceJobs {
   [ENSURE_EVENT_PARTITIONS_JOB]: Record<string, never>;
   [PRUNE_TABLES_JOB]: Record<string, never>;
   [ARCHIVE_EVENT_PARTITIONS_JOB]: Record<string, never>;
+  [COMPACT_ROLLUPS_JOB]: Record<string, never>;
+  [PRUNE_ROLLUPS_JOB]: Record<string, never>;
 }
 
 /** How often each maintenance job runs; the scheduler's id is the job's name. */
@@ -44,6 +50,9 @@ export const MAINTENANCE_SCHEDULE: { [N in keyof MaintenanceJobs]: { every: numb
   [PRUNE_TABLES_JOB]: { every: 3_600_000 },
   // A day passes the retention at midnight; hourly, so it leaves within the hour, and a failed run is soon tried again.
   [ARCHIVE_EVENT_PARTITIONS_JOB]: { every: 3_600_000 },
+  // Reads add the deltas not yet folded, so this only keeps them few.
+  [COMPACT_ROLLUPS_JOB]: { every: 5_000 },
+  [PRUNE_ROLLUPS_JOB]: { every: 3_600_000 },
 };
 
 /** The jobs of the `event-listeners` queue: named after their listener, each carrying its event. */

@@ -3,13 +3,20 @@ import { EventsConfig } from '@wms/events';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { DomainError, MonitoringService } from '@wms/events';
+import { DomainError, MAX_WINDOW_MINUTES, MonitoringService } from '@wms/events';
 import type { FastifyReply } from 'fastify';
 import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 
 class StatsQuery {
   @ApiPropertyOptional({ example: 'WH1' }) @IsOptional() @IsString() @MaxLength(64) warehouseId?: string;
-  @ApiPropertyOptional({ default: 60 }) @IsOptional() @Type(() => Number) @IsInt() @Min(5) @Max(1440) minutes = 60;
+  /** The window, 1 minute to 30 days: per-minute figures up to 2 hours, hourly up to 3 days, daily beyond. */
+  @ApiPropertyOptional({ default: 60, minimum: 1, maximum: MAX_WINDOW_MINUTES })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_WINDOW_MINUTES)
+  minutes = 60;
 }
 
 /** What the monitoring dashboard shows, and the Prometheus endpoint for operators. */

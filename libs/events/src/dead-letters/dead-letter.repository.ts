@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { changedRows } from '../database/changed-rows.js';
 import { EventsConfig } from '../config/events-config.js';
-import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
+import { containing, SqlWhere } from '../database/sql-where.js';
 import { declareLifetime } from '../retention/table-lifetimes.js';
 import type { DeadLetterStatus } from './dead-letter-status.js';
 
@@ -259,21 +259,7 @@ export class DeadLetterRepository {
     return rows.length > 0;
   }
 
-  /** Dead letters per minute of the last `minutes`, of the tenant in the warehouses given. */
-  async failuresPerMinute(scope: TenantScope, minutes: number): Promise<{ minute: string; count: number }[]> {
-    const f = new SqlWhere().scope(scope).add(`last_failed_at > now() - make_interval(mins => ?)`, minutes);
-    return this.db.query(
-      `SELECT to_char(date_trunc('minute', last_failed_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute,
-              count(*)::int AS count
-       FROM dead_letters
-       WHERE ${f.sql}
-       GROUP BY 1
-       ORDER BY 1`,
-      f.params,
-    );
-  }
-
-  /** Open dead letters per queue, every tenant (the operators' metrics). */
+  /** Open dead letters per queue, every tenant (the operators' metrics), through dead_letters_open_queue_idx. */
   async openByQueue(): Promise<{ queue: string; n: number }[]> {
     return this.db.query(
       `SELECT queue, count(*)::int AS n

@@ -5,6 +5,7 @@ import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { EventService } from '../publishing/event.service.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { PROCESS_EVENT_JOB } from '../queues.js';
+import { RollupsRepository } from '../rollups/rollups.repository.js';
 import { DeadLetterRepository } from './dead-letter.repository.js';
 import './dead-letter.events.js';
 
@@ -54,6 +55,7 @@ export class DeadLetterService {
     private readonly events: EventService,
     private readonly deadLetters: DeadLetterRepository,
     private readonly outbox: OutboxRepository,
+    private readonly rollups: RollupsRepository,
   ) {}
 
   /**
@@ -95,6 +97,12 @@ export class DeadLetterService {
         }));
       if (event && job.name === PROCESS_EVENT_JOB) await this.outbox.remove(m, event.id);
       if (tenantId) {
+        // A failure each time a job lands here (a retried one that fails again counts again), with the row.
+        await this.rollups.recordFailure(
+          m,
+          { tenantId, warehouseId: event?.warehouseId ?? null, eventName: event?.name ?? null },
+          now,
+        );
         await tx.publish(
           'dead_letter.added',
           {

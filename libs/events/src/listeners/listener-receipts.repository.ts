@@ -4,7 +4,7 @@ import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { changedRows } from '../database/changed-rows.js';
 import { EventsConfig } from '../config/events-config.js';
 import { declareLifetime } from '../retention/table-lifetimes.js';
-import { PERCENTILES, type Percentiles } from '../store/event-store.repository.js';
+import { countHandledSql } from '../rollups/rollups.repository.js';
 
 // A receipt is what keeps a replay from applying its event twice, so it outlives the retention only while its
 // event is still in the store (an archived partition is dropped whole, possibly somewhat after the retention).
@@ -22,14 +22,21 @@ declareLifetime('listener_receipts', {
 export class ListenerReceiptsRepository {
   constructor(private readonly db: DataSource) {}
 
-  /** Takes the receipt in the listener's transaction; false when the listener had already handled the event. */
+  /**
+   * Takes the receipt in the listener's transaction; false when the listener had already handled the event. The
+   * same statement counts the publish → handled latency in the rollups, so it counts once per listener and event,
+   * and not at all when the listener throws (its transaction, receipt and count roll back together).
+   */
   async claim(m: EntityManager, listener: string, event: EventEnvelope): Promise<boolean> {
     const claimed: unknown[] = await m.query(
-      `INSERT INTO listener_receipts (listener, event_id, tenant_id, recorded_at)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT DO NOTHING
-       RETURNING listener`,
-      [listener, event.id, event.tenantId, event.recordedAt],
+      `WITH claimed AS (
+         INSERT INTO listener_receipts (listener, event_id, tenant_id, recorded_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING
+         RETURNING listener, tenant_id, recorded_at, handled_at
+       )${countHandledSql('claimed', '$5::text')}
+       SELECT listener FROM claimed`,
+      [listener, event.id, event.tenantId, event.recordedAt, event.warehouseId ?? ''],
     );
     return claimed.length > 0;
   }
@@ -53,19 +60,5 @@ export class ListenerReceiptsRepository {
       [listener, eventIds],
     );
     return n;
-  }
-
-  /** Publish → handled latency per listener over the last five minutes, for one tenant's events. */
-  async latencyByListener(tenantId: string): Promise<(Percentiles & { listener: string })[]> {
-    return this.db.query(
-      `SELECT listener, ${PERCENTILES}
-       FROM (
-         SELECT listener, extract(epoch FROM handled_at - recorded_at) * 1000 AS ms
-         FROM listener_receipts
-         WHERE tenant_id = $1 AND handled_at > now() - interval '5 minutes'
-       ) r
-       GROUP BY listener`,
-      [tenantId],
-    );
   }
 }

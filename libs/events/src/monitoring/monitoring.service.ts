@@ -3,9 +3,9 @@ import { EventsConfig } from '../config/events-config.js';
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
-import { ListenerReceiptsRepository } from '../listeners/listener-receipts.repository.js';
-import { EventStoreRepository, type Percentiles } from '../store/event-store.repository.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
+import { percentiles, type Percentiles, rollupWindow, TIER_MS } from '../rollups/rollup-tiers.js';
+import { type LatencyRow, RollupsRepository } from '../rollups/rollups.repository.js';
 import { DeadLetterRepository } from '../dead-letters/dead-letter.repository.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE } from '../queues.js';
 import './system-alert.events.js';
@@ -41,14 +41,25 @@ export interface TenantBacklog {
   oldestPendingSeconds: number;
 }
 
+/**
+ * Every figure of the window is read from the rollups (libs/events/src/rollups/), never from the event store: its
+ * cost depends on the window and the number of warehouses and event names, not on how many events are stored.
+ */
 export interface DashboardStats {
   windowMinutes: number;
+  /** Where the window starts and ends (the end of the current minute); see rollupWindow. */
+  from: string;
+  to: string;
+  /** The length of each bucket of `throughput` and `failuresPerMinute`: 1 up to 2 hours, 60 up to 3 days, else 1440. */
+  bucketMinutes: number;
+  /** Buckets with stored events, oldest first; `minute` is the bucket's start. */
   throughput: { minute: string; total: number; byName: Record<string, number> }[];
+  /** Buckets with jobs that landed in the dead-letter store. */
   failuresPerMinute: { minute: string; count: number }[];
   errorRate: number;
-  /** Publish → stored, the last 5 minutes, milliseconds. */
+  /** Publish → stored over the window, milliseconds (from histograms: within ±9.1 %). */
   storeLatencyMs: Percentiles;
-  /** Publish → handled, per queued listener, the last 5 minutes, milliseconds. */
+  /** Publish → handled, per queued listener, over the window, milliseconds. */
   listenerLatencyMs: Record<string, Percentiles>;
   backlog: TenantBacklog;
   /** Queue-wide figures, which count every tenant's jobs: only when asked for (the operating tenant's admins). */
@@ -61,12 +72,6 @@ export interface StatsOptions {
   queueWide?: boolean;
 }
 
-const pct = (row: Percentiles): Percentiles => ({
-  p50: row.p50 === null ? null : Math.round(row.p50),
-  p95: row.p95 === null ? null : Math.round(row.p95),
-  p99: row.p99 === null ? null : Math.round(row.p99),
-});
-
 /** The figures supervisors watch: throughput, failures, latency, backlog — and the alerts their thresholds raise. */
 @Injectable()
 export class MonitoringService {
@@ -75,8 +80,7 @@ export class MonitoringService {
     private readonly config: EventsConfig,
     private readonly outbox: OutboxRepository,
     private readonly deadLetters: DeadLetterRepository,
-    private readonly store: EventStoreRepository,
-    private readonly receipts: ListenerReceiptsRepository,
+    private readonly rollups: RollupsRepository,
   ) {}
 
   /** Every tenant's jobs per queue: for operators only (the operating tenant, /metrics). */
@@ -106,27 +110,39 @@ export class MonitoringService {
     options: StatsOptions = {},
   ): Promise<DashboardStats> {
     const scope = { tenantId, warehouses, warehouseId };
-    const throughputRows = await this.store.throughputPerMinute(scope, windowMinutes);
-    const byMinute = new Map<string, { minute: string; total: number; byName: Record<string, number> }>();
-    for (const r of throughputRows) {
-      const m = byMinute.get(r.minute) ?? { minute: r.minute, total: 0, byName: {} };
-      m.total += r.n;
-      m.byName[r.name] = r.n;
-      byMinute.set(r.minute, m);
+    const window = rollupWindow(windowMinutes);
+    const byBucket = new Map<string, { minute: string; total: number; byName: Record<string, number> }>();
+    const failures = new Map<string, { minute: string; count: number }>();
+    for (const r of await this.rollups.counts(window, scope)) {
+      if (r.stored) {
+        const b = byBucket.get(r.at) ?? { minute: r.at, total: 0, byName: {} };
+        b.total += r.stored;
+        b.byName[r.name] = r.stored;
+        byBucket.set(r.at, b);
+      }
+      if (r.failed) {
+        const f = failures.get(r.at) ?? { minute: r.at, count: 0 };
+        f.count += r.failed;
+        failures.set(r.at, f);
+      }
     }
-    const failures = await this.deadLetters.failuresPerMinute(scope, windowMinutes);
-    const total = [...byMinute.values()].reduce((n, m) => n + m.total, 0);
-    const failed = failures.reduce((n, r) => n + r.count, 0);
-    const store = await this.store.storeLatency(scope);
-    const listenerRows = await this.receipts.latencyByListener(tenantId);
+    const total = [...byBucket.values()].reduce((n, b) => n + b.total, 0);
+    const failed = [...failures.values()].reduce((n, f) => n + f.count, 0);
+    // One histogram per listener; '' is publish → stored.
+    const histograms: Record<string, LatencyRow[]> = {};
+    for (const r of await this.rollups.latency(window, scope)) (histograms[r.listener] ??= []).push(r);
+    const { '': store = [], ...listeners } = histograms;
     const pending = await this.outbox.pendingFor(tenantId, warehouses, warehouseId);
     const stats: DashboardStats = {
       windowMinutes,
-      throughput: [...byMinute.values()],
-      failuresPerMinute: failures,
+      from: window.from.toISOString(),
+      to: window.to.toISOString(),
+      bucketMinutes: TIER_MS[window.tier] / 60_000,
+      throughput: [...byBucket.values()],
+      failuresPerMinute: [...failures.values()],
       errorRate: total ? failed / total : 0,
-      storeLatencyMs: pct(store),
-      listenerLatencyMs: Object.fromEntries(listenerRows.map((r) => [r.listener, pct(r)])),
+      storeLatencyMs: percentiles(store),
+      listenerLatencyMs: Object.fromEntries(Object.entries(listeners).map(([l, h]) => [l, percentiles(h)])),
       backlog: { pendingEvents: pending.count, oldestPendingSeconds: pending.oldestSeconds },
       ...(options.queueWide ? { queues: await this.queueBacklog() } : {}),
       alerts: [],
@@ -145,9 +161,13 @@ export class MonitoringService {
     outboxPending.set(await this.outbox.count());
     deadLettersOpen.reset();
     for (const r of await this.deadLetters.openByQueue()) deadLettersOpen.set({ queue: r.queue }, r.n);
+    // Every tenant's rollups: the last 60 minute buckets, and the last 5 for the latency.
+    const byName = new Map<string, number>();
+    for (const r of await this.rollups.counts(rollupWindow(60)))
+      byName.set(r.name, (byName.get(r.name) ?? 0) + r.stored);
     eventsStoredLastHour.reset();
-    for (const r of await this.store.storedLastHourByName()) eventsStoredLastHour.set({ name: r.name }, r.n);
-    const lat = await this.store.storeLatency();
+    for (const [name, n] of byName) if (n) eventsStoredLastHour.set({ name }, n);
+    const lat = percentiles(await this.rollups.latency(rollupWindow(5), undefined, ''));
     for (const q of ['p50', 'p95', 'p99'] as const) storeLatency.set({ quantile: q }, lat[q] ?? 0);
     return { contentType: registry.contentType, body: await registry.metrics() };
   }

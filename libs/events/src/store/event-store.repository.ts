@@ -4,9 +4,10 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
-import { containing, SqlWhere, type TenantScope } from '../database/sql-where.js';
+import { containing, SqlWhere } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
 import { EventsConfig } from '../config/events-config.js';
+import { countStoredSql } from '../rollups/rollups.repository.js';
 import { declareExempt } from '../retention/table-lifetimes.js';
 import { dayStart, EventPartitions, isMissingPartition, uuidV7Millis } from './event-partitions.js';
 
@@ -134,23 +135,6 @@ const rangeWhere = (q: ListenerRange, after: RangeCursor | undefined) =>
     .add('occurred_at < ?', q.to)
     .addEach('(occurred_at, id) > (?::timestamptz, ?::uuid)', [after?.occurredAt, after?.id]);
 
-/** Milliseconds at the 50th, 95th and 99th percentile; null when there was nothing to measure. */
-export interface Percentiles {
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-}
-
-/** The percentiles of a subquery's `ms` column. */
-export const PERCENTILES = `percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
-       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99`;
-
-/**
- * Ids of the events recorded in the last `interval`, as a bound on id: the api mints the id a moment before it
- * sets recorded_at, so a query by recorded_at reads only the newest partitions, through the primary key.
- */
-const RECENT_IDS = (interval: string) => `id >= uuid_v7_floor(now() - ${interval} - interval '1 minute')`;
 declareExempt('event_store', 'the history itself: only whole partitions leave it, archived and verified first');
 
 /** The append-only event store. */
@@ -195,16 +179,23 @@ export class EventStoreRepository {
     return events.map((e) => refused.get(e.id) ?? stored.delete(e.id));
   }
 
+  /**
+   * Inserts the events not yet stored and, in the same statement, counts exactly those in the rollups (their
+   * deltas: appends no concurrent batch waits for), so a redelivered event is neither stored nor counted twice.
+   */
   private insert(events: EventEnvelope[]): Promise<{ id: string }[]> {
     return this.db.query(
-      `INSERT INTO event_store (${COLUMNS.join(', ')})
+      `WITH stored AS (
+       INSERT INTO event_store (${COLUMNS.join(', ')})
        SELECT e.id, e."tenantId", e.name, e.version, e."occurredAt", e."recordedAt", e.source, e.actor, e."warehouseId",
               e."correlationId", e."causationId", e."aggregateType", e."aggregateId", e."streamPosition", e.payload
        FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "tenantId" text, name text, version int, "occurredAt" timestamptz,
             "recordedAt" timestamptz, source text, actor jsonb, "warehouseId" text, "correlationId" uuid, "causationId" uuid,
             "aggregateType" text, "aggregateId" text, "streamPosition" bigint, payload jsonb)
        ON CONFLICT (id) DO NOTHING
-       RETURNING id`,
+       RETURNING id, tenant_id, warehouse_id, name, recorded_at, stored_at
+       )${countStoredSql('stored')}
+       SELECT id FROM stored`,
       [JSON.stringify(events)],
     );
   }
@@ -309,54 +300,5 @@ export class EventStoreRepository {
       where.params,
     );
     return rows.map((r) => ({ occurredAt: r.occurred_at.toISOString(), id: r.id }));
-  }
-
-  /** Events per minute and name of the last `minutes`, of the tenant in the warehouses given. */
-  async throughputPerMinute(
-    scope: TenantScope,
-    minutes: number,
-  ): Promise<{ minute: string; name: string; n: number }[]> {
-    const t = new SqlWhere()
-      .scope(scope)
-      .addEach(`recorded_at > now() - make_interval(mins => ?) AND ${RECENT_IDS('make_interval(mins => ?)')}`, [
-        minutes,
-        minutes,
-      ]);
-    return this.db.query(
-      `SELECT to_char(date_trunc('minute', recorded_at), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS minute, name,
-              count(*)::int AS n
-       FROM event_store
-       WHERE ${t.sql}
-       GROUP BY 1, 2
-       ORDER BY 1`,
-      t.params,
-    );
-  }
-
-  /** Publish → stored latency of the last five minutes, of a tenant (or of every tenant without a scope). */
-  async storeLatency(scope?: TenantScope): Promise<Percentiles> {
-    const l = (scope ? new SqlWhere().scope(scope) : new SqlWhere()).where(
-      `recorded_at > now() - interval '5 minutes' AND ${RECENT_IDS(`interval '5 minutes'`)}`,
-    );
-    const [row]: Percentiles[] = await this.db.query(
-      `SELECT ${PERCENTILES}
-       FROM (
-         SELECT extract(epoch FROM stored_at - recorded_at) * 1000 AS ms
-         FROM event_store
-         WHERE ${l.sql}
-       ) x`,
-      l.params,
-    );
-    return row;
-  }
-
-  /** Events stored in the last hour per name, every tenant (the operators' metrics). */
-  async storedLastHourByName(): Promise<{ name: string; n: number }[]> {
-    return this.db.query(
-      `SELECT name, count(*)::int AS n
-       FROM event_store
-       WHERE recorded_at > now() - interval '1 hour' AND ${RECENT_IDS(`interval '1 hour'`)}
-       GROUP BY name`,
-    );
   }
 }

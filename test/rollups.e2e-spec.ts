@@ -314,7 +314,9 @@ describe(RollupsRepository.name, () => {
       [scraped.hour.from, scraped.hour.to],
     );
     expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(NAMES));
-    for (const r of rows) expect(metric('wms_events_stored_last_hour', `name="${r.name}"`), r.name).toBe(r.n);
+    // Other suites of the run may write rows straight into the store (fixtures, not the store's path): compare ours.
+    for (const r of rows.filter((x) => NAMES.includes(x.name)))
+      expect(metric('wms_events_stored_last_hour', `name="${r.name}"`), r.name).toBe(r.n);
     const latency = await sys.db.query(
       `SELECT rollup_latency_bucket(extract(epoch FROM stored_at - recorded_at) * 1000) AS bucket, count(*)::int AS n
        FROM event_store WHERE stored_at >= $1 AND stored_at < $2 GROUP BY 1`,

@@ -10,6 +10,7 @@ import {
   EventPipeline,
   EventRecorder,
   EventStoreRepository,
+  ReplayService,
   MAINTENANCE_QUEUE,
   MAINTENANCE_SCHEDULE,
   PARTITION_DAYS_AHEAD,
@@ -78,6 +79,23 @@ describe(EventPartitions.name, () => {
         [id],
       )
     ).rows;
+
+  it('replays a range to a listener across partitions, oldest first', async () => {
+    // The same order's events, accepted three days ago, two days ago and today: three partitions.
+    const order = `XP-${randomUUID().slice(0, 6).toUpperCase()}`;
+    const events = [TODAY - 3 * DAY_MS + 3_600_000, TODAY - 2 * DAY_MS + 3_600_000, Date.now() - 60_000].map((ms, i) =>
+      envelopeAt(ms, order, i + 1),
+    );
+    expect(await store.appendMany(events)).toEqual([true, true, true]);
+    expect(new Set(await Promise.all(events.map(async (e) => (await stored(e.id))[0].partition))).size).toBe(3);
+    const replay = await sys.worker!.get(ReplayService).replay({ type: 'system', id: 'test' }, sys.tenant, {
+      from: new Date(TODAY - 4 * DAY_MS).toISOString(),
+      to: new Date(Date.now() + 60_000).toISOString(),
+      aggregateId: `WH1/SO-${order}`,
+      listener: 'route-notifications-when-event-stored',
+    });
+    expect(replay.eventIds).toEqual(events.map((e) => e.id));
+  });
 
   describe('partition bounds', () => {
     it('are the UUIDv7 of the day’s first millisecond, the same in TypeScript and in SQL', async () => {

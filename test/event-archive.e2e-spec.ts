@@ -28,7 +28,7 @@ import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from './support/env.js';
-import { startSystem, type TestSystem, tracking } from './support/system.js';
+import { startSystem, type TestSystem, trackingEnvelopeAt } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
 const RETENTION_DAYS = 30;
@@ -438,26 +438,7 @@ describe(EventArchive.name, () => {
     await makeDay(day);
     await fill(day, 5);
     await archive.run();
-    const envelope = (ms: number, order: string): EventEnvelope => {
-      const id = uuidv7({ msecs: ms });
-      return {
-        id,
-        name: 'carrier.tracking_updated',
-        version: 1,
-        occurredAt: new Date(ms).toISOString(),
-        recordedAt: new Date(ms).toISOString(),
-        source: 'test',
-        actor: { type: 'system', id: 'test' },
-        tenantId: sys.tenant,
-        warehouseId: 'WH1',
-        correlationId: id,
-        causationId: null,
-        aggregateType: 'order',
-        aggregateId: `WH1/SO-${order}`,
-        streamPosition: 1,
-        payload: tracking({ orderNumber: `SO-${order}` }).payload,
-      };
-    };
+    const envelope = (ms: number, order: string) => trackingEnvelopeAt(sys.tenant, ms, order);
     const archived = envelope(day + 3_600_000, 'ARCHIVED-DAY');
     const never = envelope(daysAgo(200), 'NEVER-MADE');
     const today = envelope(Date.now(), 'TODAY');

@@ -26,7 +26,7 @@ import { WorkerModule } from '../apps/worker/src/worker.module.js';
 import { migrations } from '../migrations/index.js';
 import { PartitionedEventStore1764700000000 } from '../migrations/1764700000000-partitioned-event-store.js';
 import { testEnv } from './support/env.js';
-import { startSystem, TestSystem, tracking } from './support/system.js';
+import { startSystem, TestSystem, tracking, trackingEnvelopeAt } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
 
 const TODAY = dayStart(Date.now());
@@ -52,25 +52,7 @@ describe(EventPartitions.name, () => {
   /** An accepted event of the order `SO-<order>` whose id was minted at `ms`. */
   const envelopeAt = (ms: number, order: string, streamPosition = 1): EventEnvelope => {
     if (dayStart(ms) !== TODAY) madeDays.add(dayStart(ms));
-    const id = uuidv7({ msecs: ms });
-    const at = new Date(ms).toISOString();
-    return {
-      id,
-      name: 'carrier.tracking_updated',
-      version: 1,
-      occurredAt: at,
-      recordedAt: at,
-      source: 'test',
-      actor: { type: 'system', id: 'test' },
-      tenantId: sys.tenant,
-      warehouseId: 'WH1',
-      correlationId: id,
-      causationId: null,
-      aggregateType: 'order',
-      aggregateId: `WH1/SO-${order}`,
-      streamPosition,
-      payload: tracking({ orderNumber: `SO-${order}` }).payload,
-    };
+    return trackingEnvelopeAt(sys.tenant, ms, order, streamPosition);
   };
   const stored = async (id: string) =>
     (

@@ -5,6 +5,7 @@ import { EventEnvelope, EVENT_MESSAGE } from '@wms/events';
 import { type ApiSettings, loadApiConfig } from '../../apps/api/src/api-config.js';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
 import { io, Socket } from 'socket.io-client';
 import { createApi } from '../../apps/api/src/api.js';
 import { seedTenantUsers } from '../../apps/api/src/auth/demo-seed.js';
@@ -177,6 +178,29 @@ export const tracking = (overrides: Record<string, unknown> = {}) => ({
     ...overrides,
   },
 });
+
+/** A stored-shape envelope of `tracking` for the order `SO-<order>`, as if accepted at `ms` (its UUIDv7 id too). */
+export function trackingEnvelopeAt(tenantId: string, ms: number, order: string, streamPosition = 1): EventEnvelope {
+  const id = uuidv7({ msecs: ms });
+  const at = new Date(ms).toISOString();
+  return {
+    id,
+    name: 'carrier.tracking_updated',
+    version: 1,
+    occurredAt: at,
+    recordedAt: at,
+    source: 'test',
+    actor: { type: 'system', id: 'test' },
+    tenantId,
+    warehouseId: 'WH1',
+    correlationId: id,
+    causationId: null,
+    aggregateType: 'order',
+    aggregateId: `WH1/SO-${order}`,
+    streamPosition,
+    payload: tracking({ orderNumber: `SO-${order}` }).payload,
+  };
+}
 
 /** Accepted events of a tenant wherever they are — outbox, store, or briefly both —, counted once in one snapshot. */
 export async function acceptedEvents(db: pg.Pool, tenant: string): Promise<number> {

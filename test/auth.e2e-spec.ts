@@ -25,6 +25,7 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'GET /auth/me': ['operator', 'supervisor', 'admin', 'integration', 'device'],
   'POST /events': ['integration', 'admin'],
   'GET /events': ['supervisor', 'admin'],
+  'GET /events/stream': ['operator', 'supervisor', 'admin', 'integration', 'device'],
   'GET /events/:id': ['supervisor', 'admin'],
   'GET /event-types': ['operator', 'supervisor', 'admin', 'integration', 'device'],
   'GET /admin/users': ['admin'],

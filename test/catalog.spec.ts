@@ -54,6 +54,39 @@ describe('event catalog', () => {
       expect(names).toContain(name);
   });
 
+  it('declares as search keys every field people look events up by, and only fields that exist', () => {
+    // SKU, order, ASN, carton, location, lot, tracking number: a payload field of one of these names is a key.
+    const KEY_FIELDS = new Set([
+      'sku',
+      'orderNumber',
+      'asnNumber',
+      'cartonId',
+      'locationCode',
+      'fromLocation',
+      'toLocation',
+      'lot',
+      'trackingNumber',
+    ]);
+    type Schema = {
+      properties?: Record<string, { type?: string; items?: { $ref?: string } }>;
+      definitions?: Record<string, Schema>;
+    };
+    for (const t of describeAll()) {
+      const schema = t.schema as Schema;
+      const fields = (s: Schema, prefix: string): [string, string | undefined][] =>
+        Object.entries(s.properties ?? {}).flatMap(([name, p]) => {
+          const nested = p.items?.$ref?.split('/').pop();
+          return nested && schema.definitions?.[nested]
+            ? fields(schema.definitions[nested], `${prefix}${name}[].`)
+            : [[`${prefix}${name}`, p.type] as [string, string | undefined]];
+        });
+      const all = fields(schema, '');
+      const keyLike = all.filter(([path]) => KEY_FIELDS.has(path.split('.').pop()!)).map(([path]) => path);
+      expect([...t.keys].sort(), `${t.name}: its key fields`).toEqual(keyLike.sort());
+      for (const key of t.keys) expect(all, `${t.name}: ${key}`).toContainEqual([key, 'string']);
+    }
+  });
+
   it('includes nested payload classes in the JSON Schema', () => {
     const asn = describeAll().find((t) => t.name === 'asn.created')!;
     expect(asn.schema).toMatchObject({

@@ -276,7 +276,7 @@ describe(PartitionedEventStore1764700000000.name, () => {
     const { rows: kind } = await db.query(`SELECT relkind FROM pg_class WHERE relname = 'event_store'`);
     expect(kind).toEqual([{ relkind: 'p' }]);
     // The old table is the first partition, ending on a day boundary; day partitions follow it up to a week ahead.
-    const list = await eventPartitions({ query: (sql) => db.query(sql).then((r) => r.rows) });
+    const list = await eventPartitions({ query: (sql, params) => db.query(sql, params).then((r) => r.rows) });
     expect(list[0]).toMatchObject({ name: 'event_store_legacy', from: null });
     expect(list[0].to).toBe(uuidV7Floor(TODAY + 2 * DAY_MS));
     expect(list.slice(1).map((p) => p.name)).toEqual(

@@ -163,6 +163,7 @@ async function setUp(sys: TestSystem): Promise<Setup> {
       params: {},
       query: { name: 'carrier.tracking_updated', warehouseId: 'WH1', from: '2026-01-01T00:00:00Z', limit: '10' },
     },
+    'GET /events/stream': { params: {}, query: { after: 'now', warehouseId: 'WH1', limit: '10' } },
     'GET /events/:id': { params: { id: eventId }, query: {} },
     'GET /event-types': none,
     'GET /admin/users': none,

@@ -102,33 +102,46 @@ function Login() {
   </form>`;
 }
 
-/** Live events over socket.io; after a reconnect it fetches what it missed (GET /events?since=…). */
+/**
+ * Live events over socket.io. After each (re)connect, and every 30 s while connected, it pages through what was
+ * stored since its catch-up cursor (GET /events/stream?after=…): nothing stored meanwhile is missed, even an event
+ * accepted earlier but stored later than one already shown.
+ */
 function useLiveEvents(warehouseId) {
   const [events, setEvents] = useState([]);
   const [connected, setConnected] = useState(false);
-  const last = useRef(null);
   useEffect(() => {
     if (!warehouseId) return;
     setEvents([]);
-    last.current = null;
+    let cursor = null;
+    let closed = false;
     const add = (list) =>
       setEvents((prev) => {
         const seen = new Set(prev.map((e) => e.id));
         const fresh = list.filter((e) => !seen.has(e.id));
-        for (const e of fresh) if (!last.current || e.id > last.current) last.current = e.id;
-        return [...fresh.reverse(), ...prev].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, 500);
+        return [...fresh, ...prev].sort((a, b) => (a.id < b.id ? 1 : -1)).slice(0, 500);
       });
-    api(`/events?warehouseId=${warehouseId}&limit=100`).then((page) => add(page.items.slice().reverse()));
+    const catchUp = async () => {
+      for (let more = true; more && cursor && !closed;) {
+        const page = await api(`/events/stream?warehouseId=${warehouseId}&after=${cursor}&limit=500`);
+        add(page.items);
+        cursor = page.cursor;
+        more = page.hasMore;
+      }
+    };
+    // The cursor first, then the history before it: whatever is stored from here on comes through catch-up.
+    const started = api(`/events/stream?warehouseId=${warehouseId}&after=now`).then(async (page) => {
+      cursor = page.cursor;
+      add((await api(`/events?warehouseId=${warehouseId}&limit=100`)).items);
+    });
     const socket = io({ transports: ['websocket'], auth: { token: session.token } });
     socket.on('connect', async () => {
       setConnected(true);
       await socket.emitWithAck('subscribe', { warehouseId });
-      if (last.current) {
-        // Catch up on what happened while the connection was down: no gap in the stream.
-        const missed = await api(`/events?warehouseId=${warehouseId}&since=${last.current}&limit=500`);
-        add(missed.items);
-      }
+      await started;
+      await catchUp();
     });
+    const timer = setInterval(() => socket.connected && catchUp().catch(() => {}), 30_000);
     socket.on('disconnect', (reason) => {
       setConnected(false);
       // The server closed the stream: access was revoked or changed. A 401 here sends the user to sign in.
@@ -140,7 +153,11 @@ function useLiveEvents(warehouseId) {
     });
     socket.on('event', (e) => add([e]));
     window.__wmsSocket = socket;
-    return () => socket.close();
+    return () => {
+      closed = true;
+      clearInterval(timer);
+      socket.close();
+    };
   }, [warehouseId]);
   return { events, connected };
 }
@@ -159,15 +176,19 @@ function Stream({ warehouseId, connected, events }) {
     setSelected(e);
     setChain((await api(`/events?correlationId=${e.correlationId}&limit=50`)).items);
   };
+  // A business key (SKU, order, ASN, carton, location, lot, tracking) over all history; otherwise the text in the
+  // last 24 hours, which the answer's textWindow states.
   const search = async (cursor) => {
-    const q = new URLSearchParams({
-      warehouseId,
-      limit: '50',
-      ...(name ? { name } : {}),
-      ...(text ? { text } : {}),
-      ...(cursor ? { cursor } : {}),
-    });
-    setHistory(await api(`/events?${q}`));
+    const base = { warehouseId, limit: '50', ...(name ? { name } : {}), ...(cursor ? { cursor } : {}) };
+    const ask = (what) => api(`/events?${new URLSearchParams({ ...base, ...(what ? { [what]: text } : {}) })}`);
+    // An older page goes on the way the first page was found.
+    let used = cursor ? history?.by : text ? 'key' : undefined;
+    let page = await ask(used);
+    if (!cursor && text && !page.items.length) {
+      page = await ask('text');
+      used = 'text';
+    }
+    setHistory({ ...page, by: used });
   };
   const rows = history ? history.items : shown;
   return html`<section>
@@ -188,6 +209,12 @@ function Stream({ warehouseId, connected, events }) {
       <button onClick=${() => search()}>Search history</button>
       ${history && html`<button onClick=${() => setHistory(null)}>Back to live</button>`}
       ${history?.nextCursor && html`<button onClick=${() => search(history.nextCursor)}>Older</button>`}
+      ${
+        history?.textWindow &&
+        html`<span class="note" data-testid="text-window"
+          >no key matched; text searched from ${history.textWindow.from} to ${history.textWindow.to}</span
+        >`
+      }
     </div>
     <div class="split">
       <table data-testid="stream">

@@ -19,6 +19,7 @@ const STATUS: Record<ErrorKind, number> = {
   conflict: 409,
   unprocessable: 422,
   too_many: 429,
+  gone: 410,
   unavailable: 503,
 };
 

@@ -41,11 +41,20 @@ export class DeadLetterFilterDto {
   @IsOptional()
   @IsStrictDateTime()
   to?: string;
-  @ApiPropertyOptional({ description: 'event id, SKU, order number …' })
+  @ApiPropertyOptional({ description: "text in the job's data or its event id: SKU, order number, part of one …" })
   @IsOptional()
   @IsString()
   @Length(2, 200)
   search?: string;
+  @ApiPropertyOptional({
+    description:
+      "a business key of the dead letter's event (SKU, order, ASN, carton, location, lot, tracking), any case",
+    example: 'SO-123',
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  key?: string;
 }
 
 export class DeadLetterListQuery extends DeadLetterFilterDto {

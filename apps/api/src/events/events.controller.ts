@@ -6,7 +6,7 @@ import type { FastifyReply } from 'fastify';
 import { Allow, Auth, canSeeWarehouse, type Principal } from '../auth/principal.js';
 import { Ctx } from '../common/request-context.js';
 import { IdParam } from '../common/params.js';
-import { ListEventsQuery } from './list-events.query.js';
+import { CatchUpQuery, ListEventsQuery } from './list-events.query.js';
 import { AcceptedEventDto, PublishEventDto } from './publish-event.dto.js';
 
 @ApiTags('events')
@@ -65,20 +65,21 @@ export class EventsController {
   @Get('events')
   @Allow('supervisor', 'admin')
   list(@Auth() principal: Principal, @Query() q: ListEventsQuery) {
-    if (q.warehouseId && !canSeeWarehouse(principal, q.warehouseId)) {
-      throw new DomainError(
-        'AUTH.FORBIDDEN_WAREHOUSE',
-        `you are not assigned to warehouse ${q.warehouseId}`,
-        'forbidden',
-        [{ field: 'warehouseId', reason: 'not one of your warehouses' }],
-      );
-    }
+    assertWarehouse(principal, q.warehouseId);
     return this.store.find({
       ...q,
       tenantId: principal.tenantId,
       visibleWarehouses: principal.warehouses,
       after: q.cursor,
     });
+  }
+
+  /** Declared before events/:id, which would take `stream` for an id. */
+  @Get('events/stream')
+  @Allow('operator', 'supervisor', 'admin', 'integration')
+  catchUp(@Auth() principal: Principal, @Query() q: CatchUpQuery) {
+    assertWarehouse(principal, q.warehouseId);
+    return this.store.catchUp({ ...q, tenantId: principal.tenantId, visibleWarehouses: principal.warehouses });
   }
 
   @Get('events/:id')
@@ -93,4 +94,11 @@ export class EventsController {
   types() {
     return EventCatalog.describe((name) => this.listeners.forEvent(name).map((l) => l.name));
   }
+}
+
+function assertWarehouse(principal: Principal, warehouseId: string | undefined): void {
+  if (warehouseId && !canSeeWarehouse(principal, warehouseId))
+    throw new DomainError('AUTH.FORBIDDEN_WAREHOUSE', `you are not assigned to warehouse ${warehouseId}`, 'forbidden', [
+      { field: 'warehouseId', reason: 'not one of your warehouses' },
+    ]);
 }

@@ -75,7 +75,11 @@ const filterOptions = (cmd: Command) =>
     .option('--fingerprint <hex>', 'error fingerprint (see dead-letters:groups)')
     .option('--since <date>', 'failed at or after', iso)
     .option('--until <date>', 'failed before', iso)
-    .option('--search <key>', 'event id, SKU, order number …');
+    .option('--search <text>', "text in the job's data or its event id: SKU, order number, part of one …")
+    .option(
+      '--key <key>',
+      "a business key of the dead letter's event (SKU, order, ASN, carton, location, lot, tracking)",
+    );
 
 const toFilter = (o: Record<string, string | undefined>): DeadLetterFilter => ({
   status: o.status as DeadLetterFilter['status'],
@@ -87,6 +91,7 @@ const toFilter = (o: Record<string, string | undefined>): DeadLetterFilter => ({
   from: o.since,
   to: o.until,
   search: o.search,
+  key: o.key,
 });
 
 const print = (json: boolean, value: unknown, lines: () => string[]) =>
@@ -290,8 +295,8 @@ export function program(): Command {
         const store = app.get(EventStoreRepository);
         const tenantId = cli.opts().tenant;
         const stopAt = o.seconds ? Date.now() + o.seconds * 1000 : Infinity;
-        const filter = { tenantId, visibleWarehouses: 'all' as const, warehouseId: o.warehouse, name: o.name };
-        let last = (await store.find({ ...filter, limit: 1 })).items[0]?.id ?? '00000000-0000-0000-0000-000000000000';
+        const scope = { tenantId, visibleWarehouses: 'all' as const, warehouseId: o.warehouse };
+        let cursor = (await store.catchUp({ ...scope, after: 'now', limit: 1 })).cursor;
         process.stderr.write(
           `following new events of ${tenantId}${o.warehouse ? ` in ${o.warehouse}` : ''}… (Ctrl-C to stop)\n`,
         );
@@ -301,11 +306,11 @@ export function program(): Command {
             : `${e.recordedAt}  ${e.name.padEnd(28)} ${e.warehouseId ?? '-'}  ${e.aggregateId}  ` +
               JSON.stringify(e.payload);
         while (Date.now() < stopAt) {
-          // Only what came after the last event shown, oldest first; a full page means more is waiting.
-          const page = await store.find({ ...filter, since: last, limit: 500 });
-          for (const e of page.items) console.log(line(e));
-          if (page.items.length) last = page.items[page.items.length - 1].id;
-          if (page.items.length < 500) await new Promise((r) => setTimeout(r, 500));
+          // What was stored after the cursor, in the order it was stored; hasMore means more is waiting.
+          const page = await store.catchUp({ ...scope, after: cursor, limit: 500 });
+          for (const e of page.items) if (!o.name || e.name === o.name) console.log(line(e));
+          cursor = page.cursor;
+          if (!page.hasMore) await new Promise((r) => setTimeout(r, 500));
         }
       }),
     );

@@ -51,6 +51,9 @@ export function renderCatalogMarkdown(types: EventTypeDescription[]): string {
     lines.push(
       `- aggregate: \`${t.aggregateType}\`; severity: ${t.severity}${t.external ? '; published by integrations with `POST /events`' : ''}`,
     );
+    lines.push(
+      `- search keys (\`GET /events?key=\`): ${t.keys.length ? t.keys.map((k) => `\`${k}\``).join(', ') : '—'}`,
+    );
     lines.push(`- emitted by: ${t.emittedBy.length ? t.emittedBy.map((e) => `\`${e}\``).join('; ') : '—'}`);
     lines.push(
       `- queued listeners: ${t.listeners.length ? t.listeners.map((l) => `\`${l}\``).join(', ') : 'none yet'}`,

@@ -37,6 +37,12 @@ export interface EventTypeDefinition<P extends object = object> {
    * only emitted by the command that makes the change, so the store never claims a change that did not happen.
    */
   external?: boolean;
+  /**
+   * The business keys people look this event up by (SKU, order, ASN, carton, location, lot, tracking number): payload
+   * field paths, `lines[].sku` for a field of each item of an array. Stored with the event and indexed, so
+   * `GET /events?key=` finds it without reading payloads.
+   */
+  keys?: readonly string[];
 }
 
 export interface EventTypeDescription {
@@ -47,6 +53,7 @@ export interface EventTypeDescription {
   severity: string;
   emittedBy: string[];
   external: boolean;
+  keys: string[];
   listeners: string[];
   schema: object;
 }
@@ -92,6 +99,32 @@ function payloadSchema(payload: PayloadClass): object {
     .map((r) => r.split('/').pop()!);
   const definitions = Object.fromEntries(refs.map((name) => [name, { ...all[name], additionalProperties: false }]));
   return { ...schema, additionalProperties: false, ...(refs.length ? { definitions } : {}) };
+}
+
+/** Longest business key indexed; longer values (free text in a code field) are not keys anyone types. */
+export const MAX_KEY_LENGTH = 200;
+
+/** Business keys are matched without regard to case: a supervisor types `so-123` for `SO-123`. */
+export const normalizeKey = (key: string) => key.trim().toLowerCase();
+
+function valuesAt(value: unknown, path: string[]): unknown[] {
+  if (!path.length) return [value];
+  if (value === null || typeof value !== 'object') return [];
+  const [head, ...rest] = path;
+  const isArray = head.endsWith('[]');
+  const child = (value as Record<string, unknown>)[isArray ? head.slice(0, -2) : head];
+  if (!isArray) return valuesAt(child, rest);
+  return Array.isArray(child) ? child.flatMap((item) => valuesAt(item, rest)) : [];
+}
+
+/** The normalized, distinct business keys of one event: what the store indexes it by. */
+export function businessKeys(name: string, version: number, payload: unknown): string[] {
+  const paths = definitions.get(key(name, version))?.keys ?? [];
+  const keys = new Set<string>();
+  for (const path of paths)
+    for (const v of valuesAt(payload, path.split('.')))
+      if (typeof v === 'string' && v.trim() && v.length <= MAX_KEY_LENGTH) keys.add(normalizeKey(v));
+  return [...keys];
 }
 
 export class EventCatalog {
@@ -171,6 +204,7 @@ export class EventCatalog {
       severity: d.severity ?? 'info',
       emittedBy: d.emittedBy ?? [],
       external: d.external ?? false,
+      keys: [...(d.keys ?? [])],
       listeners: listenersOf(d.name),
       schema: payloadSchema(d.payload),
     }));

@@ -106,6 +106,16 @@ export class EventsConfig {
   EVENT_RETENTION_DAYS = 90;
 
   /**
+   * How long a catch-up cursor (`GET /events/stream?after=`) can be resumed, in hours after the events it points at
+   * were stored; an older cursor is answered 410 (fetch the gap by time with GET /events, then resume with `after=now`).
+   */
+  @Type(() => Number)
+  @IsInt({ message: 'CATCH_UP_RETENTION_HOURS must be a whole number of hours from 1 to 8760' })
+  @Min(1, { message: 'CATCH_UP_RETENTION_HOURS must be a whole number of hours from 1 to 8760' })
+  @Max(8760, { message: 'CATCH_UP_RETENTION_HOURS must be a whole number of hours from 1 to 8760' })
+  CATCH_UP_RETENTION_HOURS = 72;
+
+  /**
    * Where whole event partitions past EVENT_RETENTION_DAYS are archived (compressed NDJSON and a manifest per
    * partition) before they are dropped, and where `events:restore` reads them. A local or mounted directory that
    * every worker and the CLI reach; relative to the working directory.

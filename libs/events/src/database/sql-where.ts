@@ -11,8 +11,10 @@ export const containing = (text: string | undefined) =>
 
 /** Builds a WHERE clause from optional filters: each `?` in a condition becomes the value's `$n`. */
 export class SqlWhere {
-  readonly params: unknown[] = [];
   private readonly clauses: string[] = [];
+
+  /** `params` shared with another SqlWhere: two clauses of one statement (a subquery's and the outer one). */
+  constructor(readonly params: unknown[] = []) {}
 
   /** Adds the condition when `value` is set (not undefined, null or ''). */
   add(condition: string, value: unknown): this {

@@ -32,6 +32,7 @@ const FILTER_KEYS: (keyof DeadLetterFilter)[] = [
   'from',
   'to',
   'search',
+  'key',
 ];
 
 const toView = (r: DeadLetterRow) => ({

@@ -5,6 +5,7 @@ import { EventsConfig } from '../config/events-config.js';
 import { containing, SqlWhere } from '../database/sql-where.js';
 import { declareLifetime } from '../retention/table-lifetimes.js';
 import type { DeadLetterStatus } from './dead-letter-status.js';
+import { normalizeKey } from '../catalog/event-catalog.js';
 
 export interface DeadLetterFilter {
   status?: DeadLetterStatus;
@@ -15,8 +16,10 @@ export interface DeadLetterFilter {
   fingerprint?: string;
   from?: string;
   to?: string;
-  /** A business key: event id, SKU, order number, … (searched in the job's data). */
+  /** Text in the job's data or its event id: SKU, order number, part of one … (reads the tenant's dead letters). */
   search?: string;
+  /** A business key of the dead letter's event as the catalog declares them, any case (through an index). */
+  key?: string;
 }
 
 /** A `dead_letters` row as Postgres returns it. */
@@ -71,6 +74,8 @@ export interface NewDeadLetter extends Failure {
   eventName: string | null;
   warehouseId: string | null;
   payload: unknown;
+  /** The normalized business keys of its event (businessKeys in the catalog); none for a job of no event. */
+  keys: string[];
   firstFailedAt: Date;
 }
 
@@ -85,7 +90,8 @@ const where = (tenantId: string, f: DeadLetterFilter) =>
     .add('fingerprint = ?', f.fingerprint)
     .add('last_failed_at >= ?', f.from)
     .add('last_failed_at < ?', f.to)
-    .addEach(`(event_id::text = ? OR payload::text ILIKE ?)`, [f.search, containing(f.search)]);
+    .addEach(`(event_id::text = ? OR payload::text ILIKE ?)`, [f.search, containing(f.search)])
+    .add('keys @> ARRAY[?]::text[]', f.key === undefined ? undefined : normalizeKey(f.key));
 
 // Open and retried ones wait for an admin or their retry, however old: nothing fails silently.
 declareLifetime('dead_letters', {
@@ -105,9 +111,9 @@ export class DeadLetterRepository {
     const [row] = await m.query(
       `INSERT INTO dead_letters (
          tenant_id, queue, job_name, job_id, event_id, event_name, warehouse_id, payload, error_message,
-         error_stack, fingerprint, attempts, history, first_failed_at, last_failed_at
+         error_stack, fingerprint, attempts, history, first_failed_at, last_failed_at, keys
        )
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
        RETURNING id, retries`,
       [
         d.tenantId,
@@ -125,6 +131,7 @@ export class DeadLetterRepository {
         JSON.stringify(d.history),
         d.firstFailedAt,
         d.at,
+        d.keys,
       ],
     );
     return row;

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { createHash } from 'node:crypto';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
+import { businessKeys } from '../catalog/event-catalog.js';
 import { EventService } from '../publishing/event.service.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { PROCESS_EVENT_JOB } from '../queues.js';
@@ -93,6 +94,7 @@ export class DeadLetterService {
           eventName: event?.name ?? null,
           warehouseId: event?.warehouseId ?? null,
           payload: job.data,
+          keys: event ? businessKeys(event.name, event.version, event.payload) : [],
           firstFailedAt: new Date(job.timestamp),
         }));
       if (event && job.name === PROCESS_EVENT_JOB) await this.outbox.remove(m, event.id);

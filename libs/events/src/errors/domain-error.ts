@@ -12,6 +12,8 @@ export type ErrorKind =
   | 'conflict'
   | 'unprocessable'
   | 'too_many'
+  /** What the request points at existed and is no longer kept (an expired catch-up cursor): 410. */
+  | 'gone'
   /** A dependency (the database) is briefly gone: 503 with Retry-After. */
   | 'unavailable';
 

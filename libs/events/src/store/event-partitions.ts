@@ -45,13 +45,24 @@ export const daysAhead = (now: number): number[] =>
 
 const partitionName = (day: number) => PARTITION_PREFIX + new Date(day).toISOString().slice(0, 10).replace(/-/g, '');
 
-/** Every partition of `event_store` with its bounds, oldest first. */
-export async function eventPartitions(sql: SqlRunner): Promise<EventPartition[]> {
+/**
+ * `event_keys` (the business keys of the stored events, store/event-keys.ts) is partitioned like the store, one
+ * partition per store partition with the same bounds and name suffix, so its days leave with the store's.
+ */
+export const keysPartitionOf = (storePartition: string): string =>
+  storePartition.replace(/^event_store_/, 'event_keys_');
+
+/** Every partition of `event_store` (or of `event_keys`) with its bounds, oldest first. */
+export async function eventPartitions(
+  sql: SqlRunner,
+  parent: 'event_store' | 'event_keys' = 'event_store',
+): Promise<EventPartition[]> {
   const rows = (await sql.query(
     `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
      FROM pg_inherits i
      JOIN pg_class c ON c.oid = i.inhrelid
-     WHERE i.inhparent = 'event_store'::regclass`,
+     WHERE i.inhparent = to_regclass($1)`,
+    [parent],
   )) as { name: string; bound: string }[];
   const value = (v: string) => (v === 'MINVALUE' || v === 'MAXVALUE' ? null : v.replace(/^'|'$/g, ''));
   return rows
@@ -96,6 +107,11 @@ export async function ensureEventPartitions(
   await sql.query(`SET LOCAL lock_timeout = '10s'`);
   await sql.query(`SELECT pg_advisory_xact_lock(hashtext('event_store partitions'))`);
   const existing = await eventPartitions(sql);
+  const [{ keyed }] = (await sql.query(`SELECT to_regclass('event_keys') IS NOT NULL AS keyed`)) as {
+    keyed: boolean;
+  }[];
+  // Before the migration that made event_keys, the store's partitions are made alone.
+  if (keyed) await ensureKeysPartitions(sql, existing);
   const cutoff = retentionDays === undefined ? null : retentionCutoff(await databaseNow(sql), retentionDays);
   const created: string[] = [];
   const refused: number[] = [];
@@ -117,9 +133,28 @@ export async function ensureEventPartitions(
        ON "${name}" (tenant_id, aggregate_type, aggregate_id, stream_position)`,
     );
     await sql.query(`ALTER TABLE event_store ATTACH PARTITION "${name}" FOR VALUES FROM ('${from}') TO ('${to}')`);
+    if (keyed) await ensureKeysPartitions(sql, [{ name, from, to }]);
     created.push(name);
   }
   return { created, refused };
+}
+
+/** The partition of `event_keys` for each store partition given that has none (made like the store's). */
+export async function ensureKeysPartitions(sql: SqlRunner, storePartitions: EventPartition[]): Promise<string[]> {
+  const existing = new Set((await eventPartitions(sql, 'event_keys')).map((p) => p.name));
+  const created: string[] = [];
+  for (const p of storePartitions) {
+    const name = keysPartitionOf(p.name);
+    if (existing.has(name)) continue;
+    const bound = (v: string | null, none: string) => (v === null ? none : `'${v}'`);
+    await sql.query(`CREATE TABLE "${name}" (LIKE event_keys INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+    await sql.query(
+      `ALTER TABLE event_keys ATTACH PARTITION "${name}"
+       FOR VALUES FROM (${bound(p.from, 'MINVALUE')}) TO (${bound(p.to, 'MAXVALUE')})`,
+    );
+    created.push(name);
+  }
+  return created;
 }
 
 /** Postgres found no partition for a row: its error 23514 without a constraint name. */
@@ -272,6 +307,16 @@ export class EventPartitions {
     await this.db.query(
       `ALTER TABLE event_store DETACH PARTITION ${table(name)} ${state === 'detaching' ? 'FINALIZE' : 'CONCURRENTLY'}`,
     );
+    // Its keys leave the same way: nothing can be stored in its range any more, so nothing keyed either.
+    const keys = keysPartitionOf(name);
+    const [row] = (await this.db.query(
+      `SELECT i.inhdetachpending AS pending FROM pg_inherits i WHERE i.inhrelid = to_regclass($1)`,
+      [keys],
+    )) as { pending: boolean }[];
+    if (row)
+      await this.db.query(
+        `ALTER TABLE event_keys DETACH PARTITION "${keys}" ${row.pending ? 'FINALIZE' : 'CONCURRENTLY'}`,
+      );
   }
 
   /** Locks a detached table against everyone in `m`'s transaction; refuses one still in the store. */
@@ -287,5 +332,7 @@ export class EventPartitions {
   /** Drops a detached table, in `m`'s transaction (after lockDetached). */
   async dropDetached(m: EntityManager, name: string): Promise<void> {
     await m.query(`DROP TABLE ${table(name)}`);
+    // Still attached only when a run stopped between the two detaches: dropping it then locks event_keys a moment.
+    await m.query(`DROP TABLE IF EXISTS "${keysPartitionOf(name)}"`);
   }
 }

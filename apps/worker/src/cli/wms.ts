@@ -315,6 +315,28 @@ export function program(): Command {
       }),
     );
   cli
+    .command('events:index-keys')
+    .description('index the business keys of events stored before their keys were indexed (safe to run again)')
+    .option('--batch-size <n>', 'events per statement', int)
+    .action((o) =>
+      withApp(async (app) => {
+        const store = app.get(EventStoreRepository);
+        let after: string | null = null;
+        let events = 0;
+        let keys = 0;
+        for (;;) {
+          const page = await store.indexKeysAfter(after, o.batchSize ?? 5000);
+          if (!page.last) break;
+          after = page.last;
+          events += page.events;
+          keys += page.keys;
+          process.stderr.write(`\r\x1b[K${events} event(s) read, ${keys} key(s) indexed…`);
+        }
+        process.stderr.write('\r\x1b[K');
+        print(cli.opts().json, { events, keys }, () => [`${events} event(s) read, ${keys} key(s) indexed`]);
+      }),
+    );
+  cli
     .command('tables:prune')
     .description('delete the rows of every table that outlived its lifetime, in small batches (hourly in the worker)')
     .option('--dry-run', 'only count the expired rows of each table')

@@ -285,6 +285,42 @@ export class EventStoreRepository {
     );
   }
 
+  /**
+   * Indexes the business keys of a page of stored events after the id `after` (all tenants, id order), for events
+   * stored before their keys were declared or indexed: `events:index-keys`. Returns the page's last id, or null at the end.
+   */
+  async indexKeysAfter(
+    after: string | null,
+    limit: number,
+  ): Promise<{ last: string | null; events: number; keys: number }> {
+    const rows: EventRow[] = await this.db.query(
+      `SELECT ${COLUMNS.join(', ')} FROM event_store ${after ? 'WHERE id > $2' : ''} ORDER BY id LIMIT $1`,
+      after ? [limit, after] : [limit],
+    );
+    if (!rows.length) return { last: null, events: 0, keys: 0 };
+    const keyed = rows
+      .map(toEnvelope)
+      .flatMap((e) =>
+        businessKeys(e.name, e.version, e.payload).map((key) => ({
+          tenantId: e.tenantId,
+          key,
+          id: e.id,
+          warehouseId: e.warehouseId,
+        })),
+      );
+    const inserted: unknown[] = keyed.length
+      ? await this.db.query(
+          `INSERT INTO event_keys (tenant_id, key, event_id, warehouse_id)
+           SELECT k."tenantId", k.key, k.id, k."warehouseId"
+           FROM jsonb_to_recordset($1::jsonb) AS k("tenantId" text, key text, id uuid, "warehouseId" text)
+           ON CONFLICT DO NOTHING
+           RETURNING 1`,
+          [JSON.stringify(keyed)],
+        )
+      : [];
+    return { last: rows[rows.length - 1].id, events: rows.length, keys: inserted.length };
+  }
+
   async findById(tenantId: string, id: string, visibleWarehouses: string[] | 'all' = 'all'): Promise<EventEnvelope> {
     const rows: EventRow[] = await this.db.query(
       `SELECT ${COLUMNS.join(', ')} FROM event_store WHERE tenant_id = $1 AND id = $2`,

@@ -128,6 +128,21 @@ const fixtures: Record<string, Fixture> = {
     },
     left: (db, tag) => labels(db, `SELECT key AS label FROM idempotency_keys WHERE key LIKE $1`, tag),
   },
+  event_feed: {
+    async seed(db, tag) {
+      // CATCH_UP_RETENTION_HOURS is 72.
+      for (const [label, hours] of [
+        ['gone', 73],
+        ['kept', 71],
+      ] as const)
+        await db.query(
+          `INSERT INTO event_feed (tenant_id, event_id, stored_at) VALUES ($1, $2, now() - make_interval(hours => $3))`,
+          [`${tag}:${label}`, uuidv7(), hours],
+        );
+      return ['gone', 'kept'];
+    },
+    left: (db, tag) => labels(db, `SELECT tenant_id AS label FROM event_feed WHERE tenant_id LIKE $1`, tag),
+  },
   listener_receipts: {
     async seed(db, tag) {
       // A receipt whose event is still in the store keeps a replay from applying it twice, however old.

@@ -28,7 +28,10 @@ export async function checkConnections(config: EventsConfig): Promise<void> {
       retryStrategy: () => null,
       connectTimeout: 5000,
     });
-    redis.on('error', () => undefined);
+    // The client's own error tells more than connect()'s ("None of startup nodes is available"), e.g. that the node
+    // has cluster support disabled.
+    let clientError: (Error & { lastNodeError?: Error }) | undefined;
+    redis.on('error', (error: Error) => (clientError = error));
     try {
       await redis.connect();
       await redis.ping();
@@ -38,10 +41,11 @@ export async function checkConnections(config: EventsConfig): Promise<void> {
         if (state !== 'ok') throw new Error(`cluster_state is ${state ?? 'unknown'}, not ok`);
       }
     } catch (error) {
+      const reason = clientError?.lastNodeError?.message ?? clientError?.message ?? (error as Error).message;
       problems.push(
         cluster
-          ? `REDIS_CLUSTER_NODES: cannot use the Redis Cluster at ${config.REDIS_CLUSTER_NODES} ` +
-              `(${(error as Error).message}); start the cluster, fix the node list, or unset it`
+          ? `REDIS_CLUSTER_NODES: cannot use the Redis Cluster at ${config.REDIS_CLUSTER_NODES} (${reason}); ` +
+              'start the cluster, fix the node list, or unset it'
           : `REDIS_URL: cannot connect to ${hideSecret(config.REDIS_URL!)} (${(error as Error).message}); ` +
               'start Redis, fix the URL, or unset it to run Postgres-only',
       );

@@ -136,10 +136,26 @@ describe('on a Redis Cluster of three nodes', () => {
     }
   });
 
-  it('answers the health check with the queue up, through the cluster', async () => {
+  it('answers the health check, /metrics, the dashboard’s queue figures and bull-board through the cluster', async () => {
+    const admin = { authorization: `Bearer ${sys.tokens.admin}` };
     for (const base of [sys.url, b.url]) {
       const health = await fetch(`${base}/health`).then((r) => r.json());
       expect(health).toMatchObject({ status: 'ok', info: { queue: { status: 'up', backend: 'redis' } } });
+      const metrics = await fetch(`${base}/metrics`, { headers: admin });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/wms_queue_jobs\{queue="events",state="waiting"\} \d+/);
+      const stats = await fetch(`${base}/dashboard/stats?warehouseId=WH1`, { headers: admin }).then((r) => r.json());
+      expect(stats.queues.map((q: { queue: string }) => q.queue)).toEqual([
+        'events',
+        'event-listeners',
+        'notifications',
+      ]);
+      const board = await fetch(`${base}/admin/queues/api/queues`, { headers: admin });
+      expect(board.status).toBe(200);
+      const queues = (await board.json()).queues as { name: string; counts: Record<string, number> }[];
+      expect(queues.map((q) => q.name).sort()).toEqual(['event-listeners', 'events', 'maintenance', 'notifications']);
+      // The burst's listener jobs, kept on completion: read back from the cluster.
+      expect(queues.find((q) => q.name === 'event-listeners')!.counts.completed).toBeGreaterThanOrEqual(BURST);
     }
   });
 });

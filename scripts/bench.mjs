@@ -59,6 +59,8 @@ const env = {
 };
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
+// The bench measures one Redis (or Postgres-only), never a cluster the caller's environment names.
+delete env.REDIS_CLUSTER_NODES;
 
 const children = ['api', 'worker'].map((app) =>
   spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], {

@@ -21,7 +21,10 @@ const pg = await provisionPostgres().catch((error) => {
 });
 const databaseUrl = await createDatabase(pg.serverUrl, pg.database);
 migrate(databaseUrl);
-const redisUrl = await findRedis();
+// A Redis Cluster is used as given (the api and worker check it at boot); otherwise one Redis when it answers.
+const redisCluster = process.env.REDIS_CLUSTER_NODES || null;
+if (redisCluster) log('using the Redis Cluster', { nodes: redisCluster });
+const redisUrl = redisCluster ? null : await findRedis();
 
 // A signing secret for access tokens, made once per checkout and kept in .data/ (never printed).
 const secretFile = path.join(root, '.data', 'auth-secret');
@@ -51,11 +54,12 @@ const env = {
   ...process.env,
   AUTH_SECRET: authSecret,
   DATABASE_URL: databaseUrl,
-  QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres',
+  QUEUE_CONNECTION: redisUrl || redisCluster ? 'redis' : 'postgres',
   PORT: process.env.PORT ?? '3000',
 };
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
+if (!redisCluster) delete env.REDIS_CLUSTER_NODES;
 
 const children = ['api', 'worker'].map((app) =>
   spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], { env, stdio: 'inherit' }),

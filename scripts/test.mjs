@@ -14,9 +14,14 @@ import {
   startRedisServer,
 } from './services.mjs';
 
-// A private redis-server (restarted by the resilience tests), Chromium for the dashboard's browser tests,
-// docker-compose (v1) to check docker-compose.yml without a Docker engine.
-ensureTools({ 'redis-server': 'redis-server', chromium: 'chromium', 'docker-compose': 'docker-compose' });
+// A private redis-server (restarted by the resilience tests), redis-cli to form the cluster test's Redis Cluster,
+// Chromium for the dashboard's browser tests, docker-compose (v1) to check docker-compose.yml without a Docker engine.
+ensureTools({
+  'redis-server': 'redis-server',
+  'redis-cli': 'redis-tools',
+  chromium: 'chromium',
+  'docker-compose': 'docker-compose',
+});
 build();
 const pg = await provisionPostgres();
 const database = `wms_test_${Date.now()}`;

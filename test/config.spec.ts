@@ -1,4 +1,4 @@
-import { ConfigError } from '@wms/events';
+import { clusterNodes, ConfigError, queuePrefix } from '@wms/events';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,6 +53,31 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://x/y' }).QUEUE_CONNECTION).toBe('postgres');
   });
 
+  it('takes a Redis Cluster from REDIS_CLUSTER_NODES, a host:port list, never together with REDIS_URL', () => {
+    const nodes = '10.0.0.1:7000, redis-b.internal:7001,[::1]:7002';
+    expect(loadConfig({ DATABASE_URL: 'postgres://x/y', REDIS_CLUSTER_NODES: nodes })).toMatchObject({
+      QUEUE_CONNECTION: 'redis',
+      REDIS_CLUSTER_NODES: nodes,
+    });
+    expect(clusterNodes(nodes)).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: 'redis-b.internal', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    for (const bad of ['10.0.0.1', 'redis://10.0.0.1:7000', '10.0.0.1:7000,', 'a:0', 'a:70000'])
+      expect(() => loadConfig({ DATABASE_URL: 'postgres://x/y', REDIS_CLUSTER_NODES: bad }), bad).toThrow(
+        /REDIS_CLUSTER_NODES must be a comma-separated list of host:port cluster nodes/,
+      );
+    expect(() =>
+      loadConfig({ DATABASE_URL: 'postgres://x/y', REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: nodes }),
+    ).toThrow(/REDIS_URL and REDIS_CLUSTER_NODES are both set/);
+  });
+
+  it('puts the queues under the hash tag {QUEUE_PREFIX} on a cluster only: one Redis keeps the plain prefix', () => {
+    expect(queuePrefix({ QUEUE_PREFIX: 'wms', REDIS_URL: 'redis://r:6379' })).toBe('wms');
+    expect(queuePrefix({ QUEUE_PREFIX: 'wms', REDIS_CLUSTER_NODES: 'r:7000' })).toBe('{wms}');
+  });
+
   it('stops the worker at boot with the message when a variable is wrong', () => {
     const result = spawnSync(process.execPath, [path.join(testEnv.root, 'dist/apps/worker/src/main.js')], {
       env: { PATH: process.env.PATH, DATABASE_URL: 'http://not-postgres' },
@@ -77,5 +102,20 @@ describe('configuration', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('DATABASE_URL');
+  });
+
+  it('stops the worker at boot naming REDIS_CLUSTER_NODES when the nodes are a single Redis, not a cluster', () => {
+    const result = spawnSync(process.execPath, [path.join(testEnv.root, 'dist/apps/worker/src/main.js')], {
+      env: {
+        PATH: process.env.PATH,
+        DATABASE_URL: testEnv.databaseUrl,
+        REDIS_CLUSTER_NODES: new URL(testEnv.redisUrl).host,
+        LOG_LEVEL: 'silent',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/REDIS_CLUSTER_NODES: cannot use the Redis Cluster at .*cluster support disabled/);
   });
 });

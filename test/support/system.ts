@@ -77,7 +77,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
     OPENAPI_ENABLED: 'true',
     // Push endpoints in the suites are local HTTPS servers; the outbound URL policy has its own tests.
     OUTBOUND_ALLOW_PRIVATE_NETWORKS: 'true',
-    ...(mode === 'redis' ? { REDIS_URL: testEnv.redisUrl } : {}),
+    // The suite's private redis-server, unless the test brings a Redis Cluster (the two are exclusive).
+    ...(mode === 'redis' && !options.env?.REDIS_CLUSTER_NODES ? { REDIS_URL: testEnv.redisUrl } : {}),
     ...options.env,
   };
   const config = loadApiConfig(env);

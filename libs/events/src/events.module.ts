@@ -7,7 +7,6 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Emitter as PostgresEmitter } from '@socket.io/postgres-emitter';
 import { Emitter as RedisEmitter } from '@socket.io/redis-emitter';
 import { createPostgresBackend, setDefaultBackendFactory, type DefaultJobOptions } from 'bullmq';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { AccessChanges } from './access/access-changes.js';
 import { CredentialsRepository } from './access/credentials.repository.js';
@@ -22,7 +21,7 @@ import { RestoredEventsRepository } from './archive/restored-events.repository.j
 import { AuditService } from './audit/audit.service.js';
 import { EventBroadcaster, SOCKET_EMITTER, SocketEmitter } from './broadcasting/event-broadcaster.service.js';
 import { socketChannel } from './broadcasting/rooms.js';
-import { redisOptions } from './database/connections.js';
+import { bullConnection, createRedisClient, queuePrefix } from './database/connections.js';
 import { DeadLetterAdminService } from './dead-letters/dead-letter-admin.service.js';
 import { DeadLetterService } from './dead-letters/dead-letter.service.js';
 import { DeadLetterRepository } from './dead-letters/dead-letter.repository.js';
@@ -63,11 +62,12 @@ class SocketEmitterConnection implements OnApplicationShutdown {
 
   constructor(config: EventsConfig) {
     if (config.QUEUE_CONNECTION === 'redis') {
-      const client = new Redis({ ...redisOptions(config.REDIS_URL!), lazyConnect: false });
+      const client = createRedisClient(config, { lazyConnect: false });
       // ioredis reconnects by itself; log instead of crashing on an unhandled 'error'.
       client.on('error', (error: Error) =>
         new Logger('SocketEmitter').warn({ error: error.message }, 'Redis connection error; reconnecting'),
       );
+      // Classic PUBLISH: on a cluster it reaches the subscribers on every node, the api's adapter among them.
       this.emitter = new RedisEmitter(client, { key: socketChannel(config.QUEUE_PREFIX) });
       this.close = () => client.quit().catch(() => client.disconnect());
     } else {
@@ -90,7 +90,7 @@ export class EventsModule {
     const redis = config.QUEUE_CONNECTION === 'redis';
     // BullMQ picks its datastore per process; Postgres-only sites run on BullMQ's own PostgreSQL backend.
     setDefaultBackendFactory(redis ? undefined : createPostgresBackend);
-    const connection = redis ? redisOptions(config.REDIS_URL!) : { connectionString: config.DATABASE_URL, max: 10 };
+    const connection = redis ? bullConnection(config) : { connectionString: config.DATABASE_URL, max: 10 };
     const listenerJobs: DefaultJobOptions = {
       attempts: config.LISTENER_ATTEMPTS,
       backoff: { type: 'exponential', delay: config.LISTENER_BACKOFF_MS },
@@ -155,7 +155,10 @@ export class EventsModule {
           // Expected failures (a duplicate key answered with 409) are not errors; unexpected ones reach the error filter.
           logging: false,
         }),
-        BullModule.forRoot({ connection: connection as never, prefix: config.QUEUE_PREFIX }),
+        BullModule.forRoot({
+          connection: connection as never,
+          prefix: redis ? queuePrefix(config) : config.QUEUE_PREFIX,
+        }),
         BullModule.registerQueue(
           {
             name: EVENTS_QUEUE,

@@ -3,8 +3,7 @@ import { EventsConfig } from '@wms/events';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { createAdapter as createPostgresAdapter } from '@socket.io/postgres-adapter';
 import { createAdapter as createRedisAdapter } from '@socket.io/redis-adapter';
-import { redisOptions, socketChannel } from '@wms/events';
-import { Redis } from 'ioredis';
+import { createRedisClient, socketChannel } from '@wms/events';
 import pg from 'pg';
 import type { Server, ServerOptions } from 'socket.io';
 
@@ -25,7 +24,8 @@ export class ClusterIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: ServerOptions): Server {
     const server: Server = super.createIOServer(port, { ...options, cors: { origin: true } } as ServerOptions);
     if (this.config.QUEUE_CONNECTION === 'redis') {
-      const pub = new Redis(redisOptions(this.config.REDIS_URL!));
+      // Classic pub/sub, on one Redis or a cluster alike (the worker's emitter speaks only that).
+      const pub = createRedisClient(this.config);
       const sub = pub.duplicate();
       for (const client of [pub, sub])
         client.on('error', (error: Error) =>

@@ -18,7 +18,28 @@ export class EventsConfig {
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// URL, e.g. redis://127.0.0.1:6379' })
   REDIS_URL?: string;
 
-  /** Like Laravel's QUEUE_CONNECTION; defaults to redis when REDIS_URL is set, otherwise postgres. */
+  /**
+   * A Redis Cluster instead of one Redis: some of its nodes as `host:port,host:port,…` (the client finds the rest).
+   * BullMQ's keys then carry the hash tag `{QUEUE_PREFIX}`. Not together with REDIS_URL.
+   */
+  @IsOptional()
+  @ValidateBy({
+    name: 'clusterNodeList',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' &&
+        value.split(',').every((entry) => {
+          const node = /^\s*(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+):(\d{1,5})\s*$/.exec(entry);
+          return !!node && Number(node[2]) >= 1 && Number(node[2]) <= 65535;
+        }),
+      defaultMessage: () =>
+        'REDIS_CLUSTER_NODES must be a comma-separated list of host:port cluster nodes, ' +
+        'e.g. 10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000',
+    },
+  })
+  REDIS_CLUSTER_NODES?: string;
+
+  /** Like Laravel's QUEUE_CONNECTION; defaults to redis when REDIS_URL or REDIS_CLUSTER_NODES is set, otherwise postgres. */
   @IsIn(['redis', 'postgres'], { message: 'QUEUE_CONNECTION must be "redis" or "postgres"' })
   QUEUE_CONNECTION: QueueConnection;
 
@@ -156,11 +177,18 @@ export class EventsConfig {
 
   /** Derived defaults and the rules between variables. */
   static prepare(raw: Record<string, unknown>): string[] {
-    raw.QUEUE_CONNECTION ??= raw.REDIS_URL ? 'redis' : 'postgres';
+    raw.QUEUE_CONNECTION ??= raw.REDIS_URL || raw.REDIS_CLUSTER_NODES ? 'redis' : 'postgres';
     const problems: string[] = [];
     if (!raw.DATABASE_URL) problems.push('DATABASE_URL is missing: set it to a postgres:// connection URL');
-    if (raw.QUEUE_CONNECTION === 'redis' && !raw.REDIS_URL)
-      problems.push('REDIS_URL is missing: QUEUE_CONNECTION=redis needs a redis:// URL');
+    if (raw.REDIS_URL && raw.REDIS_CLUSTER_NODES)
+      problems.push(
+        'REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis or REDIS_CLUSTER_NODES ' +
+          'for a Redis Cluster, not both',
+      );
+    else if (raw.QUEUE_CONNECTION === 'redis' && !raw.REDIS_URL && !raw.REDIS_CLUSTER_NODES)
+      problems.push(
+        'REDIS_URL is missing: QUEUE_CONNECTION=redis needs a redis:// URL (or REDIS_CLUSTER_NODES for a Redis Cluster)',
+      );
     return problems;
   }
 }

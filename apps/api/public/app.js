@@ -103,7 +103,7 @@ function Login() {
 }
 
 /**
- * Live events over socket.io. After each (re)connect, and every 30 s while connected, it pages through what was
+ * Live events over socket.io. After each (re)connect, and every 5 s while connected, it pages through what was
  * stored since its catch-up cursor (GET /events/stream?after=…): nothing stored meanwhile is missed, even an event
  * accepted earlier but stored later than one already shown.
  */
@@ -141,7 +141,7 @@ function useLiveEvents(warehouseId) {
       await started;
       await catchUp();
     });
-    const timer = setInterval(() => socket.connected && catchUp().catch(() => {}), 30_000);
+    const timer = setInterval(() => socket.connected && catchUp().catch(() => {}), 5_000);
     socket.on('disconnect', (reason) => {
       setConnected(false);
       // The server closed the stream: access was revoked or changed. A 401 here sends the user to sign in.

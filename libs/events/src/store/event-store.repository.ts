@@ -298,16 +298,14 @@ export class EventStoreRepository {
       after ? [limit, after] : [limit],
     );
     if (!rows.length) return { last: null, events: 0, keys: 0 };
-    const keyed = rows
-      .map(toEnvelope)
-      .flatMap((e) =>
-        businessKeys(e.name, e.version, e.payload).map((key) => ({
-          tenantId: e.tenantId,
-          key,
-          id: e.id,
-          warehouseId: e.warehouseId,
-        })),
-      );
+    const keyed = rows.map(toEnvelope).flatMap((e) =>
+      businessKeys(e.name, e.version, e.payload).map((key) => ({
+        tenantId: e.tenantId,
+        key,
+        id: e.id,
+        warehouseId: e.warehouseId,
+      })),
+    );
     const inserted: unknown[] = keyed.length
       ? await this.db.query(
           `INSERT INTO event_keys (tenant_id, key, event_id, warehouse_id)

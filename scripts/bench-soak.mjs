@@ -174,9 +174,11 @@ for (let i = 0; i < CLIENTS; i++) {
 }
 
 // The supervisor's dashboard: one socket on every warehouse for the whole run.
+// `broadcasts` counts the integrations' events only (the scanners' events reach it too): backlog = accepted − broadcast.
 let broadcasts = 0;
+let otherBroadcasts = 0;
 const dashboard = io(base, { transports: ['websocket'], auth: { token: session.accessToken } });
-dashboard.on('event', () => broadcasts++);
+dashboard.on('event', (e) => (e?.payload?.detail?.startsWith?.('soak ') ? broadcasts++ : otherBroadcasts++));
 for (const warehouseId of WAREHOUSES) await dashboard.timeout(5000).emitWithAck('subscribe', { warehouseId });
 
 const counts = { accepted: 0, skipped: 0, errors: 0, byStatus: {}, polls: 0, pollErrors: 0, churned: 0 };
@@ -404,6 +406,7 @@ log('soak finished', {
   errors: counts.errors,
   byStatus: counts.byStatus,
   broadcastsReceived: broadcasts,
+  otherBroadcastsReceived: otherBroadcasts,
   dashboardPolls: counts.polls,
   dashboardPollErrors: counts.pollErrors,
   churnedDashboards: counts.churned,

@@ -21,8 +21,9 @@
 // (compare them with `node scripts/heap-compare.mjs a.heapsnapshot b.heapsnapshot`).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { io } from 'socket.io-client';
@@ -87,16 +88,20 @@ const env = {
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
 
+// The apps' own logs (warnings and errors) are kept for reading after the run.
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'wms-soak-'));
 const probe = pathToFileURL(path.join(root, 'scripts/soak-probe.mjs')).href;
 const apps = Object.fromEntries(
   ['api', 'worker'].map((app) => [
     app,
     spawn(process.execPath, ['--expose-gc', '--import', probe, path.join(root, `dist/apps/${app}/src/main.js`)], {
       env,
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+      stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     }),
   ]),
 );
+for (const [name, child] of Object.entries(apps))
+  child.stdout.pipe(createWriteStream(path.join(logDir, `${name}.log`)));
 for (const [name, child] of Object.entries(apps))
   child.once('exit', (code, signal) => {
     if (!stopping) {
@@ -279,7 +284,8 @@ const scanners = spawn(
     '--url',
     base,
     '--seconds',
-    String(Math.ceil(DURATION_MS / 1000)),
+    // They stop a little early so that their closing ledger check (stock = sum of the events) ends with the run.
+    String(Math.max(10, Math.ceil(DURATION_MS / 1000) - 30)),
     '--workers',
     String(SCANNERS),
     '--warehouse',
@@ -394,7 +400,14 @@ const slopeOf = (which) => slope(window.map((s) => ({ x: s.t / 60_000, y: s[whic
 const apiSlope = slopeOf('api');
 const workerSlope = slopeOf('worker');
 
-const scannerExit = await Promise.race([scannersDone, sleep(60_000).then(() => 'timeout')]);
+/** Lines at level error or fatal in an app's log, and the first one's message. */
+function errorLines(name) {
+  const errors = readFileSync(path.join(logDir, `${name}.log`), 'utf8')
+    .split('\n')
+    .filter((line) => /"level":(50|60)\b/.test(line));
+  return { count: errors.length, first: errors[0]?.slice(0, 300) };
+}
+const scannerExit = await Promise.race([scannersDone, sleep(180_000).then(() => 'timeout')]);
 if (scannerExit === 'timeout') scanners.kill('SIGTERM');
 const seconds = DURATION_MS / 1000;
 log('soak finished', {
@@ -418,6 +431,8 @@ log('soak finished', {
         ledger: scannerSummary.ledger,
       }
     : { progress: scannerProgress, exit: scannerExit },
+  appLogs: logDir,
+  appErrors: Object.fromEntries(Object.keys(apps).map((name) => [name, errorLines(name)])),
   slopeWindowMinutes: [+(WINDOW_FROM_MS / 60_000).toFixed(1), MINUTES],
   apiHeapSlopeMBPerMin: +apiSlope.toFixed(3),
   workerHeapSlopeMBPerMin: +workerSlope.toFixed(3),

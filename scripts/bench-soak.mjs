@@ -21,7 +21,7 @@
 // (compare them with `node scripts/heap-compare.mjs a.heapsnapshot b.heapsnapshot`).
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -410,6 +410,8 @@ function errorLines(name) {
 const scannerExit = await Promise.race([scannersDone, sleep(180_000).then(() => 'timeout')]);
 if (scannerExit === 'timeout') scanners.kill('SIGTERM');
 const seconds = DURATION_MS / 1000;
+const appErrors = Object.fromEntries(Object.keys(apps).map((name) => [name, errorLines(name)]));
+const keepLogs = Object.values(appErrors).some((e) => e.count > 0);
 log('soak finished', {
   minutes: MINUTES,
   targetRate: RATE,
@@ -431,8 +433,8 @@ log('soak finished', {
         ledger: scannerSummary.ledger,
       }
     : { progress: scannerProgress, exit: scannerExit },
-  appLogs: logDir,
-  appErrors: Object.fromEntries(Object.keys(apps).map((name) => [name, errorLines(name)])),
+  appErrors,
+  ...(keepLogs ? { appLogs: logDir } : {}),
   slopeWindowMinutes: [+(WINDOW_FROM_MS / 60_000).toFixed(1), MINUTES],
   apiHeapSlopeMBPerMin: +apiSlope.toFixed(3),
   workerHeapSlopeMBPerMin: +workerSlope.toFixed(3),
@@ -443,6 +445,7 @@ dashboard.disconnect();
 for (const c of clients) c.agent.destroy();
 for (const c of Object.values(apps)) c.kill('SIGTERM');
 await Promise.all(Object.values(apps).map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
 await privateRedis?.stop();
 await dropDatabase(pg.serverUrl, database).catch(() => {});
 await pg.stop();

@@ -186,7 +186,16 @@ const dashboard = io(base, { transports: ['websocket'], auth: { token: session.a
 dashboard.on('event', (e) => (e?.payload?.detail?.startsWith?.('soak ') ? broadcasts++ : otherBroadcasts++));
 for (const warehouseId of WAREHOUSES) await dashboard.timeout(5000).emitWithAck('subscribe', { warehouseId });
 
-const counts = { accepted: 0, skipped: 0, errors: 0, byStatus: {}, polls: 0, pollErrors: 0, churned: 0 };
+const counts = {
+  accepted: 0,
+  skipped: 0,
+  errors: 0,
+  byStatus: {},
+  polls: 0,
+  pollErrors: 0,
+  pollErrorsBy: {},
+  churned: 0,
+};
 let seq = 0;
 function publish(client) {
   const n = ++seq;
@@ -234,14 +243,19 @@ function publish(client) {
   req.end(body);
 }
 
+function pollFailed(what) {
+  counts.pollErrors++;
+  counts.pollErrorsBy[what] = (counts.pollErrorsBy[what] ?? 0) + 1;
+}
+
 async function get(pathname) {
   counts.polls++;
   try {
     const res = await fetch(`${base}${pathname}`, { headers: asAdmin });
     await res.arrayBuffer();
-    if (!res.ok) counts.pollErrors++;
-  } catch {
-    counts.pollErrors++;
+    if (!res.ok) pollFailed(`${pathname.split('?')[0]} ${res.status}`);
+  } catch (error) {
+    pollFailed(`${pathname.split('?')[0]} ${error.message}`);
   }
 }
 
@@ -252,8 +266,8 @@ async function churn(i) {
     await s.timeout(5000).emitWithAck('subscribe', { warehouseId: WAREHOUSES[i % WAREHOUSES.length] });
     await sleep(5000);
     counts.churned++;
-  } catch {
-    counts.pollErrors++;
+  } catch (error) {
+    pollFailed(`churned dashboard ${error.message}`);
   } finally {
     s.disconnect();
   }
@@ -424,6 +438,7 @@ log('soak finished', {
   otherBroadcastsReceived: otherBroadcasts,
   dashboardPolls: counts.polls,
   dashboardPollErrors: counts.pollErrors,
+  dashboardPollErrorsBy: counts.pollErrorsBy,
   churnedDashboards: counts.churned,
   scanners: scannerSummary
     ? {

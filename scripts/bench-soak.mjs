@@ -369,9 +369,10 @@ function printSample(s, prev) {
   );
 }
 
-const take = async (t) => {
+/** A sample stamped with the time it was asked for (under load the answers can lag the schedule by seconds). */
+const take = async () => {
   const s = {
-    ...(await sample(t)),
+    ...(await sample(elapsed())),
     accepted: counts.accepted,
     broadcasts,
     skipped: counts.skipped,
@@ -381,12 +382,12 @@ const take = async (t) => {
   samples.push(s);
   return s;
 };
-await take(0);
+await take();
 let snapshotted = false;
 for (let k = 1; k * SAMPLE_SECONDS * 1000 < DURATION_MS; k++) {
   const at = k * SAMPLE_SECONDS * 1000;
   await sleep(Math.max(0, at - elapsed()));
-  await take(at);
+  await take();
   if (!snapshotted && at >= WINDOW_FROM_MS) {
     snapshotted = true;
     await snapshot(`${Math.round(at / 1000)}s`);
@@ -397,7 +398,7 @@ clearInterval(pump);
 clearInterval(poller);
 // Let the requests in flight answer, then the last sample, at the run's end.
 for (let i = 0; i < 100 && clients.some((c) => c.inflight > 0); i++) await sleep(100);
-const last = await take(DURATION_MS);
+const last = await take();
 await snapshot('end');
 
 /** Least-squares slope of y over x. */

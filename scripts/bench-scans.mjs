@@ -7,6 +7,7 @@
 //   SCAN_BENCH_RATE (default 300)    scans/s for the latency run    SCAN_BENCH_SKUS (default 200)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
@@ -60,7 +61,8 @@ const env = {
 if (redisUrl) env.REDIS_URL = redisUrl;
 else delete env.REDIS_URL;
 
-const children = ['api', 'worker'].map((app) =>
+// SCAN_BENCH_NO_WORKER=1 (a diagnosis, not a figure): the api alone, the outbox filling up.
+const children = (process.env.SCAN_BENCH_NO_WORKER ? ['api'] : ['api', 'worker']).map((app) =>
   spawn(
     process.execPath,
     [
@@ -76,6 +78,8 @@ const children = ['api', 'worker'].map((app) =>
     },
   ),
 );
+// A failed run must not leave the api and worker behind.
+process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM')));
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
   try {
@@ -120,6 +124,7 @@ function gtin(n) {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 let seq = 0;
+let scanFailure;
 function scan() {
   const i = (seq++ % SKUS) + 1;
   const body = JSON.stringify({ barcode: `SB-${i}`, locationCode: 'B-01', quantityDelta: 1, reasonCode: 'found' });
@@ -138,8 +143,13 @@ function scan() {
         },
       },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve({ ok: res.statusCode === 201, ms: performance.now() - started }));
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          if (res.statusCode !== 201 && !scanFailure)
+            log('scan failed', { status: res.statusCode, body: (scanFailure = Buffer.concat(chunks).toString()) });
+          resolve({ ok: res.statusCode === 201, ms: performance.now() - started });
+        });
       },
     );
     req.on('error', () => resolve({ ok: false, ms: performance.now() - started }));
@@ -195,6 +205,16 @@ async function reference() {
 // A table shaped like the outbox but that the worker does not drain, so the reference costs only its writes.
 await refPool.query(`CREATE TABLE event_reference_outbox (id uuid PRIMARY KEY, envelope jsonb NOT NULL)`);
 
+// CPU time (ms) a process has used so far: on a shared machine, CPU per scan is the figure that noise moves least.
+const cpuMs = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+};
+
 async function sustain(op, clients, seconds) {
   const until = performance.now() + seconds * 1000;
   const latencies = [];
@@ -238,18 +258,22 @@ await sustain(reference, 8, 1);
 const results = [];
 for (const clients of LEVELS) {
   const ref = await sustain(reference, clients, SECONDS);
+  const cpuBefore = children.map((c) => cpuMs(c.pid));
   const ours = await sustain(scan, clients, SECONDS);
-  results.push({ clients, ours, ref, ratio: ours.perSec / ref.perSec });
+  const [apiCpu, workerCpu] = children.map((c, i) => (cpuMs(c.pid) - cpuBefore[i]) / (ours.perSec * SECONDS));
+  results.push({ clients, ours, ref, ratio: ours.perSec / ref.perSec, apiCpu, workerCpu });
   log('scan level', { clients, scansPerSec: ours.perSec, p99: Math.round(ours.p99), refPerSec: ref.perSec });
 }
 const atRate = await fixedRate(scan, RATE, SECONDS);
 
-console.log('\nscanners | scans/s | p50 ms | p99 ms | failed | SQL ref/s | ref p99 ms | ratio');
+console.log(
+  '\nscanners | scans/s | p50 ms | p99 ms | failed | SQL ref/s | ref p99 ms | ratio | api/worker CPU ms per scan',
+);
 for (const r of results)
   console.log(
     `${String(r.clients).padStart(8)} | ${String(r.ours.perSec).padStart(7)} | ${r.ours.p50.toFixed(1).padStart(6)} | ` +
       `${r.ours.p99.toFixed(1).padStart(6)} | ${String(r.ours.failed).padStart(6)} | ${String(r.ref.perSec).padStart(9)} | ` +
-      `${r.ref.p99.toFixed(1).padStart(10)} | ${r.ratio.toFixed(2)}`,
+      `${r.ref.p99.toFixed(1).padStart(10)} | ${r.ratio.toFixed(2)} | ${r.apiCpu.toFixed(2)} / ${r.workerCpu?.toFixed(2) ?? '-'}`,
   );
 console.log(
   `fixed ${RATE} scans/s for ${SECONDS} s: p50 ${atRate.p50.toFixed(1)} ms, p99 ${atRate.p99.toFixed(1)} ms, failed ${atRate.failed}`,

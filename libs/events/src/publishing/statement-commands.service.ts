@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
-import { EventCatalog, type EventMap, type EventName } from '../catalog/event-catalog.js';
+import { EventCatalog, type EventMap, type EventName, type EventTypeDefinition } from '../catalog/event-catalog.js';
 import { EventsConfig } from '../config/events-config.js';
 import { commitOutcomeUnknown, databaseUnavailable, isConnectionLost } from '../database/unit-of-work.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
@@ -41,6 +42,8 @@ export interface StatementEvent<N extends EventName = EventName> {
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/i;
+const MAX_SHAPES = 200;
+const MAX_VALIDATED = 10_000;
 const hashOf = (request: unknown) => createHash('sha256').update(JSON.stringify(request)).digest('hex');
 
 /**
@@ -52,6 +55,9 @@ const hashOf = (request: unknown) => createHash('sha256').update(JSON.stringify(
  */
 @Injectable()
 export class StatementCommands {
+  private readonly names = new Map<string, string>();
+  private readonly valid = new Map<string, object>();
+
   constructor(
     private readonly db: DataSource,
     private readonly dispatcher: EventDispatcher,
@@ -76,7 +82,7 @@ export class StatementCommands {
     const { sql, params } = this.statement(change, events, envelopes, idempotency, requestHash);
     let row: { outcome: O; recorded: EventEnvelope[]; free: boolean };
     try {
-      [row] = await retryOnConflict(() => this.db.query(sql, params));
+      [row] = await retryOnConflict(() => this.query(sql, params));
     } catch (error) {
       const e = error as { code?: string; constraint?: string };
       if (idempotency && e.code === '23505' && e.constraint === 'idempotency_keys_pkey')
@@ -94,6 +100,20 @@ export class StatementCommands {
     });
     this.dispatcher.dispatch(published);
     return new TransactionResult(result, false);
+  }
+
+  /**
+   * A named (prepared) statement: Postgres plans each shape once per connection. Its name is its text's hash, so a
+   * shape never meets another shape's plan.
+   */
+  private async query(sql: string, params: unknown[]) {
+    let name = this.names.get(sql);
+    if (!name) {
+      if (this.names.size >= MAX_SHAPES) this.names.clear();
+      this.names.set(sql, (name = `wms_cmd_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`));
+    }
+    const pool = (this.db.driver as unknown as { master: pg.Pool }).master;
+    return (await pool.query({ name, text: sql, values: params })).rows;
   }
 
   /** A connection that could not be had sent nothing; one lost under a sent statement may have committed it. */
@@ -205,10 +225,25 @@ export class StatementCommands {
     return { sql, params };
   }
 
+  /**
+   * The payload as the catalog validates it. Scanners send the same few payloads over and over (the threshold
+   * events' placeholders on every scan): a payload validated once is not validated again. Validation depends on
+   * the payload alone, so the answer is the same.
+   */
+  private async validated(definition: EventTypeDefinition, payload: unknown): Promise<object> {
+    const key = `${definition.name}@${definition.version}:${JSON.stringify(payload)}`;
+    const known = this.valid.get(key);
+    if (known) return known;
+    const checked = await EventCatalog.validatePayload(definition, payload);
+    if (this.valid.size >= MAX_VALIDATED) this.valid.clear();
+    this.valid.set(key, checked);
+    return checked;
+  }
+
   /** Enriches a validated payload, as EventService does; the stream position is set when it is recorded. */
   private async envelope(e: StatementEvent, ctx: PublishContext, occurredAt?: string): Promise<EventEnvelope> {
     const definition = EventCatalog.resolve(e.name);
-    const payload = await EventCatalog.validatePayload(definition, e.payload);
+    const payload = await this.validated(definition, e.payload);
     const id = uuidv7();
     const now = new Date().toISOString();
     return {

@@ -12,7 +12,7 @@ import { DomainError } from '../errors/domain-error.js';
 import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { EventDispatcher } from './event-dispatcher.service.js';
 import { type IdempotencyOptions, TransactionResult } from './event.service.js';
-import { acceptOccurredAt } from './occurred-at-window.js';
+import { acceptedOccurredAt } from './occurred-at-window.js';
 
 /**
  * The guard every write of a statement command must be conditional on: false when its Idempotency-Key is held by a
@@ -75,9 +75,8 @@ export class StatementCommands {
     events: StatementEvent[],
     idempotency: IdempotencyOptions | undefined,
     answer: (outcome: O) => R,
-    options: { occurredAt?: string } = {},
   ): Promise<TransactionResult<R>> {
-    const envelopes = await Promise.all(events.map((e) => this.envelope(e, ctx, options.occurredAt)));
+    const envelopes = await Promise.all(events.map((e) => this.envelope(e, ctx)));
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
     const { sql, params } = this.statement(change, events, envelopes, idempotency, requestHash);
     let row: { outcome: O; recorded: EventEnvelope[]; free: boolean };
@@ -99,7 +98,11 @@ export class StatementCommands {
       return recorded ? [{ ...e, streamPosition: Number(recorded.streamPosition), payload: recorded.payload }] : [];
     });
     this.dispatcher.dispatch(published);
-    return new TransactionResult(result, false);
+    return new TransactionResult(
+      result,
+      false,
+      published.map((e) => e.id),
+    );
   }
 
   /**
@@ -241,7 +244,7 @@ export class StatementCommands {
   }
 
   /** Enriches a validated payload, as EventService does; the stream position is set when it is recorded. */
-  private async envelope(e: StatementEvent, ctx: PublishContext, occurredAt?: string): Promise<EventEnvelope> {
+  private async envelope(e: StatementEvent, ctx: PublishContext): Promise<EventEnvelope> {
     const definition = EventCatalog.resolve(e.name);
     const payload = await this.validated(definition, e.payload);
     const id = uuidv7();
@@ -250,7 +253,7 @@ export class StatementCommands {
       id,
       name: definition.name,
       version: definition.version,
-      occurredAt: occurredAt != null ? acceptOccurredAt(occurredAt, this.config) : now,
+      occurredAt: acceptedOccurredAt(ctx.occurredAt, this.config, now),
       recordedAt: now,
       source: ctx.source,
       actor: ctx.actor,

@@ -21,11 +21,6 @@ export interface AdjustInput {
   reasonCode: AdjustmentReason;
 }
 
-/** How a command was sent: `occurredAt` is when a scanner that was offline scanned it (inside the occurredAt window). */
-export interface CommandOptions {
-  occurredAt?: string;
-}
-
 export interface MoveInput {
   barcode: string;
   fromLocation: string;
@@ -72,7 +67,6 @@ export class InventoryService {
     ctx: CommandContext,
     warehouseId: string,
     input: AdjustInput,
-    options: CommandOptions = {},
   ): Promise<TransactionResult<{ sku: string; onHand: number }>> {
     const m = this.db.manager;
     await this.masterData.warehouse(m, ctx.tenantId, warehouseId);
@@ -113,7 +107,6 @@ export class InventoryService {
         if (!o.applied) throw insufficientStock(key, o.has, -input.quantityDelta, 'quantityDelta');
         return { sku: product.sku, onHand: o.on_hand ?? 0 };
       },
-      options,
     );
   }
 

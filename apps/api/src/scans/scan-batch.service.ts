@@ -23,22 +23,16 @@ export interface ScanBatchAnswer {
 }
 
 type Body = object;
+// The body's type is its operation's DTO, which the entry's `dto` validated it as.
+type Run<B> = (s: ScanBatchService, ctx: CommandContext, wh: string, body: B) => Promise<TransactionResult<unknown>>;
+const operation = <B extends Body>(dto: new () => B, run: Run<B>) => ({ dto, run: run as Run<Body> });
 /** Each operation: the DTO its own route validates the body with, and the command that route runs. */
-const OPERATIONS: Record<
-  ScanOperation,
-  {
-    dto: new () => Body;
-    run: (s: ScanBatchService, ctx: CommandContext, wh: string, body: any) => Promise<TransactionResult<unknown>>;
-  }
-> = {
-  adjust: { dto: AdjustDto, run: (s, ctx, wh, body) => s.inventory.adjust(ctx, wh, body) },
-  move: { dto: MoveDto, run: (s, ctx, wh, body) => s.inventory.move(ctx, wh, body) },
-  receive: { dto: ReceiveDto, run: (s, ctx, wh, body) => s.inbound.receive(ctx, wh, body) },
-  putaway: { dto: MoveDto, run: (s, ctx, wh, body) => s.inbound.putaway(ctx, wh, body) },
-  pick: {
-    dto: PickScanDto,
-    run: (s, ctx, wh, { taskId, ...body }: PickScanDto) => s.outbound.confirmPick(ctx, wh, taskId, body),
-  },
+const OPERATIONS: Record<ScanOperation, { dto: new () => Body; run: Run<Body> }> = {
+  adjust: operation(AdjustDto, (s, ctx, wh, body) => s.inventory.adjust(ctx, wh, body)),
+  move: operation(MoveDto, (s, ctx, wh, body) => s.inventory.move(ctx, wh, body)),
+  receive: operation(ReceiveDto, (s, ctx, wh, body) => s.inbound.receive(ctx, wh, body)),
+  putaway: operation(MoveDto, (s, ctx, wh, body) => s.inbound.putaway(ctx, wh, body)),
+  pick: operation(PickScanDto, (s, ctx, wh, { taskId, ...body }) => s.outbound.confirmPick(ctx, wh, taskId, body)),
 };
 
 /** As the global ValidationPipe flattens them, each field under `prefix`. */

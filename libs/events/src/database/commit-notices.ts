@@ -72,7 +72,7 @@ export class CommitNotices<N> {
     });
     client.on('notification', (message) => {
       if (message.channel !== this.channel) return;
-      let notice: N | null = null;
+      let notice: N | null;
       try {
         notice = this.parse(message.payload ?? '');
       } catch {

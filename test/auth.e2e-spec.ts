@@ -63,6 +63,7 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'POST /warehouses/:wh/adjustments': STAFF,
   'POST /warehouses/:wh/moves': STAFF,
   'POST /warehouses/:wh/counts': STAFF,
+  'POST /warehouses/:wh/scans/batch': STAFF,
   'GET /warehouses/:wh/stock': STAFF,
   'POST /warehouses/:wh/orders': STAFF,
   'GET /warehouses/:wh/orders/:number': STAFF,

@@ -236,6 +236,19 @@ async function setUp(sys: TestSystem): Promise<Setup> {
     ),
     'POST /warehouses/:wh/moves': move,
     'POST /warehouses/:wh/counts': body({ barcode: sku1, locationCode: 'A-01', counted: 50 }, wh),
+    'POST /warehouses/:wh/scans/batch': body(
+      {
+        items: [
+          {
+            operation: 'adjust',
+            body: { barcode: sku1, locationCode: 'A-01', quantityDelta: -1, reasonCode: 'damaged' },
+            idempotencyKey: 'fuzz-scan-1',
+            scannedAt: new Date().toISOString(),
+          },
+        ],
+      },
+      wh,
+    ),
     'GET /warehouses/:wh/stock': { params: wh, query: { sku: sku1, locationCode: 'A-01' } },
     'POST /warehouses/:wh/orders': body(
       { orderNumber: 'SO-X', customerCode: w.customer, lines: [{ barcode: sku1, quantity: 1 }] },

@@ -27,6 +27,9 @@ const VENDOR_DIRS = [
 ];
 const VENDOR_FILES = ['preact.mjs', 'hooks.mjs', 'htm.mjs', 'uPlot.esm.js', 'uPlot.min.css'];
 
+/** POST /warehouses/:wh/scans/batch: 500 scans of up to 2 kB each. */
+const SCAN_BATCH_BODY_LIMIT = 1024 * 1024;
+
 /** `64kb` / `1mb` / `512b` (BODY_LIMIT's format) in bytes. */
 function byteSize(limit: string): number {
   const [, n, unit] = /^(\d+)(b|kb|mb)$/i.exec(limit)!;
@@ -61,6 +64,13 @@ export async function createApi(
     if (jsonDepth(text) > MAX_JSON_DEPTH) return done(tooDeep(), undefined);
     json(req, text, done);
   });
+  // A batch of up to 500 queued scans is larger than any single request: its route has its own limit.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      if (route.url.endsWith('/scans/batch')) route.bodyLimit = SCAN_BATCH_BODY_LIMIT;
+    });
   // NUL and lone surrogates anywhere in what the api reads: refused in one place, before validation.
   app
     .getHttpAdapter()

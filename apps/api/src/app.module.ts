@@ -18,6 +18,8 @@ import { InboundController } from './inbound/inbound.controller.js';
 import { InventoryController } from './inventory/inventory.controller.js';
 import { MasterDataController } from './master-data/master-data.controller.js';
 import { OutboundController } from './outbound/outbound.controller.js';
+import { ScanBatchService } from './scans/scan-batch.service.js';
+import { ScansController } from './scans/scans.controller.js';
 
 /** The api's own settings, for every module of the api. */
 @Global()
@@ -75,13 +77,14 @@ export class AppModule {
         InboundController,
         InventoryController,
         OutboundController,
+        ScansController,
         MyNotificationsController,
         NotificationRulesController,
         DeadLettersController,
         DashboardController,
         TenantsController,
       ],
-      providers: [EventsGateway],
+      providers: [EventsGateway, ScanBatchService],
     };
   }
 }

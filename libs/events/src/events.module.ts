@@ -40,6 +40,7 @@ import { EventPipeline } from './processing/event-pipeline.service.js';
 import { EventDispatcher } from './publishing/event-dispatcher.service.js';
 import { EventRecorder } from './outbox/event-recorder.js';
 import { EventService } from './publishing/event.service.js';
+import { StatementCommands } from './publishing/statement-commands.service.js';
 import { EVENTS_QUEUE, LISTENERS_QUEUE, MAINTENANCE_QUEUE, PROCESS_EVENT_ATTEMPTS } from './queues.js';
 import { EventPartitions } from './store/event-partitions.js';
 import { TablePruner } from './retention/table-pruner.service.js';
@@ -106,6 +107,7 @@ export class EventsModule {
         inject: [SocketEmitterConnection],
       },
       EventService,
+      StatementCommands,
       EventDispatcher,
       EventRecorder,
       EventStoreRepository,

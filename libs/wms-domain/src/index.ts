@@ -3,6 +3,7 @@ export * from './common/barcode.js';
 export * from './common/command-context.js';
 export * from './master-data/master-data.events.js';
 export * from './master-data/master-data.repository.js';
+export * from './master-data/master-data-changes.js';
 export * from './master-data/master-data.service.js';
 export * from './master-data/known-warehouses.service.js';
 export * from './inbound/inbound.events.js';

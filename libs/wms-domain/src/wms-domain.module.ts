@@ -10,6 +10,7 @@ import { InboundService } from './inbound/inbound.service.js';
 import { InventoryService } from './inventory/inventory.service.js';
 import { StockThresholdsService } from './inventory/stock-thresholds.service.js';
 import { StockRepository } from './inventory/stock.repository.js';
+import { MasterDataChanges } from './master-data/master-data-changes.js';
 import { KnownWarehouses } from './master-data/known-warehouses.service.js';
 import { MasterDataRepository } from './master-data/master-data.repository.js';
 import { MasterDataService } from './master-data/master-data.service.js';
@@ -18,6 +19,7 @@ import { OutboundService } from './outbound/outbound.service.js';
 
 const repositories = [MasterDataRepository, StockRepository, AsnsRepository, OrdersRepository];
 const services = [
+  MasterDataChanges,
   ScanService,
   StockThresholdsService,
   MasterDataService,

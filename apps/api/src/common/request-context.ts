@@ -3,7 +3,7 @@ import { DomainError } from '@wms/events';
 import type { CommandContext } from '@wms/wms-domain';
 import { actorOf, type AuthenticatedRequest, idempotencyScope, type Principal } from '../auth/principal.js';
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A header's value; a repeated header (an array) counts as absent. */

@@ -32,4 +32,9 @@ export interface PublishContext {
   source: string;
   correlationId?: string;
   causationId?: string | null;
+  /**
+   * When it happened, if the caller says so (a scanner that was offline sends its scan time): the events' occurredAt,
+   * inside the occurredAt window (occurred-at-window.ts). A publish's own `occurredAt` option comes first.
+   */
+  occurredAt?: string;
 }

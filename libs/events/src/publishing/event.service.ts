@@ -12,7 +12,7 @@ import { EventRecorder } from '../outbox/event-recorder.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { type FirstRequest, IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { EventsConfig } from '../config/events-config.js';
-import { acceptOccurredAt } from './occurred-at-window.js';
+import { acceptedOccurredAt } from './occurred-at-window.js';
 
 export interface PublishOptions {
   version?: number;
@@ -69,6 +69,8 @@ export class TransactionResult<T> {
     readonly result: T,
     /** True when an earlier request with the same Idempotency-Key already produced this result. */
     readonly replayed: boolean,
+    /** The events the unit of work recorded (none for a replay). */
+    readonly eventIds: string[] = [],
   ) {}
 }
 
@@ -193,7 +195,11 @@ export class EventService {
     });
     if (outcome.replayed) return new TransactionResult(await this.replay<T>(idempotency!, requestHash), true);
     this.dispatcher.dispatch(published);
-    return new TransactionResult(outcome.result, false);
+    return new TransactionResult(
+      outcome.result,
+      false,
+      published.map((e) => e.id),
+    );
   }
 
   private async replay<T>(idempotency: IdempotencyOptions, requestHash: string): Promise<T> {
@@ -247,7 +253,7 @@ export class EventService {
       name: definition.name,
       version: definition.version,
       // null is "not given", as for the DTO's @IsOptional.
-      occurredAt: options?.occurredAt != null ? acceptOccurredAt(options.occurredAt, this.config) : now,
+      occurredAt: acceptedOccurredAt(options?.occurredAt ?? ctx.occurredAt, this.config, now),
       recordedAt: now,
       source: ctx.source,
       actor: ctx.actor,

@@ -41,3 +41,10 @@ export function acceptOccurredAt(
   }
   return at.toISOString();
 }
+
+/** A caller's occurredAt as acceptOccurredAt takes it, or `now` when none was given (null is "not given"). */
+export const acceptedOccurredAt = (
+  value: string | null | undefined,
+  config: Pick<EventsConfig, 'OFFLINE_ACCEPT_DAYS'>,
+  now: string,
+): string => (value != null ? acceptOccurredAt(value, config) : now);

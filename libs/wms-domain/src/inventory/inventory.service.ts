@@ -1,12 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { EventService, type EventTransaction, type TransactionResult } from '@wms/events';
-import type { EntityManager } from 'typeorm';
+import { EventService, type EventTransaction, StatementCommands, type TransactionResult } from '@wms/events';
+import { DataSource, type EntityManager } from 'typeorm';
 import { type CommandContext, conflict, idempotencyFor } from '../common/command-context.js';
 import { ScanService } from '../common/scan.service.js';
-import { type LocationRow, MasterDataRepository } from '../master-data/master-data.repository.js';
+import {
+  locationBlocked,
+  type LocationRow,
+  MasterDataRepository,
+  unknownLocation,
+} from '../master-data/master-data.repository.js';
 import type { AdjustmentReason } from './inventory.events.js';
 import { StockThresholdsService } from './stock-thresholds.service.js';
-import { StockRepository } from './stock.repository.js';
+import { type AdjustmentOutcome, insufficientStock, StockRepository } from './stock.repository.js';
 
 export interface AdjustInput {
   barcode: string;
@@ -45,42 +50,63 @@ export interface StockLine {
 @Injectable()
 export class InventoryService {
   constructor(
+    private readonly db: DataSource,
     private readonly events: EventService,
+    private readonly statements: StatementCommands,
     private readonly stock: StockRepository,
     private readonly masterData: MasterDataRepository,
     private readonly scans: ScanService,
     private readonly thresholds: StockThresholdsService,
   ) {}
 
-  /** Corrects stock at one location by hand (damaged, lost, found…). */
-  adjust(
+  /**
+   * Corrects stock at one location by hand (damaged, lost, found…), in one statement (StatementCommands): the
+   * warehouse and the product come from the caches, the location is checked where the stock is written.
+   */
+  async adjust(
     ctx: CommandContext,
     warehouseId: string,
     input: AdjustInput,
   ): Promise<TransactionResult<{ sku: string; onHand: number }>> {
-    return this.events.transaction(
-      async (tx) => {
-        const m = tx.manager;
-        const { product, key } = await this.scans.stockAt(m, ctx.tenantId, warehouseId, input);
-        const before = await this.stock.available(m, ctx.tenantId, warehouseId, product.sku);
-        if (input.quantityDelta > 0) await this.stock.increase(m, key, input.quantityDelta);
-        else await this.stock.decreaseAvailable(m, key, -input.quantityDelta, 'quantityDelta');
-        await tx.publish(
-          'inventory.adjusted',
-          {
-            warehouseId,
-            sku: product.sku,
+    const m = this.db.manager;
+    await this.masterData.warehouse(m, ctx.tenantId, warehouseId);
+    const product = await this.masterData.productByBarcode(m, ctx.tenantId, input.barcode, 'barcode');
+    const key = {
+      tenantId: ctx.tenantId,
+      warehouseId,
+      sku: product.sku,
+      locationCode: input.locationCode,
+      lot: input.lot ?? '',
+    };
+    // A location this process saw blocked is refused without a query; unblocking it reaches every process on commit.
+    if (this.masterData.cachedLocation(ctx.tenantId, warehouseId, key.locationCode)?.blocked)
+      throw locationBlocked(key.locationCode, 'locationCode');
+    const generation = this.masterData.cacheGeneration();
+    const where = { warehouseId, sku: product.sku };
+    return this.statements.run(
+      ctx,
+      this.stock.adjustment(key, input.quantityDelta),
+      [
+        {
+          name: 'inventory.adjusted',
+          payload: {
+            ...where,
             locationCode: key.locationCode,
             lot: key.lot,
             quantityDelta: input.quantityDelta,
             reasonCode: input.reasonCode,
           },
-          ctx,
-        );
-        await this.thresholds.publishCrossings(tx, ctx, warehouseId, product.sku, before);
-        return { sku: product.sku, onHand: (await this.stock.row(m, key))?.on_hand ?? 0 };
-      },
+        },
+        ...this.thresholds.crossings(where),
+      ],
       idempotencyFor(ctx, 'inventory.adjust', { warehouseId, input }),
+      (o: AdjustmentOutcome) => {
+        if (o.location) this.masterData.rememberLocation(ctx.tenantId, warehouseId, o.location, generation);
+        if (!o.location) throw unknownLocation(key.locationCode, warehouseId, 'locationCode');
+        if (o.location.blocked) throw locationBlocked(key.locationCode, 'locationCode');
+        if (!o.applied) throw insufficientStock(key, o.has, -input.quantityDelta, 'quantityDelta');
+        return { sku: product.sku, onHand: o.on_hand ?? 0 };
+      },
     );
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EventTransaction, PublishContext } from '@wms/events';
+import type { EventTransaction, PublishContext, StatementEvent } from '@wms/events';
 import { MasterDataRepository } from '../master-data/master-data.repository.js';
 import { StockRepository } from './stock.repository.js';
 
@@ -13,6 +13,25 @@ export class StockThresholdsService {
     private readonly stock: StockRepository,
     private readonly masterData: MasterDataRepository,
   ) {}
+
+  /**
+   * The same crossings for a statement command whose `outcome` has the SKU's available units `before` and `after`
+   * the change and its `reorder_point` (as StockRepository.adjustment reads them at write time).
+   */
+  crossings(where: { warehouseId: string; sku: string }): StatementEvent[] {
+    return [
+      { name: 'inventory.out_of_stock', payload: where, when: 'outcome.after < outcome.before AND outcome.after = 0' },
+      {
+        name: 'inventory.low_stock',
+        // Placeholders of the right type; the statement writes the figures it read.
+        payload: { ...where, available: 0, reorderPoint: 0 },
+        when:
+          'outcome.after < outcome.before AND outcome.after > 0 ' +
+          'AND outcome.before > outcome.reorder_point AND outcome.after <= outcome.reorder_point',
+        fromOutcome: { available: 'after', reorderPoint: 'reorder_point' },
+      },
+    ];
+  }
 
   async publishCrossings(
     tx: EventTransaction,

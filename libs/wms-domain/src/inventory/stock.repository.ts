@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { changedRows, declareExempt } from '@wms/events';
+import { changedRows, CLAIMABLE, declareExempt, type StatementChange } from '@wms/events';
 import { DataSource, type EntityManager } from 'typeorm';
 import { conflict } from '../common/command-context.js';
 
@@ -22,6 +22,21 @@ export interface StockRow {
   held: number;
 }
 
+/** What an adjustment's statement tells of its outcome (StockRepository.adjustment). */
+export interface AdjustmentOutcome {
+  applied: boolean;
+  /** The location as read at write time: null when there is none. */
+  location: { code: string; capacity: number | null; blocked: boolean } | null;
+  /** Units on hand in the row after the change (when applied). */
+  on_hand: number | null;
+  /** Available units in the row (for the refusal of a change that was not applied). */
+  has: number;
+  /** The SKU's available units in the warehouse before and after the change, and its reorder point. */
+  before: number;
+  after: number;
+  reorder_point: number;
+}
+
 /** A row that still has units to reserve, in allocation order. */
 export interface AllocatableRow {
   location_code: string;
@@ -31,6 +46,19 @@ export interface AllocatableRow {
 
 const KEY = `tenant_id = $1 AND warehouse_code = $2 AND sku = $3 AND location_code = $4 AND lot = $5`;
 const keyParams = (k: StockKey) => [k.tenantId, k.warehouseId, k.sku, k.locationCode, k.lot];
+
+export const insufficientStock = (
+  k: StockKey,
+  has: number,
+  quantity: number,
+  field: string,
+  bucket: 'available' | 'reserved' | 'held' = 'available',
+) =>
+  conflict(
+    'INVENTORY.INSUFFICIENT_STOCK',
+    `only ${has} ${bucket} unit(s) of ${k.sku}${k.lot ? ` lot ${k.lot}` : ''} at ${k.locationCode}; ${quantity} requested`,
+    field,
+  );
 
 declareExempt('stock', 'what is on the shelves now: state, not history');
 
@@ -119,6 +147,52 @@ export class StockRepository {
     );
   }
 
+  /**
+   * One adjustment as a statement command (StatementCommands): the location must exist and not be blocked, and a
+   * decrease must find the units available — all checked at write time, in the statement that writes. It also
+   * reads the location (for the caches), the SKU's reorder point and its available units before and after.
+   */
+  adjustment(k: StockKey, quantityDelta: number): StatementChange {
+    const usable = `EXISTS (SELECT 1 FROM loc WHERE NOT blocked) AND ${CLAIMABLE}`;
+    const change =
+      quantityDelta > 0
+        ? `INSERT INTO stock (tenant_id, warehouse_code, sku, location_code, lot, on_hand)
+           SELECT $1, $2, $3, $4, $5, $6::int
+           WHERE ${usable}
+           ON CONFLICT (tenant_id, warehouse_code, sku, location_code, lot)
+           DO UPDATE SET on_hand = stock.on_hand + EXCLUDED.on_hand
+           RETURNING on_hand`
+        : `UPDATE stock
+           SET on_hand = on_hand + $6::int
+           WHERE ${KEY} AND on_hand - reserved - held >= -$6::int AND ${usable}
+           RETURNING on_hand`;
+    return {
+      ctes: `
+        loc AS (
+          SELECT code, capacity, blocked
+          FROM locations
+          WHERE tenant_id = $1 AND warehouse_code = $2 AND code = $4
+        ),
+        before AS (
+          SELECT coalesce(sum(on_hand - reserved - held), 0)::int AS n
+          FROM stock
+          WHERE tenant_id = $1 AND warehouse_code = $2 AND sku = $3
+        ),
+        changed AS (${change}),
+        outcome AS (
+          SELECT EXISTS (SELECT 1 FROM changed) AS applied,
+                 (SELECT to_jsonb(loc) FROM loc) AS location,
+                 (SELECT on_hand FROM changed) AS on_hand,
+                 coalesce((SELECT on_hand - reserved - held FROM stock WHERE ${KEY}), 0) AS has,
+                 before.n AS before,
+                 before.n + $6::int AS after,
+                 (SELECT reorder_point FROM products WHERE tenant_id = $1 AND sku = $3) AS reorder_point
+          FROM before
+        )`,
+      params: [...keyParams(k), quantityDelta],
+    };
+  }
+
   async increase(m: EntityManager, k: StockKey, quantity: number, expiresOn?: string): Promise<void> {
     await m.query(
       `INSERT INTO stock (tenant_id, warehouse_code, sku, location_code, lot, expires_on, on_hand)
@@ -174,10 +248,6 @@ export class StockRepository {
   ) {
     const row = await this.row(m, k);
     const has = !row ? 0 : bucket === 'available' ? row.on_hand - row.reserved - row.held : row[bucket];
-    return conflict(
-      'INVENTORY.INSUFFICIENT_STOCK',
-      `only ${has} ${bucket} unit(s) of ${k.sku}${k.lot ? ` lot ${k.lot}` : ''} at ${k.locationCode}; ${quantity} requested`,
-      field,
-    );
+    return insufficientStock(k, has, quantity, field, bucket);
   }
 }

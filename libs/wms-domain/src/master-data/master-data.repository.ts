@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit, Optional } from '@nestjs/common';
 import { changedRows, declareExempt, DomainError } from '@wms/events';
 import type { EntityManager } from 'typeorm';
 import { assertGtin, GTIN } from '../common/barcode.js';
 import { conflict, isUniqueViolation, notFound } from '../common/command-context.js';
 import { hasRow } from '../common/sql.js';
+import { type MasterDataChange, MasterDataChanges } from './master-data-changes.js';
 import type { PartnerKind, UnitOfMeasure } from './master-data.events.js';
 
 export interface LocationRow {
@@ -59,11 +60,84 @@ async function insertOnce(m: EntityManager, table: string, row: Record<string, u
 for (const table of ['warehouses', 'zones', 'locations', 'products', 'partners'])
   declareExempt(table, "master data: warehouse records whose lifetime is the business's, not a pruning job's");
 
-/** Owns the tables `warehouses`, `zones`, `locations`, `products` and `partners`. */
+export const unknownLocation = (code: string, warehouseId: string, field: string) =>
+  notFound('LOCATION.UNKNOWN', `no location ${code} in warehouse ${warehouseId}; scan the location label again`, field);
+export const locationBlocked = (code: string, field: string) =>
+  conflict('LOCATION.BLOCKED', `location ${code} is blocked; ask a supervisor to unblock it`, field);
+
+const MAX_CACHED = 10_000;
+const keyOf = (...parts: string[]) => parts.join('\u0000');
+
+/**
+ * Owns the tables `warehouses`, `zones`, `locations`, `products` and `partners`, and what every process caches of
+ * them for the scanner's hot path: warehouses that exist (never deleted), products by barcode, and locations as the
+ * last write told (see `cachedLocation`). A change of a product or location is announced in its transaction
+ * (MasterDataChanges) and dropped by every process when it commits; while a process may have missed a notice it
+ * reads the tables. Only rows that exist are cached: a new product or location is found at once.
+ */
 @Injectable()
-export class MasterDataRepository {
+export class MasterDataRepository implements OnModuleInit {
+  private readonly warehouses = new Set<string>();
+  private readonly products = new Map<string, ProductRow>();
+  private readonly locations = new Map<string, LocationRow>();
+  /** Bumped by every notice: a lookup that raced with a change is answered but not cached. */
+  private generation = 0;
+
+  constructor(@Optional() private readonly changes?: MasterDataChanges) {}
+
+  onModuleInit(): Promise<void> | void {
+    return this.changes?.subscribe(
+      (change) => {
+        this.generation++;
+        this.forget(change);
+      },
+      () => {
+        this.generation++;
+        this.products.clear();
+        this.locations.clear();
+      },
+    );
+  }
+
+  private get live(): boolean {
+    return this.changes?.live === true;
+  }
+
+  private forget(change: MasterDataChange): void {
+    if (change.kind === 'location') this.locations.delete(keyOf(change.tenantId, change.warehouseId, change.code));
+    else
+      for (const [key, row] of this.products)
+        if (row.sku === change.sku && key.startsWith(keyOf(change.tenantId, ''))) this.products.delete(key);
+  }
+
+  private remember<T>(cache: Map<string, T>, key: string, value: T, generation: number): void {
+    if (!this.live || generation !== this.generation) return;
+    if (cache.size >= MAX_CACHED) cache.clear();
+    cache.set(key, value);
+  }
+
+  /**
+   * The location as this process last saw it, when it is still trusted: a scan refused here as blocked costs no
+   * query; any other answer is only a hint, and the command's statement checks the location at write time.
+   */
+  cachedLocation(tenantId: string, warehouseId: string, code: string): LocationRow | undefined {
+    return this.live ? this.locations.get(keyOf(tenantId, warehouseId, code)) : undefined;
+  }
+
+  /** What a command's statement read of a location at write time; `generation()` taken before it was sent. */
+  rememberLocation(tenantId: string, warehouseId: string, row: LocationRow, generation: number): void {
+    this.remember(this.locations, keyOf(tenantId, warehouseId, row.code), row, generation);
+  }
+
+  /** Taken before a read whose answer may be cached (rememberLocation). */
+  cacheGeneration(): number {
+    return this.generation;
+  }
+
   /** WAREHOUSE.UNKNOWN unless the tenant has this warehouse. */
   async warehouse(m: EntityManager, tenantId: string, warehouseId: string): Promise<void> {
+    // Warehouses are never deleted or renamed: one that exists stays.
+    if (this.warehouses.has(keyOf(tenantId, warehouseId))) return;
     const [row] = await m.query(
       `SELECT 1
        FROM warehouses
@@ -71,6 +145,8 @@ export class MasterDataRepository {
       [tenantId, warehouseId],
     );
     if (!row) throw notFound('WAREHOUSE.UNKNOWN', `no warehouse ${warehouseId}`, 'warehouseId');
+    if (this.warehouses.size >= MAX_CACHED) this.warehouses.clear();
+    this.warehouses.add(keyOf(tenantId, warehouseId));
   }
 
   /** Whether the tenant has this warehouse. */
@@ -133,14 +209,8 @@ export class MasterDataRepository {
        WHERE tenant_id = $1 AND warehouse_code = $2 AND code = $3`,
       [tenantId, warehouseId, code],
     );
-    if (!row)
-      throw notFound(
-        'LOCATION.UNKNOWN',
-        `no location ${code} in warehouse ${warehouseId}; scan the location label again`,
-        field,
-      );
-    if (usable && row.blocked)
-      throw conflict('LOCATION.BLOCKED', `location ${code} is blocked; ask a supervisor to unblock it`, field);
+    if (!row) throw unknownLocation(code, warehouseId, field);
+    if (usable && row.blocked) throw locationBlocked(code, field);
     return row;
   }
 
@@ -189,6 +259,7 @@ export class MasterDataRepository {
        WHERE tenant_id = $1 AND warehouse_code = $2 AND code = $3`,
       [tenantId, warehouseId, code, reason !== null, reason],
     );
+    await this.changes?.announce(m, { kind: 'location', tenantId, warehouseId, code });
   }
 
   /**
@@ -204,6 +275,11 @@ export class MasterDataRepository {
   ): Promise<ProductRow> {
     const isGtin = GTIN.test(barcode);
     if (isGtin) assertGtin(barcode, field);
+    // Whether it is discontinued is read at the time of a command that refuses discontinued products.
+    const key = keyOf(tenantId, barcode);
+    const cached = activeOnly || !this.live ? undefined : this.products.get(key);
+    if (cached) return cached;
+    const generation = this.generation;
     const [row] = await m.query(
       `SELECT sku, gtin, reorder_point, discontinued_at
        FROM products
@@ -218,6 +294,7 @@ export class MasterDataRepository {
       );
     if (activeOnly && row.discontinued_at)
       throw conflict('PRODUCT.DISCONTINUED', `product ${row.sku} is discontinued`, field);
+    this.remember(this.products, key, row, generation);
     return row;
   }
 
@@ -275,6 +352,7 @@ export class MasterDataRepository {
        RETURNING sku, name, reorder_point, max_level`,
       [tenantId, sku, c.name ?? null, c.reorderPoint ?? null, c.maxLevel ?? null],
     );
+    if (row) await this.changes?.announce(m, { kind: 'product', tenantId, sku });
     return row ? { sku: row.sku, name: row.name, reorderPoint: row.reorder_point, maxLevel: row.max_level } : null;
   }
 
@@ -288,6 +366,7 @@ export class MasterDataRepository {
        RETURNING sku`,
       [tenantId, sku],
     );
+    if (rows.length) await this.changes?.announce(m, { kind: 'product', tenantId, sku });
     return rows.length > 0;
   }
 

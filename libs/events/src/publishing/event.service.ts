@@ -127,7 +127,7 @@ export class EventService {
     idempotency?: IdempotencyOptions,
     publisher?: PublisherScope,
   ): Promise<Accepted> {
-    const envelope = this.envelope(definition, await EventCatalog.validatePayload(definition, payload), ctx, options);
+    const envelope = this.envelope(definition, EventCatalog.checkPayload(definition, payload), ctx, options);
     if (publisher) await this.assertPublishable(envelope, publisher);
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
     const position = await this.recorder.record({
@@ -180,7 +180,7 @@ export class EventService {
         return this.record(
           manager,
           definition,
-          await EventCatalog.validatePayload(definition, payload),
+          EventCatalog.checkPayload(definition, payload),
           ctx,
           options,
           published,

@@ -2,7 +2,6 @@ import { applyDecorators } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
-  buildMessage,
   ArrayMinSize,
   IsIn,
   IsInt,
@@ -14,10 +13,9 @@ import {
   Length,
   Max,
   Min,
-  ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { defineEvent } from '@wms/events';
+import { defineEvent, SchemaRule } from '@wms/events';
 import { IsCode, IsLot, IsSku, IsWarehouseCode, orderStream } from '../common/codes.js';
 
 // Persistent contract: event names and payload fields below are stored and queued. Add fields or versions; never rename.
@@ -84,14 +82,12 @@ export const IsCartonWeight = () =>
     IsNumber(),
     Min(0.001),
     Max(10_000),
-    ValidateBy({
-      name: 'wholeGrams',
-      validator: {
-        // toFixed, not class-validator's maxDecimalPlaces, which counts digits of toString() and throws on 1e-7.
-        validate: (value) => typeof value === 'number' && Number(value.toFixed(3)) === value,
-        defaultMessage: buildMessage((each) => `${each}$property must have at most 3 decimals (whole grams)`),
-      },
-    }),
+    SchemaRule(
+      'wholeGrams',
+      // toFixed, not class-validator's maxDecimalPlaces, which counts digits of toString() and throws on 1e-7.
+      (value) => typeof value === 'number' && Number(value.toFixed(3)) === value,
+      '$property must have at most 3 decimals (whole grams)',
+    ),
   );
 
 export class CartonV1 {

@@ -19,6 +19,8 @@ type Schema = {
 const ajv = new Ajv({
   allErrors: true,
   strict: true,
+  // class-validator-jsonschema writes `not: { type: 'number', enum: [0] }` under `type: 'integer'` (@NotEquals).
+  strictTypes: false,
   // class-validator's isInt and isNumber refuse Infinity, which JSON.parse makes of 1e999.
   strictNumbers: true,
   // class-validator's matches() runs the pattern without the u flag.

@@ -148,6 +148,21 @@ describe('POST /events/batch', () => {
     expect(await t.accepted()).toBe(0);
   });
 
+  it('is documented in the OpenAPI document, with its items and per-item results', async () => {
+    const doc = await sys.get('/docs/openapi.json');
+    expect(doc.status).toBe(200);
+    const route = doc.body.paths['/events/batch'].post;
+    expect(route.responses['200'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/PublishBatchResultDto',
+    });
+    const { schemas } = doc.body.components;
+    expect(schemas.PublishBatchDto.properties.items).toMatchObject({ type: 'array', maxItems: 500 });
+    expect(Object.keys(schemas.PublishBatchItemDto.properties)).toEqual(
+      expect.arrayContaining(['name', 'payload', 'idempotencyKey']),
+    );
+    expect(schemas.BatchItemResultDto.properties.status.enum).toEqual(['accepted', 'replayed', 'refused']);
+  });
+
   it('takes 500 events in one request, over the 64 kB limit of the other routes', async () => {
     const t = await tenant();
     const items = Array.from({ length: 500 }, (_, i) =>

@@ -181,6 +181,5 @@ describe('POST /events/batch', () => {
       body: JSON.stringify({ ...tracking(), pad: 'x'.repeat(70_000) }),
     });
     expect(single.status).toBe(413);
-    await waitFor('the 500 to be stored', async () => (await t.stored()).length === 500, 60_000);
   });
 });

@@ -169,7 +169,17 @@ export class EventService {
             item,
           );
           await this.assertPublishable(envelope, { warehouses: publisher.warehouses, directory });
-          const { idempotencyKey, ...request } = item;
+          const { idempotencyKey } = item;
+          // In a fixed order, so a resend with its fields in another order is still the same request.
+          const request = {
+            route: 'POST /events/batch',
+            name: item.name,
+            version: item.version ?? null,
+            payload: item.payload,
+            occurredAt: item.occurredAt ?? null,
+            correlationId: item.correlationId ?? null,
+            causationId: item.causationId ?? null,
+          };
           requests.push({
             index,
             request: {
@@ -180,7 +190,7 @@ export class EventService {
                   : {
                       scope: idempotencyScope,
                       key: idempotencyKey,
-                      requestHash: hashOf({ route: 'POST /events/batch', ...request }),
+                      requestHash: hashOf(request),
                     },
             },
           });

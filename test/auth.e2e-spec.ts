@@ -24,6 +24,7 @@ const ACCESS: Record<string, Caller[] | 'public'> = {
   'POST /auth/set-password': 'public',
   'GET /auth/me': ['operator', 'supervisor', 'admin', 'integration', 'device'],
   'POST /events': ['integration', 'admin'],
+  'POST /events/batch': ['integration', 'admin'],
   'GET /events': ['supervisor', 'admin'],
   'GET /events/stream': ['operator', 'supervisor', 'admin', 'integration', 'device'],
   'GET /events/:id': ['supervisor', 'admin'],

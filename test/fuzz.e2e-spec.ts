@@ -159,6 +159,15 @@ async function setUp(sys: TestSystem): Promise<Setup> {
       }),
       inner: { payload: EventCatalog.resolve('carrier.tracking_updated').payload },
     },
+    'POST /events/batch': body({
+      items: [
+        {
+          ...tracking({ orderNumber: 'SO-NEW', detail: 'out for delivery' }),
+          occurredAt: '2026-11-25T08:30:00Z',
+          idempotencyKey: 'fuzz-batch-1',
+        },
+      ],
+    }),
     'GET /events': {
       params: {},
       query: { name: 'carrier.tracking_updated', warehouseId: 'WH1', from: '2026-01-01T00:00:00Z', limit: '10' },

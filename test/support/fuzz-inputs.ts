@@ -252,7 +252,7 @@ function badValues(rules: Record<string, unknown[]>, required: boolean): fc.Arbi
 }
 
 /** Bad values for a field: its own rules, and for a list the list itself and its elements. */
-function badFor(field: FieldSpec, element: unknown): fc.Arbitrary<Bad> {
+export function badFor(field: FieldSpec, element: unknown): fc.Arbitrary<Bad> {
   const options = badValues(field.rules, field.required);
   if (field.list) {
     options.push(fc.constantFrom<unknown>('x', 1, {}, true).map(maybe));

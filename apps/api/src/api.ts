@@ -15,6 +15,7 @@ import { DomainErrorFilter, errorBody } from './common/domain-error.filter.js';
 import { validationPipe } from './common/validation.pipe.js';
 import { jsonDepth, MAX_JSON_DEPTH, refuseBadText, tooDeep } from './common/request-text.js';
 import { guardQueuesBoard } from './dashboard/queues-board.js';
+import { BATCH_BODY_LIMIT, BATCH_PATH } from './events/publish-event.dto.js';
 import { ClusterIoAdapter } from './socket/socket-io.adapter.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -55,6 +56,13 @@ export async function createApi(
     { bufferLogs: true },
   );
   app.useLogger(app.get(Logger));
+  // POST /events/batch has its own body limit (registered before Nest adds the routes, at init).
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      if (route.url === BATCH_PATH) route.bodyLimit = BATCH_BODY_LIMIT;
+    });
   const json = app.getHttpAdapter().getInstance().getDefaultJsonParser('error', 'error');
   // A JSON request without a body (a DELETE that sets Content-Type) gets `{}`, as on Express, not a 400.
   app.useBodyParser<http.Server>('application/json', { bodyLimit: byteSize(config.BODY_LIMIT) }, (req, body, done) => {
@@ -75,7 +83,9 @@ export async function createApi(
   app
     .getHttpAdapter()
     .getInstance()
-    .addHook('preValidation', async (req) => refuseBadText(req));
+    .addHook('preValidation', async (req) =>
+      refuseBadText(req, req.routeOptions.url === BATCH_PATH ? 'items' : undefined),
+    );
   await app.register(helmet, { contentSecurityPolicy: false });
   app.useGlobalPipes(validationPipe());
   app.useGlobalFilters(new DomainErrorFilter());

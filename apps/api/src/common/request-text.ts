@@ -50,17 +50,25 @@ const READ_HEADERS = ['authorization', 'idempotency-key', 'x-correlation-id', 'c
  * Every string of a request — body, query, path, the headers the api reads — checked in one place:
  * NUL or a lone surrogate is refused with 400 naming the field, before any handler or validator sees it.
  */
-export function refuseBadText(req: {
-  body?: unknown;
-  query?: unknown;
-  params?: unknown;
-  headers: Record<string, unknown>;
-}): void {
+export function refuseBadText(
+  req: {
+    body?: unknown;
+    query?: unknown;
+    params?: unknown;
+    headers: Record<string, unknown>;
+  },
+  /** A body field whose items the handler checks one by one (POST /events/batch's `items`). */
+  perItem?: string,
+): void {
+  const body =
+    perItem && req.body !== null && typeof req.body === 'object' && !Array.isArray(req.body)
+      ? Object.fromEntries(Object.entries(req.body).filter(([key]) => key !== perItem))
+      : req.body;
   const field =
     badTextAt(req.params, '') ??
     badTextAt(req.query, '') ??
     READ_HEADERS.map((h) => (badTextAt(req.headers[h], h) ? h : null)).find(Boolean) ??
-    badTextAt(req.body, '');
+    badTextAt(body, '');
   if (field === null || field === undefined) return;
   throw new DomainError(
     'REQUEST.INVALID_TEXT',

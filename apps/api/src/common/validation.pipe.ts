@@ -26,9 +26,10 @@ function flatten(errors: ValidationError[], prefix = ''): FieldProblem[] {
 const PROTOTYPE_KEYS = new Set(['prototype', ...Object.getOwnPropertyNames(Object.prototype)]);
 
 /** The path of the first key in `value` named like a member of Object.prototype, or null. */
-function prototypeKeyAt(value: unknown, path: string, depth = 0): string | null {
+function prototypeKeyAt(value: unknown, path: string, depth = 0, skip: string[] = []): string | null {
   if (value === null || typeof value !== 'object' || depth > MAX_JSON_DEPTH) return null;
   for (const [key, inner] of Object.entries(value)) {
+    if (skip.includes(key)) continue;
     const at = path ? `${path}.${key}` : key;
     if (PROTOTYPE_KEYS.has(key)) return at;
     const found = prototypeKeyAt(inner, at, depth + 1);
@@ -40,7 +41,9 @@ function prototypeKeyAt(value: unknown, path: string, depth = 0): string | null 
 /** Nest's ValidationPipe, after refusing the keys its whitelist check never sees. */
 class FieldValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata) {
-    const field = metadata.type === 'body' || metadata.type === 'query' ? prototypeKeyAt(value, '') : null;
+    // A DTO's `validatedPerItem` fields are checked item by item by their handler, so one bad item is answered alone.
+    const perItem = (metadata.metatype as { validatedPerItem?: string[] } | undefined)?.validatedPerItem ?? [];
+    const field = metadata.type === 'body' || metadata.type === 'query' ? prototypeKeyAt(value, '', 0, perItem) : null;
     if (field) {
       const key = field.split('.').pop();
       throw new FieldValidationException([{ field, reason: `property ${key} should not exist` }]);

@@ -1,9 +1,8 @@
 import { plainToInstance } from 'class-transformer';
-import { validate, ValidationError } from 'class-validator';
-// @ts-expect-error class-transformer ships no types for its storage module; it holds the @Type() metadata.
-import { defaultMetadataStorage } from 'class-transformer/cjs/storage.js';
-import { targetConstructorToSchema, validationMetadatasToSchemas } from 'class-validator-jsonschema';
+import { validateSync, ValidationError } from 'class-validator';
 import { DomainError, FieldProblem } from '../errors/domain-error.js';
+import { classSchema } from './class-schema.js';
+import { compiledCheck } from './compiled-validator.js';
 
 /**
  * The typed map of event names to their current payload class. Libraries add their events by
@@ -79,26 +78,16 @@ function flatten(errors: ValidationError[], prefix: string): FieldProblem[] {
   });
 }
 
-const schemaOptions = {
-  classTransformerMetadataStorage: defaultMetadataStorage,
-  additionalConverters: {
-    isStrictDateTime: { type: 'string' as const, format: 'date-time' },
-    isStrictDate: { type: 'string' as const, format: 'date' },
-  },
-};
-
-/** A payload's JSON Schema, with the definitions of the nested classes it refers to. */
-function payloadSchema(payload: PayloadClass): object {
-  const schema = targetConstructorToSchema(payload, schemaOptions) as {
-    properties?: Record<string, { items?: { $ref?: string }; $ref?: string }>;
-  };
-  const all = validationMetadatasToSchemas(schemaOptions) as Record<string, object>;
-  const refs = Object.values(schema.properties ?? {})
-    .map((p) => p.items?.$ref ?? p.$ref)
-    .filter((r): r is string => Boolean(r))
-    .map((r) => r.split('/').pop()!);
-  const definitions = Object.fromEntries(refs.map((name) => [name, { ...all[name], additionalProperties: false }]));
-  return { ...schema, additionalProperties: false, ...(refs.length ? { definitions } : {}) };
+/**
+ * What class-validator says of a value of `cls` (the api's ValidationPipe options): its field problems, or none. The
+ * compiled validator decides; this words its refusals (refusals only, so off the hot path).
+ */
+export function classValidatorProblems(cls: PayloadClass, value: unknown, prefix: string): FieldProblem[] {
+  const instance = plainToInstance(cls, value, { enableImplicitConversion: false });
+  return flatten(
+    validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true }),
+    prefix,
+  );
 }
 
 /** Longest business key indexed; longer values (free text in a code field) are not keys anyone types. */
@@ -168,8 +157,11 @@ export class EventCatalog {
     return definition;
   }
 
-  /** Validates a payload against its schema; returns the typed instance or throws EVENTS.INVALID_PAYLOAD. */
-  static async validatePayload(definition: EventTypeDefinition, payload: unknown): Promise<object> {
+  /**
+   * Validates a payload against its type's compiled schema; returns it, or throws EVENTS.INVALID_PAYLOAD naming each
+   * field and the reason (worded by the class-validator decorators the schema comes from).
+   */
+  static checkPayload(definition: EventTypeDefinition, payload: unknown): object {
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
       throw new DomainError('EVENTS.INVALID_PAYLOAD', 'payload must be a JSON object', 'invalid', [
         { field: 'payload', reason: 'must be a JSON object' },
@@ -181,10 +173,10 @@ export class EventCatalog {
         { field: 'payload', reason: 'contains a NUL character' },
       ]);
     }
-    const instance = plainToInstance(definition.payload, payload, { enableImplicitConversion: false });
-    const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-    if (errors.length) {
-      const fields = flatten(errors, 'payload');
+    const problems = compiledCheck(definition.payload, payload, 'payload');
+    if (problems) {
+      const worded = classValidatorProblems(definition.payload, payload, 'payload');
+      const fields = worded.length ? worded : problems;
       throw new DomainError(
         'EVENTS.INVALID_PAYLOAD',
         `payload of ${definition.name} v${definition.version} is invalid: ${fields.map((f) => `${f.field} ${f.reason}`).join('; ')}`,
@@ -192,7 +184,12 @@ export class EventCatalog {
         fields,
       );
     }
-    return instance;
+    return payload;
+  }
+
+  /** checkPayload, for callers that await it. */
+  static async validatePayload(definition: EventTypeDefinition, payload: unknown): Promise<object> {
+    return EventCatalog.checkPayload(definition, payload);
   }
 
   static describe(listenersOf: (name: string) => string[] = () => []): EventTypeDescription[] {
@@ -206,7 +203,7 @@ export class EventCatalog {
       external: d.external ?? false,
       keys: [...(d.keys ?? [])],
       listeners: listenersOf(d.name),
-      schema: payloadSchema(d.payload),
+      schema: classSchema(d.payload),
     }));
   }
 }

@@ -64,6 +64,21 @@ export class IdempotencyRepository {
     );
   }
 
+  /** The first requests with these keys of one caller (or keys from before caller scoping), by key. */
+  async firstRequests(tenantId: string, scope: string, keys: string[]): Promise<Map<string, FirstRequest>> {
+    const rows: { key: string; request_hash: string; event_id: string | null; response: unknown }[] =
+      await this.db.query(
+        `SELECT DISTINCT ON (key) key, request_hash, event_id, response
+         FROM idempotency_keys
+         WHERE tenant_id = $1 AND scope IN ($2, '') AND key = ANY($3::text[])
+         ORDER BY key, scope DESC`,
+        [tenantId, scope, keys],
+      );
+    return new Map(
+      rows.map((r) => [r.key, { requestHash: r.request_hash, eventId: r.event_id, response: r.response }]),
+    );
+  }
+
   /** The first request with this caller's key (or a key from before caller scoping), or null. */
   async firstRequest(c: Omit<IdempotencyClaim, 'requestHash'>): Promise<FirstRequest | null> {
     const [row]: { request_hash: string; event_id: string | null; response: unknown }[] = await this.db.query(

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
@@ -8,7 +8,7 @@ import { DomainError } from '../errors/domain-error.js';
 import { EventStoreRepository } from '../store/event-store.repository.js';
 import { unitOfWork } from '../database/unit-of-work.js';
 import { EventDispatcher } from './event-dispatcher.service.js';
-import { EventRecorder } from '../outbox/event-recorder.js';
+import { EventRecorder, type RecordRequest } from '../outbox/event-recorder.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { type FirstRequest, IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { EventsConfig } from '../config/events-config.js';
@@ -63,6 +63,21 @@ export interface Accepted {
   replayed: boolean;
 }
 
+/** One item of a batch from outside (POST /events/batch), its shape already checked. */
+export interface BatchItem {
+  name: string;
+  version?: number;
+  payload: unknown;
+  occurredAt?: string;
+  correlationId?: string;
+  causationId?: string;
+  /** The item's own key: a resend of the item with the same key and body is a replay. */
+  idempotencyKey?: string;
+}
+
+/** What became of one batch item: its event's id, or why it was refused (fields as in a single request). */
+export type BatchOutcome = { status: 'accepted' | 'replayed'; id: string } | { status: 'refused'; error: DomainError };
+
 /** What a unit of work returns; the api answers with `result` and marks replays with `Idempotent-Replayed: true`. */
 export class TransactionResult<T> {
   constructor(
@@ -78,6 +93,8 @@ const hashOf = (request: unknown) => createHash('sha256').update(JSON.stringify(
 
 @Injectable()
 export class EventService {
+  private readonly logger = new Logger(EventService.name);
+
   constructor(
     private readonly db: DataSource,
     private readonly dispatcher: EventDispatcher,
@@ -121,6 +138,127 @@ export class EventService {
     );
   }
 
+  /**
+   * Validates and records a batch of integration events, each on its own: a refused item changes nothing and does not
+   * refuse the others. The accepted ones are recorded with the group-commit statement (one statement for up to 500,
+   * shared with concurrent requests) and are durable when this resolves; a key already taken answers `replayed` with
+   * the first event's id (same body) or refuses the item (another body). Only newly recorded events are dispatched.
+   */
+  async acceptBatch(
+    items: BatchItem[],
+    ctx: PublishContext,
+    publisher: PublisherScope,
+    idempotencyScope: string,
+  ): Promise<BatchOutcome[]> {
+    const outcomes: BatchOutcome[] = new Array(items.length);
+    const known = new Map<string, Promise<boolean>>();
+    const directory: WarehouseDirectory = {
+      has: (tenantId, warehouseId) => {
+        const key = `${tenantId}/${warehouseId}`;
+        if (!known.has(key)) known.set(key, publisher.directory.has(tenantId, warehouseId));
+        return known.get(key)!;
+      },
+    };
+    const requests: { index: number; request: RecordRequest }[] = [];
+    await Promise.all(
+      items.map(async (item, index) => {
+        try {
+          const definition = EventCatalog.resolveExternal(item.name, item.version);
+          const envelope = this.envelope(
+            definition,
+            EventCatalog.checkPayload(definition, item.payload),
+            { ...ctx, correlationId: item.correlationId ?? ctx.correlationId, causationId: item.causationId },
+            item,
+          );
+          await this.assertPublishable(envelope, { warehouses: publisher.warehouses, directory });
+          const { idempotencyKey } = item;
+          // In a fixed order, so a resend with its fields in another order is still the same request.
+          const request = {
+            route: 'POST /events/batch',
+            name: item.name,
+            version: item.version ?? null,
+            payload: item.payload,
+            occurredAt: item.occurredAt ?? null,
+            correlationId: item.correlationId ?? null,
+            causationId: item.causationId ?? null,
+          };
+          requests.push({
+            index,
+            request: {
+              envelope,
+              idempotency:
+                idempotencyKey == null
+                  ? undefined
+                  : {
+                      scope: idempotencyScope,
+                      key: idempotencyKey,
+                      requestHash: hashOf(request),
+                    },
+            },
+          });
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          outcomes[index] = { status: 'refused', error };
+        }
+      }),
+    );
+    requests.sort((a, b) => a.index - b.index);
+    // Pushed in one tick, so the batcher records them together (in item order: positions follow it).
+    const recorded = await Promise.all(
+      requests.map(({ request }) =>
+        this.recorder.record(request).then(
+          (position) => position,
+          (error: Error) => error,
+        ),
+      ),
+    );
+    const accepted: EventEnvelope[] = [];
+    const taken: { index: number; request: RecordRequest }[] = [];
+    recorded.forEach((position, i) => {
+      const { index, request } = requests[i];
+      if (position instanceof Error) {
+        this.logger.warn({ eventId: request.envelope.id, error: position.message }, 'batch item not recorded');
+        outcomes[index] = {
+          status: 'refused',
+          error: new DomainError(
+            'EVENTS.NOT_RECORDED',
+            'the event could not be recorded now; send it again (with an idempotencyKey a resend is never stored twice)',
+            'unavailable',
+          ),
+        };
+      } else if (position === null) taken.push(requests[i]);
+      else {
+        request.envelope.streamPosition = position;
+        accepted.push(request.envelope);
+        outcomes[index] = { status: 'accepted', id: request.envelope.id };
+      }
+    });
+    if (taken.length) {
+      const first = await this.idempotency.firstRequests(
+        ctx.tenantId,
+        idempotencyScope,
+        taken.map((t) => t.request.idempotency!.key),
+      );
+      for (const { index, request } of taken) {
+        const earlier = first.get(request.idempotency!.key);
+        outcomes[index] =
+          earlier?.eventId && earlier.requestHash === request.idempotency!.requestHash
+            ? { status: 'replayed', id: earlier.eventId }
+            : {
+                status: 'refused',
+                error: new DomainError(
+                  'IDEMPOTENCY.KEY_REUSED',
+                  'this idempotencyKey was already used for a different event; send a new key for a new event',
+                  'unprocessable',
+                  [{ field: 'idempotencyKey', reason: 'already used for a different request' }],
+                ),
+              };
+      }
+    }
+    this.dispatcher.dispatch(accepted);
+    return outcomes;
+  }
+
   private async recordOne(
     definition: EventTypeDefinition,
     payload: unknown,
@@ -129,7 +267,7 @@ export class EventService {
     idempotency?: IdempotencyOptions,
     publisher?: PublisherScope,
   ): Promise<Accepted> {
-    const envelope = this.envelope(definition, await EventCatalog.validatePayload(definition, payload), ctx, options);
+    const envelope = this.envelope(definition, EventCatalog.checkPayload(definition, payload), ctx, options);
     if (publisher) await this.assertPublishable(envelope, publisher);
     const requestHash = idempotency ? hashOf(idempotency.request) : '';
     const position = await this.recorder.record({
@@ -182,7 +320,7 @@ export class EventService {
         return this.record(
           manager,
           definition,
-          await EventCatalog.validatePayload(definition, payload),
+          EventCatalog.checkPayload(definition, payload),
           ctx,
           options,
           published,

@@ -1,3 +1,6 @@
+import { applyDecorators } from '@nestjs/common';
+import { schemaRule } from '@wms/events';
+import { Matches } from 'class-validator';
 import { invalid } from './command-context.js';
 
 /** A scanned barcode of 8, 12, 13 or 14 digits is a GTIN; anything else is read as a SKU. */
@@ -21,3 +24,16 @@ export function assertGtin(gtin: string, field: string): void {
     );
   }
 }
+
+const GtinCheckDigit = schemaRule(
+  'gtinCheckDigit',
+  (value) => typeof value === 'string' && GTIN.test(value) && gtinCheckDigitValid(value),
+  '$property must end in the right GS1 check digit',
+);
+
+/** class-validator (and the compiled payload schemas): a GTIN of 8, 12, 13 or 14 digits with a right check digit. */
+export const IsGtin = () =>
+  applyDecorators(
+    Matches(/^(\d{8}|\d{12,14})$/, { message: '$property must be a GTIN of 8, 12, 13 or 14 digits' }),
+    GtinCheckDigit(),
+  );

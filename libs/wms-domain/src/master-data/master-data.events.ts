@@ -1,5 +1,6 @@
-import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Length, Min } from 'class-validator';
 import { defineEvent } from '@wms/events';
+import { IsGtin } from '../common/barcode.js';
 import { IsCode, IsSku, IsWarehouseCode, locationStream } from '../common/codes.js';
 
 // Persistent contract: event names and payload fields below are stored and queued. Add fields or versions; never rename.
@@ -39,7 +40,7 @@ export class LocationUnblockedV1 {
 
 export class ProductCreatedV1 {
   @IsSku() sku: string;
-  @Matches(/^(\d{8}|\d{12,14})$/, { message: '$property must be a GTIN of 8, 12, 13 or 14 digits' }) gtin: string;
+  @IsGtin() gtin: string;
   @IsString() @Length(1, 200) name: string;
   @IsIn(UNITS_OF_MEASURE) unitOfMeasure: UnitOfMeasure;
   @IsInt() @Min(0) reorderPoint: number;

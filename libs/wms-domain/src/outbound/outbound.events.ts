@@ -2,7 +2,6 @@ import { applyDecorators } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
-  buildMessage,
   ArrayMinSize,
   IsIn,
   IsInt,
@@ -14,10 +13,9 @@ import {
   Length,
   Max,
   Min,
-  ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { defineEvent } from '@wms/events';
+import { defineEvent, schemaRule } from '@wms/events';
 import { IsCode, IsLot, IsSku, IsWarehouseCode, orderStream } from '../common/codes.js';
 
 // Persistent contract: event names and payload fields below are stored and queued. Add fields or versions; never rename.
@@ -75,24 +73,18 @@ export class PickShortV1 {
   @IsInt() @Min(0) picked: number;
 }
 
+const WholeGrams = schemaRule(
+  'wholeGrams',
+  // toFixed, not class-validator's maxDecimalPlaces, which counts digits of toString() and throws on 1e-7.
+  (value) => typeof value === 'number' && Number(value.toFixed(3)) === value,
+  '$property must have at most 3 decimals (whole grams)',
+);
+
 /**
  * A carton's weight in kilograms at the precision it is stored with (`cartons.weight_kg numeric(8, 3)`, more than 0):
  * whole grams from 0.001 to 10 000 kg, so nothing valid here is rounded or refused by the column.
  */
-export const IsCartonWeight = () =>
-  applyDecorators(
-    IsNumber(),
-    Min(0.001),
-    Max(10_000),
-    ValidateBy({
-      name: 'wholeGrams',
-      validator: {
-        // toFixed, not class-validator's maxDecimalPlaces, which counts digits of toString() and throws on 1e-7.
-        validate: (value) => typeof value === 'number' && Number(value.toFixed(3)) === value,
-        defaultMessage: buildMessage((each) => `${each}$property must have at most 3 decimals (whole grams)`),
-      },
-    }),
-  );
+export const IsCartonWeight = () => applyDecorators(IsNumber(), Min(0.001), Max(10_000), WholeGrams());
 
 export class CartonV1 {
   @IsString() @Length(1, 64) cartonId: string;

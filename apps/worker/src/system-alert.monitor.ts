@@ -28,10 +28,9 @@ export class SystemAlertMonitor {
       });
       // Several queues can cross the same threshold at once: one alert of a kind per tenant.
       const holding = [...new Map(stats.alerts.map((a) => [a.kind, a])).values()];
-      await this.raised.clearAllBut(
-        tenantId,
-        holding.map((a) => a.kind),
-      );
+      // A kind this pass did not evaluate (the queue-wide one, outside OPS_TENANT) is neither raised nor cleared.
+      const kept = tenantId === this.config.OPS_TENANT ? [] : ['queue_backlog_age'];
+      await this.raised.clearAllBut(tenantId, [...holding.map((a) => a.kind), ...kept]);
       for (const alert of holding) {
         const { result: raised } = await this.events.transaction(async (tx) => {
           if (!(await this.raised.raise(tx.manager, tenantId, alert.kind))) return false;

@@ -26,7 +26,7 @@ import { TokenService } from './token.service.js';
         storage:
           events.QUEUE_CONNECTION === 'redis'
             ? new RedisThrottlerStorage(events.REDIS_URL!, events.QUEUE_PREFIX)
-            : new PostgresThrottlerStorage(windows),
+            : new PostgresThrottlerStorage(windows, events.QUEUE_PREFIX),
         throttlers: [
           { name: 'default', ttl: 60_000, limit: config.RATE_LIMIT_PER_MINUTE },
           {

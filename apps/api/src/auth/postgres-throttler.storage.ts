@@ -3,7 +3,11 @@ import type { RateLimitWindowsRepository } from '@wms/events';
 
 /** @nestjs/throttler's storage in Postgres (the Postgres-only profile): one limit across every api instance. */
 export class PostgresThrottlerStorage implements ThrottlerStorage {
-  constructor(private readonly windows: RateLimitWindowsRepository) {}
+  constructor(
+    private readonly windows: RateLimitWindowsRepository,
+    /** QUEUE_PREFIX: installations (and test runs) sharing a database keep their own counters, as in Redis. */
+    private readonly prefix: string,
+  ) {}
 
   async increment(
     key: string,
@@ -12,7 +16,7 @@ export class PostgresThrottlerStorage implements ThrottlerStorage {
     blockDuration: number,
     throttlerName: string,
   ): ReturnType<ThrottlerStorage['increment']> {
-    const hit = await this.windows.hit(`${throttlerName}:${key}`, ttl, limit, blockDuration);
+    const hit = await this.windows.hit(`${this.prefix}:${throttlerName}:${key}`, ttl, limit, blockDuration);
     return {
       totalHits: hit.hits,
       timeToExpire: Math.ceil(hit.resetsInMs / 1000),

@@ -31,6 +31,8 @@ async function exhaustLogin(base: string, limit: number): Promise<number> {
 
 // Each sign-in below the limit costs a password hash; a small limit keeps the test short.
 const LOGIN_LIMIT = 3;
+// Six processes start at once; on a machine busy with other work that takes longer than one alone.
+const STARTUP_MS = 90_000;
 
 describe('two api and two worker processes behave as one (Redis profile)', () => {
   let sys: TestSystem;
@@ -68,12 +70,12 @@ describe('two api and two worker processes behave as one (Redis profile)', () =>
     };
     delete postgresEnv.REDIS_URL;
     [workers, [a, b], postgresOnly] = await Promise.all([
-      Promise.all([0, 1].map(() => startWorkerProcess({ ...sys.env, TEST_EFFECTS_TABLE: effects }))),
-      Promise.all([startApiProcess(apiEnv), startApiProcess(apiEnv)]),
-      Promise.all([startApiProcess(postgresEnv), startApiProcess(postgresEnv)]),
+      Promise.all([0, 1].map(() => startWorkerProcess({ ...sys.env, TEST_EFFECTS_TABLE: effects }, STARTUP_MS))),
+      Promise.all([startApiProcess(apiEnv, STARTUP_MS), startApiProcess(apiEnv, STARTUP_MS)]),
+      Promise.all([startApiProcess(postgresEnv, STARTUP_MS), startApiProcess(postgresEnv, STARTUP_MS)]),
     ]);
     maintenance = sys.api.get<Queue>(getQueueToken(MAINTENANCE_QUEUE), { strict: false });
-  });
+  }, STARTUP_MS + 30_000);
   afterAll(async () => {
     for (const s of sockets) s.close();
     await Promise.all([a?.stop(), b?.stop(), ...postgresOnly.map((p) => p.stop()), ...workers.map((w) => w.stop())]);

@@ -11,7 +11,7 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-export async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
+export async function startWorkerProcess(env: Record<string, string>, startupMs = 30_000): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [path.join(testEnv.root, 'dist/test/support/worker-process-main.js')], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -25,7 +25,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
       if (child.exitCode !== null) throw new Error(`worker process exited with ${child.exitCode}`);
       return out.includes('worker started');
     },
-    30_000,
+    startupMs,
     50,
   );
   const end = async (signal: NodeJS.Signals) => {

@@ -12,6 +12,7 @@ import { TableLifetimes1764710000000 } from './1764710000000-table-lifetimes.js'
 import { EventArchive1764730000000 } from './1764730000000-event-archive.js';
 import { ListenerRebuilds1764750000000 } from './1764750000000-listener-rebuilds.js';
 import { Rollups1764800000000 } from './1764800000000-rollups.js';
+import { SharedInstanceState1764810000000 } from './1764810000000-shared-instance-state.js';
 import { EventSearch1764900000000 } from './1764900000000-event-search.js';
 
 /** Every migration, in order. The only way the schema changes. */
@@ -30,5 +31,6 @@ export const migrations = [
   EventArchive1764730000000,
   ListenerRebuilds1764750000000,
   Rollups1764800000000,
+  SharedInstanceState1764810000000,
   EventSearch1764900000000,
 ];

@@ -12,7 +12,7 @@ import {
   EventStoreRepository,
   ReplayService,
   MAINTENANCE_QUEUE,
-  MAINTENANCE_SCHEDULE,
+  maintenanceSchedule,
   PARTITION_DAYS_AHEAD,
   uuidV7Floor,
 } from '@wms/events';
@@ -121,7 +121,7 @@ describe(EventPartitions.name, () => {
         const schedulers = await queue.getJobSchedulers();
         // One scheduler per maintenance job, however many workers upserted it.
         expect(schedulers.map((s) => [s.key, s.name, Number(s.every)]).sort()).toEqual(
-          Object.entries(MAINTENANCE_SCHEDULE)
+          Object.entries(maintenanceSchedule(sys.config))
             .map(([name, { every }]) => [name, name, every])
             .sort(),
         );

@@ -238,6 +238,24 @@ const fixtures: Record<string, Fixture> = {
     },
     left: (db, tag) => labels(db, `SELECT email AS label FROM login_failures WHERE email LIKE $1`, tag),
   },
+  rate_limit_windows: {
+    async seed(db, tag) {
+      const rows = [
+        ['gone', '61 minutes', null],
+        ['gone-block-ended', '3 hours', '61 minutes'],
+        ['kept-blocked', '3 hours', '59 minutes'],
+        ['kept-recent', '59 minutes', null],
+      ] as const;
+      for (const [label, resetAgo, blockEndedAgo] of rows)
+        await db.query(
+          `INSERT INTO rate_limit_windows (key, hits, resets_at, blocked_until)
+           VALUES ($1, 1, now() - $2::interval, now() - $3::interval)`,
+          [`${tag}:${label}`, resetAgo, blockEndedAgo],
+        );
+      return rows.map(([label]) => label);
+    },
+    left: (db, tag) => labels(db, `SELECT key AS label FROM rate_limit_windows WHERE key LIKE $1`, tag),
+  },
   socket_io_attachments: {
     async seed(db, tag) {
       for (const [label, ago] of [

@@ -1,6 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventService, EventsConfig, MonitoringService, UsersRepository } from '@wms/events';
+import { EventService, EventsConfig, MonitoringService, SystemAlertsRepository, UsersRepository } from '@wms/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SystemAlertMonitor } from '../apps/worker/src/system-alert.monitor.js';
 import { WorkerModule } from '../apps/worker/src/worker.module.js';
@@ -85,6 +85,7 @@ describe('backlog figures per tenant', () => {
       sys.api.get(MonitoringService),
       sys.api.get(EventService),
       sys.api.get(UsersRepository),
+      sys.api.get(SystemAlertsRepository),
       sys.api.get(EventsConfig),
     );
     const published = await monitor.check();

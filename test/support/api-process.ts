@@ -21,7 +21,8 @@ const freePort = () =>
     });
   });
 
-export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
+/** `startupMs`: how long it may take to answer (a busy machine starting several processes at once needs more). */
+export async function startApiProcess(env: Record<string, string>, startupMs = 30_000): Promise<ApiProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(testEnv.root, 'dist/apps/api/src/main.js')], {
     env: { ...process.env, ...env, PORT: String(port) },
@@ -35,7 +36,7 @@ export async function startApiProcess(env: Record<string, string>): Promise<ApiP
       if (child.exitCode !== null) throw new Error(`api process exited with ${child.exitCode}`);
       return (await fetch(`${url}/health/live`).catch(() => null))?.ok;
     },
-    30_000,
+    startupMs,
     100,
   );
   return {

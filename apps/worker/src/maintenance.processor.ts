@@ -2,14 +2,16 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import {
   ARCHIVE_EVENT_PARTITIONS_JOB,
+  CHECK_SYSTEM_ALERTS_JOB,
   COMPACT_ROLLUPS_JOB,
   DeadLetterService,
   EventArchive,
   ENSURE_EVENT_PARTITIONS_JOB,
   EventPartitions,
+  EventsConfig,
   type JobOf,
   MAINTENANCE_QUEUE,
-  MAINTENANCE_SCHEDULE,
+  maintenanceSchedule,
   type MaintenanceJobs,
   PRUNE_ROLLUPS_JOB,
   PRUNE_TABLES_JOB,
@@ -18,6 +20,7 @@ import {
   TablePruner,
 } from '@wms/events';
 import { DeadLetteringHost } from './dead-lettering.host.js';
+import { SystemAlertMonitor } from './system-alert.monitor.js';
 
 /**
  * Queue `maintenance`: housekeeping on BullMQ job schedulers, so each run happens once however many workers
@@ -31,6 +34,8 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
     private readonly rollups: RollupsRepository,
     @InjectQueue(MAINTENANCE_QUEUE) private readonly queue: QueueOf<MaintenanceJobs>,
     private readonly pruner: TablePruner,
+    private readonly alerts: SystemAlertMonitor,
+    private readonly config: EventsConfig,
     deadLetters: DeadLetterService,
   ) {
     super(deadLetters);
@@ -39,8 +44,9 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
   /** Before any processor runs: the partitions are there, and every worker upserts the same schedulers. */
   async onModuleInit(): Promise<void> {
     await this.partitions.ensureAhead();
-    for (const name of Object.keys(MAINTENANCE_SCHEDULE) as (keyof MaintenanceJobs)[]) {
-      await this.queue.upsertJobScheduler(name, MAINTENANCE_SCHEDULE[name], { name, data: {} });
+    const schedule = maintenanceSchedule(this.config);
+    for (const name of Object.keys(schedule) as (keyof MaintenanceJobs)[]) {
+      await this.queue.upsertJobScheduler(name, schedule[name], { name, data: {} });
     }
   }
 
@@ -65,6 +71,9 @@ export class MaintenanceProcessor extends DeadLetteringHost implements OnModuleI
         return;
       case PRUNE_ROLLUPS_JOB:
         await this.rollups.prune();
+        return;
+      case CHECK_SYSTEM_ALERTS_JOB:
+        await this.alerts.check();
         return;
     }
   }

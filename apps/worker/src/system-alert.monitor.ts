@@ -1,35 +1,23 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { EventService, EventsConfig, MonitoringService, UsersRepository } from '@wms/events';
+import { Injectable } from '@nestjs/common';
+import { EventService, EventsConfig, MonitoringService, SystemAlertsRepository, UsersRepository } from '@wms/events';
 
 /**
- * Checks the dashboard's thresholds every 30 s and publishes `system.alert` when one starts being crossed,
- * so notification rules can page someone (by default: the tenant's admins, critical, so SMS too).
- * Each tenant is alerted on its own figures only; the queue-wide ones (every tenant's jobs) go to the
- * operating tenant (OPS_TENANT), so one tenant's stuck backlog does not page everyone else.
+ * Checks the dashboard's thresholds and publishes `system.alert` when one starts being crossed, so notification
+ * rules can page someone (by default: the tenant's admins, critical, so SMS too). Runs as the maintenance queue's
+ * `check-system-alerts` job, once per ALERT_CHECK_INTERVAL_S across all workers; which alerts are raised is kept in
+ * Postgres, so an alert is raised once even if two checks overlap. Each tenant is alerted on its own figures only;
+ * the queue-wide ones (every tenant's jobs) go to the operating tenant (OPS_TENANT), so one tenant's stuck backlog
+ * does not page everyone else.
  */
 @Injectable()
-export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(SystemAlertMonitor.name);
-  private readonly active = new Set<string>();
-  private timer?: NodeJS.Timeout;
-
+export class SystemAlertMonitor {
   constructor(
     private readonly monitoring: MonitoringService,
     private readonly events: EventService,
     private readonly users: UsersRepository,
+    private readonly raised: SystemAlertsRepository,
     private readonly config: EventsConfig,
   ) {}
-
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(
-      () => void this.check().catch((e: Error) => this.logger.warn({ error: e.message }, 'alert check failed')),
-      30_000,
-    );
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.timer);
-  }
 
   /** One pass; returns the alerts it published (`<tenant>/<kind>`). */
   async check(): Promise<string[]> {
@@ -38,20 +26,23 @@ export class SystemAlertMonitor implements OnApplicationBootstrap, OnApplication
       const stats = await this.monitoring.stats(tenantId, 'all', undefined, 5, {
         queueWide: tenantId === this.config.OPS_TENANT,
       });
-      const now = new Set(stats.alerts.map((a) => `${tenantId}/${a.kind}`));
-      for (const alert of stats.alerts) {
-        const key = `${tenantId}/${alert.kind}`;
-        // Several queues can cross the same threshold at once: one alert of a kind per tenant.
-        if (this.active.has(key) || published.includes(key)) continue;
-        await this.events.publish(
-          'system.alert',
-          { kind: alert.kind, message: alert.message },
-          { tenantId, actor: { type: 'system', id: 'monitor' }, source: 'worker' },
-        );
-        published.push(key);
+      // Several queues can cross the same threshold at once: one alert of a kind per tenant.
+      const holding = [...new Map(stats.alerts.map((a) => [a.kind, a])).values()];
+      // A kind this pass did not evaluate (the queue-wide one, outside OPS_TENANT) is neither raised nor cleared.
+      const kept = tenantId === this.config.OPS_TENANT ? [] : ['queue_backlog_age'];
+      await this.raised.clearAllBut(tenantId, [...holding.map((a) => a.kind), ...kept]);
+      for (const alert of holding) {
+        const { result: raised } = await this.events.transaction(async (tx) => {
+          if (!(await this.raised.raise(tx.manager, tenantId, alert.kind))) return false;
+          await tx.publish(
+            'system.alert',
+            { kind: alert.kind, message: alert.message },
+            { tenantId, actor: { type: 'system', id: 'monitor' }, source: 'worker' },
+          );
+          return true;
+        });
+        if (raised) published.push(`${tenantId}/${alert.kind}`);
       }
-      for (const key of [...this.active]) if (key.startsWith(`${tenantId}/`) && !now.has(key)) this.active.delete(key);
-      for (const key of now) this.active.add(key);
     }
     return published;
   }

@@ -31,7 +31,9 @@ export class WorkerModule {
       concurrency: Math.max(1, Math.floor(config.WORKER_CONCURRENCY / 2)),
     })(EventListenerProcessor);
     Processor(NOTIFICATIONS_QUEUE, { ...workerOptions, concurrency: 20 })(NotificationDeliveryProcessor);
-    Processor(MAINTENANCE_QUEUE, { ...workerOptions, concurrency: 1 })(MaintenanceProcessor);
+    // Several at once, so an hour-long archive run does not hold back the alert check or the rollup compaction;
+    // each job guards itself against a concurrent run of its own kind (advisory locks, idempotent statements).
+    Processor(MAINTENANCE_QUEUE, { ...workerOptions, concurrency: 4 })(MaintenanceProcessor);
     return {
       module: WorkerModule,
       imports: [

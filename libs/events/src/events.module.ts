@@ -12,6 +12,7 @@ import { AccessChanges } from './access/access-changes.js';
 import { CredentialsRepository } from './access/credentials.repository.js';
 import { SessionsRepository } from './access/sessions.repository.js';
 import { SignInRepository } from './access/sign-in.repository.js';
+import { RateLimitWindowsRepository } from './access/rate-limit-windows.repository.js';
 import { TenantsRepository } from './access/tenants.repository.js';
 import { TenantsService } from './access/tenants.service.js';
 import { UsersRepository } from './access/users.repository.js';
@@ -30,6 +31,7 @@ import { ProjectionRebuildService } from './replay/projection-rebuild.service.js
 import { ListenerRebuildsRepository } from './replay/listener-rebuilds.repository.js';
 import { ListenerLocks } from './listeners/listener-locks.service.js';
 import { MonitoringService } from './monitoring/monitoring.service.js';
+import { SystemAlertsRepository } from './monitoring/system-alerts.repository.js';
 import { ListenerRegistry } from './listeners/listener-registry.service.js';
 import { ListenerRunner } from './listeners/listener-runner.service.js';
 import { ListenerReceiptsRepository } from './listeners/listener-receipts.repository.js';
@@ -132,6 +134,7 @@ export class EventsModule {
       ProjectionRebuildService,
       ListenerRebuildsRepository,
       MonitoringService,
+      SystemAlertsRepository,
       AuditService,
       AccessChanges,
       TenantsService,
@@ -140,6 +143,7 @@ export class EventsModule {
       CredentialsRepository,
       SessionsRepository,
       SignInRepository,
+      RateLimitWindowsRepository,
       TablePruner,
     ];
     return {

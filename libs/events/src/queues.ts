@@ -22,6 +22,8 @@ export const ARCHIVE_EVENT_PARTITIONS_JOB = 'archive-event-partitions';
 export const COMPACT_ROLLUPS_JOB = 'compact-rollups';
 /** Deletes rollup rows past their tier's lifetime. */
 export const PRUNE_ROLLUPS_JOB = 'prune-rollups';
+/** Compares each tenant's figures with the ALERT_* thresholds and raises `system.alert` (apps/worker/src/system-alert.monitor.ts). */
+export const CHECK_SYSTEM_ALERTS_JOB = 'check-system-alerts';
 
 export const PROCESS_EVENT_ATTEMPTS = 10;
 
@@ -40,6 +42,7 @@ export interface MaintenanceJobs {
   [ARCHIVE_EVENT_PARTITIONS_JOB]: Record<string, never>;
   [COMPACT_ROLLUPS_JOB]: Record<string, never>;
   [PRUNE_ROLLUPS_JOB]: Record<string, never>;
+  [CHECK_SYSTEM_ALERTS_JOB]: Record<string, never>;
 }
 
 /** How often each maintenance job runs; the scheduler's id is the job's name. */
@@ -53,7 +56,14 @@ export const MAINTENANCE_SCHEDULE: { [N in keyof MaintenanceJobs]: { every: numb
   // Reads add the deltas not yet folded, so this only keeps them few.
   [COMPACT_ROLLUPS_JOB]: { every: 5_000 },
   [PRUNE_ROLLUPS_JOB]: { every: 3_600_000 },
+  // The default of ALERT_CHECK_INTERVAL_S (maintenanceSchedule): once per tick across workers, not once per worker.
+  [CHECK_SYSTEM_ALERTS_JOB]: { every: 30_000 },
 };
+
+/** The schedule the workers upsert: MAINTENANCE_SCHEDULE with the alert check at ALERT_CHECK_INTERVAL_S. */
+export function maintenanceSchedule(config: { ALERT_CHECK_INTERVAL_S: number }): typeof MAINTENANCE_SCHEDULE {
+  return { ...MAINTENANCE_SCHEDULE, [CHECK_SYSTEM_ALERTS_JOB]: { every: config.ALERT_CHECK_INTERVAL_S * 1000 } };
+}
 
 /** The jobs of the `event-listeners` queue: named after their listener, each carrying its event. */
 export type ListenerJobs = Record<string, EventEnvelope>;

@@ -175,6 +175,12 @@ export class EventsConfig {
   @Min(1)
   ALERT_P99_LATENCY_MS = 1000;
 
+  /** How often the thresholds are checked: one check per interval across all workers (a maintenance job scheduler). */
+  @Type(() => Number)
+  @IsInt({ message: 'ALERT_CHECK_INTERVAL_S must be an integer number of seconds' })
+  @Min(1)
+  ALERT_CHECK_INTERVAL_S = 30;
+
   /** Derived defaults and the rules between variables. */
   static prepare(raw: Record<string, unknown>): string[] {
     raw.QUEUE_CONNECTION ??= raw.REDIS_URL || raw.REDIS_CLUSTER_NODES ? 'redis' : 'postgres';

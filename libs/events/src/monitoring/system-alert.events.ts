@@ -21,7 +21,9 @@ defineEvent<SystemAlertV1>({
     'tenant only; error rate; publish → stored latency); sent when it starts, not while it lasts.',
   aggregateType: 'system',
   aggregateId: (p) => p.kind,
-  emittedBy: ['SystemAlertMonitor — the worker, every 30 s (ALERT_* thresholds)'],
+  emittedBy: [
+    'SystemAlertMonitor — the maintenance job check-system-alerts, every ALERT_CHECK_INTERVAL_S (ALERT_* thresholds)',
+  ],
 });
 
 declare module '../catalog/event-catalog.js' {

@@ -9,24 +9,11 @@
 // Not a test: it prints figures and exits 0.
 //   BENCH_HISTORY_EVENTS (default 300000) events loaded   BENCH_HISTORY_DAYS (5) partitions they spread over
 //   BENCH_WRITE_EVENTS (3000) events per write round       BENCH_WRITE_ROUNDS (40) pairs of rounds
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  build,
-  createDatabase,
-  dropDatabase,
-  findRedis,
-  freePort,
-  log,
-  migrate,
-  provisionPostgres,
-  redisServerBinary,
-  root,
-  startRedisServer,
-} from './services.mjs';
+import { build, log, root, startBenchSystem } from './services.mjs';
 
 const EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 300_000);
 const DAYS = Number(process.env.BENCH_HISTORY_DAYS ?? 5);
@@ -36,7 +23,6 @@ const WRITE_ROUNDS = Number(process.env.BENCH_WRITE_ROUNDS ?? 40);
 const JOBS = 100;
 const RETENTION_DAYS = 7;
 const DAY_MS = 86_400_000;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 build();
@@ -46,49 +32,16 @@ const { v7: uuidv7 } = await import('uuid');
 const { dayStart, ensureEventPartitions, EventPartitions, EventStoreRepository, uuidV7Floor } =
   await import('@wms/events');
 
-const pg = await provisionPostgres();
-const database = `wms_bench_history_${Date.now()}`;
-const databaseUrl = await createDatabase(pg.serverUrl, database);
-migrate(databaseUrl);
-let redisUrl = await findRedis();
-let privateRedis;
-if (!redisUrl && redisServerBinary()) {
-  privateRedis = await startRedisServer();
-  redisUrl = privateRedis.url;
-}
 const archiveDir = mkdtempSync(path.join(os.tmpdir(), 'wms-bench-archive-'));
-const port = await freePort();
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres',
-  QUEUE_PREFIX: `benchh${Date.now()}`,
-  PORT: String(port),
-  LOG_LEVEL: 'warn',
-  OPENAPI_ENABLED: 'false',
-  AUTH_SECRET: randomBytes(48).toString('base64url'),
-  ARCHIVE_DIR: archiveDir,
-  // The running worker's hourly archive keeps its hands off the loaded days; the archive below is run by hand.
-  EVENT_RETENTION_DAYS: '3650',
-};
-if (redisUrl) env.REDIS_URL = redisUrl;
-else delete env.REDIS_URL;
-
-const children = ['api', 'worker'].map((app) =>
-  spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  }),
-);
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
-  } catch {
-    // not listening yet
-  }
-  if (i > 300) throw new Error('the api did not become healthy within 30 s');
-  await sleep(100);
-}
+const system = await startBenchSystem({
+  name: 'bench_history',
+  env: {
+    ARCHIVE_DIR: archiveDir,
+    // The running worker's hourly archive keeps its hands off the loaded days; the archive below is run by hand.
+    EVENT_RETENTION_DAYS: '3650',
+  },
+});
+const { databaseUrl, env } = system;
 
 const db = new DataSource({ type: 'postgres', url: databaseUrl, extra: { max: 20 } });
 await db.initialize();
@@ -254,10 +207,6 @@ console.table(results);
 
 await plainDb.destroy();
 await db.destroy();
-for (const c of children) c.kill('SIGTERM');
-await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
-await privateRedis?.stop();
+await system.stop();
 rmSync(archiveDir, { recursive: true, force: true });
-await dropDatabase(pg.serverUrl, database).catch(() => {});
-await pg.stop();
 process.exit(0);

@@ -12,6 +12,7 @@
 //                                                                                   (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
@@ -146,10 +147,12 @@ await Promise.all(
 // The SQL reference writes to copies of the product's tables (same columns, keys, indexes, generated columns), so the
 // product's worker and outbox relay never see its rows; its stock starts as the product's.
 const ref = new pg.Pool({ connectionString: databaseUrl, max: PRODUCT_POOL, idleTimeoutMillis: 0 });
-// Opened now and kept, as the product's pool is warm by the time it is measured (Postgres' connection slots are shared).
-await Promise.all(Array.from({ length: PRODUCT_POOL }, () => ref.connect())).then((cs) =>
-  cs.forEach((c) => c.release()),
-);
+// Opened now and kept, as the product's pool is warm by the time it is measured. Postgres' connection slots are shared
+// with whatever else runs on the machine: a slot refused now is opened later, when the phase asks for it.
+if (ONLY.has('scan'))
+  await Promise.allSettled(Array.from({ length: PRODUCT_POOL }, () => ref.connect())).then((cs) =>
+    cs.forEach((c) => c.status === 'fulfilled' && c.value.release()),
+  );
 await ref.query(`CREATE SCHEMA bench_ref`);
 for (const t of ['idempotency_keys', 'stock', 'event_streams', 'event_outbox'])
   await ref.query(`CREATE TABLE bench_ref.${t} (LIKE public.${t} INCLUDING ALL)`);
@@ -336,16 +339,39 @@ const forget = () => {
   sentAt.clear();
 };
 
-/** Sustained publishing: accepted/s, and end to end (stored + received on the socket) per second. */
+/** CPU time (user + system, ms) a process has used so far (Linux /proc; null elsewhere). */
+const cpuMs = (pid) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return null;
+  }
+};
+/** CPU ms used so far by the Postgres backends serving this run's database, by pid. */
+const backendsCpu = async () => {
+  const { rows } = await ref.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  return new Map(rows.map((r) => [r.pid, cpuMs(r.pid) ?? 0]));
+};
+const sinceMs = (before, after) => [...after].reduce((n, [pid, ms]) => n + ms - (before.get(pid) ?? 0), 0);
+/** Sustained publishing: accepted/s, end to end (stored + received on the socket) per second, CPU ms per event. */
 async function sustained(ours, seconds = SECONDS) {
   forget();
+  const [api, worker] = ours ? system.children : lean;
+  const cpu0 = [cpuMs(api.pid), cpuMs(worker.pid)];
+  const pg0 = await backendsCpu();
   const run = await closedLoop(CLIENTS, seconds, () => publish(ours));
   const received = await waitForReceipts(run.done);
   const last = Math.max(...received.map((l) => receivedAt.get(l)));
+  const perEvent = (pid, c0) => (c0 === null ? null : (cpuMs(pid) - c0) / received.length);
+  const postgresCpuMs = sinceMs(pg0, await backendsCpu()) / received.length;
   return {
     acceptedPerSec: run.done.length / run.seconds,
     perSec: received.length / ((last - run.t0) / 1000),
     lost: run.done.length - received.length,
+    apiCpuMs: perEvent(api.pid, cpu0[0]),
+    workerCpuMs: perEvent(worker.pid, cpu0[1]),
+    postgresCpuMs,
   };
 }
 /** p99 publish→socket receipt at a fixed rate. */
@@ -374,14 +400,26 @@ for (let r = 1; r <= ROUNDS; r++) {
     R.lean = await sustained(false);
     log(`round ${r} A: lean reference, at ${PUBLISH_RATE}/s`, { seconds: LATENCY_SECONDS });
     R.leanLatency = await latencyAt(false, PUBLISH_RATE);
-    log(`round ${r} A done`, { perSec: Math.round(R.lean.perSec), p99Ms: +R.leanLatency.p99.toFixed(1) });
+    log(`round ${r} A done`, {
+      perSec: Math.round(R.lean.perSec),
+      p99Ms: +R.leanLatency.p99.toFixed(1),
+      apiCpuMsPerEvent: +R.lean.apiCpuMs?.toFixed(3),
+      workerCpuMsPerEvent: +R.lean.workerCpuMs?.toFixed(3),
+      postgresCpuMsPerEvent: +R.lean.postgresCpuMs.toFixed(3),
+    });
   }
   if (ONLY.has('publish')) {
     log(`round ${r} B: POST /events, sustained`, { clients: CLIENTS, seconds: SECONDS });
     R.ours = await sustained(true);
     log(`round ${r} B: POST /events, at ${PUBLISH_RATE}/s`, { seconds: LATENCY_SECONDS });
     R.oursLatency = await latencyAt(true, PUBLISH_RATE);
-    log(`round ${r} B: publish done`, { perSec: Math.round(R.ours.perSec), p99Ms: +R.oursLatency.p99.toFixed(1) });
+    log(`round ${r} B: publish done`, {
+      perSec: Math.round(R.ours.perSec),
+      p99Ms: +R.oursLatency.p99.toFixed(1),
+      apiCpuMsPerEvent: +R.ours.apiCpuMs?.toFixed(3),
+      workerCpuMsPerEvent: +R.ours.workerCpuMs?.toFixed(3),
+      postgresCpuMsPerEvent: +R.ours.postgresCpuMs.toFixed(3),
+    });
   }
   if (!batchMissing) {
     log(`round ${r} B: POST /events/batch`, { clients: BATCH_CLIENTS, eventsPerRequest: BATCH_SIZE, seconds: SECONDS });
@@ -466,6 +504,24 @@ const table = [
     ours: fig((R) => R.ours.acceptedPerSec).cell,
     reference: `lean ${fig((R) => R.lean.acceptedPerSec).cell}`,
     ratio: fig((R) => R.ours.acceptedPerSec / R.lean.acceptedPerSec, 2).cell,
+  },
+  {
+    figure: '  CPU ms per event, api process',
+    ours: fig((R) => R.ours.apiCpuMs, 3).cell,
+    reference: `lean ${fig((R) => R.lean.apiCpuMs, 3).cell}`,
+    ratio: fig((R) => R.ours.apiCpuMs / R.lean.apiCpuMs, 2).cell,
+  },
+  {
+    figure: '  CPU ms per event, worker process',
+    ours: fig((R) => R.ours.workerCpuMs, 3).cell,
+    reference: `lean ${fig((R) => R.lean.workerCpuMs, 3).cell}`,
+    ratio: fig((R) => R.ours.workerCpuMs / R.lean.workerCpuMs, 2).cell,
+  },
+  {
+    figure: "  CPU ms per event, Postgres (this run's backends)",
+    ours: fig((R) => R.ours.postgresCpuMs, 3).cell,
+    reference: `lean ${fig((R) => R.lean.postgresCpuMs, 3).cell}`,
+    ratio: fig((R) => R.ours.postgresCpuMs / R.lean.postgresCpuMs, 2).cell,
   },
   {
     figure: `p99 publish → socket receipt at ${PUBLISH_RATE}/s, ms`,

@@ -2,6 +2,7 @@
 // Postgres from DATABASE_URL when it answers, otherwise an embedded Postgres (real binaries from npm);
 // Redis from REDIS_URL when it answers (or a private redis-server when asked for), otherwise Postgres-only.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -230,4 +231,78 @@ export function build() {
   const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
   const result = spawnSync(process.execPath, [tsc, '-b'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) throw new Error('TypeScript build failed; see the errors above');
+}
+
+/**
+ * What `npm run bench` and `npm run bench:history` run against: a fresh database (migrated) on the Postgres
+ * `provisionPostgres` finds, Redis (or a private redis-server, or Postgres-only), and the compiled api and worker
+ * started on it with `env` added to theirs. `stop()` ends both, the private Redis, and drops the database.
+ */
+export async function startBenchSystem({ name, env: extra = {} }) {
+  const pgServer = await provisionPostgres();
+  const database = `wms_${name}_${Date.now()}`;
+  const databaseUrl = await createDatabase(pgServer.serverUrl, database);
+  migrate(databaseUrl);
+  let redisUrl = await findRedis();
+  let privateRedis;
+  if (!redisUrl && redisServerBinary()) {
+    privateRedis = await startRedisServer();
+    redisUrl = privateRedis.url;
+    log('started a private redis-server for the benchmark', { url: redisUrl });
+  }
+  const port = await freePort();
+  const prefix = `${name.replace(/\W/g, '')}${Date.now()}`;
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres',
+    QUEUE_PREFIX: prefix,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    OPENAPI_ENABLED: 'false',
+    AUTH_SECRET: randomBytes(48).toString('base64url'),
+    ...extra,
+  };
+  if (redisUrl) env.REDIS_URL = redisUrl;
+  else delete env.REDIS_URL;
+  // A bench measures one Redis (or Postgres-only), never a cluster the caller's environment names.
+  delete env.REDIS_CLUSTER_NODES;
+  const children = ['api', 'worker'].map((app) =>
+    spawn(
+      process.execPath,
+      [
+        ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        path.join(root, `dist/apps/${app}/src/main.js`),
+      ],
+      {
+        env,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    ),
+  );
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/health`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (i > 300) throw new Error('the api did not become healthy within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    databaseUrl,
+    redisUrl,
+    prefix,
+    env,
+    base,
+    children,
+    async stop() {
+      for (const c of children) c.kill('SIGTERM');
+      await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+      await privateRedis?.stop();
+      await dropDatabase(pgServer.serverUrl, database).catch(() => {});
+      await pgServer.stop();
+    },
+  };
 }

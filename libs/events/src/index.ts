@@ -4,6 +4,7 @@ export * from './config/check-connections.js';
 export * from './errors/domain-error.js';
 export * from './dates/strict-dates.js';
 export * from './envelope/event-envelope.js';
+export * from './envelope/event-id.js';
 export * from './catalog/event-catalog.js';
 export * from './catalog/schema-rules.js';
 export * from './catalog/class-schema.js';

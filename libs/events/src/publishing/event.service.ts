@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { DataSource, EntityManager } from 'typeorm';
-import { v7 as uuidv7 } from 'uuid';
 import { EventCatalog, EventMap, EventName, EventTypeDefinition } from '../catalog/event-catalog.js';
 import type { EventEnvelope, PublishContext } from '../envelope/event-envelope.js';
+import { newEventId } from '../envelope/event-id.js';
 import { DomainError } from '../errors/domain-error.js';
 import { EventStoreRepository } from '../store/event-store.repository.js';
 import { unitOfWork } from '../database/unit-of-work.js';
@@ -384,7 +384,7 @@ export class EventService {
     ctx: PublishContext,
     options: PublishOptions | undefined,
   ): EventEnvelope {
-    const id = uuidv7();
+    const id = newEventId();
     const now = new Date().toISOString();
     return {
       id,

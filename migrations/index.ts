@@ -14,6 +14,7 @@ import { ListenerRebuilds1764750000000 } from './1764750000000-listener-rebuilds
 import { Rollups1764800000000 } from './1764800000000-rollups.js';
 import { SharedInstanceState1764810000000 } from './1764810000000-shared-instance-state.js';
 import { EventSearch1764900000000 } from './1764900000000-event-search.js';
+import { CoveringRollupKeys1764920000000 } from './1764920000000-covering-rollup-keys.js';
 
 /** Every migration, in order. The only way the schema changes. */
 export const migrations = [
@@ -33,4 +34,5 @@ export const migrations = [
   Rollups1764800000000,
   SharedInstanceState1764810000000,
   EventSearch1764900000000,
+  CoveringRollupKeys1764920000000,
 ];

@@ -31,6 +31,8 @@ export class CommitNotices<N> {
     private readonly channel: string,
     /** The notice as announce() sent it, or null for anything else on the channel (which resets every cache). */
     private readonly parse: (payload: string) => N | null,
+    /** The listening connection's application_name (pg_stat_activity, and what the tests' proxy matches). */
+    private readonly applicationName = `wms-${channel}`,
   ) {
     this.logger = new Logger(`CommitNotices(${channel})`);
   }
@@ -67,7 +69,7 @@ export class CommitNotices<N> {
   private async connect(): Promise<void> {
     const client = new pg.Client({
       connectionString: this.databaseUrl,
-      application_name: `wms-${this.channel}`,
+      application_name: this.applicationName,
       keepAlive: true,
     });
     client.on('notification', (message) => {

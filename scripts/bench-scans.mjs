@@ -5,25 +5,13 @@
 // Not a test: it prints figures and exits 0. The machine is shared: compare ratios, not absolute figures.
 //   SCAN_BENCH_SECONDS (default 10)  per level     SCAN_BENCH_LEVELS (default 8,32,64)
 //   SCAN_BENCH_RATE (default 300)    scans/s for the latency run    SCAN_BENCH_SKUS (default 200)
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
-import {
-  build,
-  createDatabase,
-  dropDatabase,
-  findRedis,
-  freePort,
-  log,
-  migrate,
-  provisionPostgres,
-  redisServerBinary,
-  root,
-  startRedisServer,
-} from './services.mjs';
+import { build, log, root, spawnBenchApp, startBenchSystem } from './services.mjs';
 
 const SECONDS = Number(process.env.SCAN_BENCH_SECONDS ?? 10);
 const LEVELS = (process.env.SCAN_BENCH_LEVELS ?? '8,32,64').split(',').map(Number);
@@ -36,60 +24,24 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 if (!process.env.SCAN_BENCH_NO_BUILD) build();
-const server = await provisionPostgres();
-const database = `wms_scanbench_${Date.now()}`;
-const databaseUrl = await createDatabase(server.serverUrl, database);
-migrate(databaseUrl);
-let redisUrl = await findRedis();
-let privateRedis;
-if (!redisUrl && redisServerBinary()) {
-  privateRedis = await startRedisServer();
-  redisUrl = privateRedis.url;
-}
-const port = await freePort();
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres',
-  QUEUE_PREFIX: `scanbench${Date.now()}`,
-  PORT: String(port),
-  LOG_LEVEL: 'warn',
-  OPENAPI_ENABLED: 'false',
-  AUTH_SECRET: randomBytes(48).toString('base64url'),
-  RATE_LIMIT_PER_MINUTE: '10000000',
-};
-if (redisUrl) env.REDIS_URL = redisUrl;
-else delete env.REDIS_URL;
-
 // SCAN_BENCH_NO_WORKER=1 (a diagnosis, not a figure): the api alone, the outbox filling up.
-const children = (process.env.SCAN_BENCH_NO_WORKER ? ['api'] : ['api', 'worker']).map((app) =>
-  spawn(
-    process.execPath,
-    [
-      // SCAN_BENCH_PROFILE=<dir>: a CPU profile of the api process, written there when it stops.
-      ...(app === 'api' && process.env.SCAN_BENCH_PROFILE
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCAN_BENCH_PROFILE}`]
-        : []),
-      path.join(root, `dist/apps/${app}/src/main.js`),
-    ],
-    {
+// SCAN_BENCH_PROFILE=<dir>: a CPU profile of the api process, written there when it stops.
+const system = await startBenchSystem({
+  name: 'scanbench',
+  env: { RATE_LIMIT_PER_MINUTE: '10000000' },
+  apps: process.env.SCAN_BENCH_NO_WORKER ? ['api'] : ['api', 'worker'],
+  spawnApp: (app, env) =>
+    spawnBenchApp(
+      app,
       env,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  ),
-);
+      app === 'api' && process.env.SCAN_BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SCAN_BENCH_PROFILE}`]
+        : [],
+    ),
+});
+const { base, children, databaseUrl, env } = system;
 // A failed run must not leave the api and worker behind.
 process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM')));
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/health`)).ok) break;
-  } catch {
-    // not listening yet
-  }
-  if (i > 300) throw new Error('the api did not become healthy within 30 s');
-  await sleep(100);
-}
 spawnSync(process.execPath, [path.join(root, 'dist/apps/api/src/auth/demo-seed.js')], { env, stdio: 'ignore' });
 const login = await (
   await fetch(`${base}/auth/login`, {
@@ -293,7 +245,4 @@ console.log(
 );
 
 await refPool.end();
-for (const c of children) c.kill('SIGTERM');
-await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
-await privateRedis?.stop();
-await dropDatabase(server.serverUrl, database).catch(() => {});
+await system.stop();

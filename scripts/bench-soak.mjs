@@ -20,26 +20,13 @@
 // SOAK_HEAPSNAPSHOTS=<dir> also writes a heap snapshot of each at the start of the measured window and at the end
 // (compare them with `node scripts/heap-compare.mjs a.heapsnapshot b.heapsnapshot`).
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { io } from 'socket.io-client';
-import {
-  build,
-  createDatabase,
-  dropDatabase,
-  findRedis,
-  freePort,
-  log,
-  migrate,
-  provisionPostgres,
-  redisServerBinary,
-  root,
-  startRedisServer,
-} from './services.mjs';
+import { build, log, root, startBenchSystem } from './services.mjs';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
 const RATE = Number(process.env.SOAK_RATE ?? 500);
@@ -57,49 +44,28 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes) => +(bytes / 1024 / 1024).toFixed(1);
 
 build();
-const pg = await provisionPostgres();
-const database = `wms_soak_${Date.now()}`;
-const databaseUrl = await createDatabase(pg.serverUrl, database);
-migrate(databaseUrl);
-let redisUrl = await findRedis();
-let privateRedis;
-if (!redisUrl && redisServerBinary()) {
-  privateRedis = await startRedisServer();
-  redisUrl = privateRedis.url;
-  log('started a private redis-server for the soak', { url: redisUrl });
-}
-const port = await freePort();
-const prefix = `soak${Date.now()}`;
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres',
-  QUEUE_PREFIX: prefix,
-  PORT: String(port),
-  LOG_LEVEL: 'warn',
-  OPENAPI_ENABLED: 'false',
-  AUTH_SECRET: randomBytes(48).toString('base64url'),
-  RATE_LIMIT_PER_MINUTE: '10000000',
-  // The demo tenant operates the install here, so the dashboard's admin may scrape /metrics.
-  OPS_TENANT: 'demo',
-  // One sign-in lasts the run: the dashboard socket stays connected throughout.
-  ACCESS_TOKEN_TTL_S: String(Math.min(86_400, Math.ceil(DURATION_MS / 1000) + 600)),
-};
-if (redisUrl) env.REDIS_URL = redisUrl;
-else delete env.REDIS_URL;
-
-// The apps' own logs (warnings and errors) are kept for reading after the run.
-const logDir = mkdtempSync(path.join(os.tmpdir(), 'wms-soak-'));
 const probe = pathToFileURL(path.join(root, 'scripts/soak-probe.mjs')).href;
-const apps = Object.fromEntries(
-  ['api', 'worker'].map((app) => [
-    app,
+const system = await startBenchSystem({
+  name: 'soak',
+  env: {
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    // The demo tenant operates the install here, so the dashboard's admin may scrape /metrics.
+    OPS_TENANT: 'demo',
+    // One sign-in lasts the run: the dashboard socket stays connected throughout.
+    ACCESS_TOKEN_TTL_S: String(Math.min(86_400, Math.ceil(DURATION_MS / 1000) + 600)),
+  },
+  // The probe answers this process over IPC: a forced GC and the memory figures, or a heap snapshot.
+  spawnApp: (app, env) =>
     spawn(process.execPath, ['--expose-gc', '--import', probe, path.join(root, `dist/apps/${app}/src/main.js`)], {
       env,
       stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
     }),
-  ]),
-);
+});
+const { base, env, prefix } = system;
+const apps = { api: system.children[0], worker: system.children[1] };
+
+// The apps' own logs (warnings and errors) are kept for reading after the run.
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'wms-soak-'));
 for (const [name, child] of Object.entries(apps))
   child.stdout.pipe(createWriteStream(path.join(logDir, `${name}.log`)));
 for (const [name, child] of Object.entries(apps))
@@ -129,17 +95,6 @@ function ask(child, msg, timeoutMs = 120_000) {
     child.on('message', onMessage);
     child.send({ ...msg, id });
   });
-}
-
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/health`)).ok) break;
-  } catch {
-    // not listening yet
-  }
-  if (i > 300) throw new Error('the api did not become healthy within 30 s');
-  await sleep(100);
 }
 
 // Credentials: the demo admin signs in and issues one API key per integration.
@@ -459,12 +414,8 @@ log('soak finished', {
 stopping = true;
 dashboard.disconnect();
 for (const c of clients) c.agent.destroy();
-for (const c of Object.values(apps)) c.kill('SIGTERM');
-await Promise.all(Object.values(apps).map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
+await system.stop();
 if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
-await privateRedis?.stop();
-await dropDatabase(pg.serverUrl, database).catch(() => {});
-await pg.stop();
 console.log(
   JSON.stringify({
     heapSlopeMBPerMin: +Math.max(apiSlope, workerSlope).toFixed(3),

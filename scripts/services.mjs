@@ -233,12 +233,20 @@ export function build() {
   if (result.status !== 0) throw new Error('TypeScript build failed; see the errors above');
 }
 
+/** A compiled app (`api`, `worker`) as a benchmark runs it: BENCH_NODE_ARGS as node flags, its stderr shown. */
+export const spawnBenchApp = (app, env, nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []) =>
+  spawn(process.execPath, [...nodeArgs, path.join(root, `dist/apps/${app}/src/main.js`)], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+
 /**
- * What `npm run bench` and `npm run bench:history` run against: a fresh database (migrated) on the Postgres
- * `provisionPostgres` finds, Redis (or a private redis-server, or Postgres-only), and the compiled api and worker
- * started on it with `env` added to theirs. `stop()` ends both, the private Redis, and drops the database.
+ * What the benchmarks (`npm run bench`, `bench:history`, `bench:scans`, `bench:soak`) run against: a fresh database (migrated) on the Postgres
+ * `provisionPostgres` finds, Redis (or a private redis-server, or Postgres-only), and the compiled `apps` (api and
+ * worker) started on it with `env` added to theirs, each by `spawnApp(app, env)` (node flags or IPC of a bench's
+ * own); it returns once the api answers /health. `stop()` ends them, the private Redis, and drops the database.
  */
-export async function startBenchSystem({ name, env: extra = {} }) {
+export async function startBenchSystem({ name, env: extra = {}, apps = ['api', 'worker'], spawnApp = spawnBenchApp }) {
   const pgServer = await provisionPostgres();
   const database = `wms_${name}_${Date.now()}`;
   const databaseUrl = await createDatabase(pgServer.serverUrl, database);
@@ -267,19 +275,7 @@ export async function startBenchSystem({ name, env: extra = {} }) {
   else delete env.REDIS_URL;
   // A bench measures one Redis (or Postgres-only), never a cluster the caller's environment names.
   delete env.REDIS_CLUSTER_NODES;
-  const children = ['api', 'worker'].map((app) =>
-    spawn(
-      process.execPath,
-      [
-        ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-        path.join(root, `dist/apps/${app}/src/main.js`),
-      ],
-      {
-        env,
-        stdio: ['ignore', 'ignore', 'inherit'],
-      },
-    ),
-  );
+  const children = apps.map((app) => spawnApp(app, env));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

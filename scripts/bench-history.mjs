@@ -17,25 +17,12 @@
 //   BENCH_REQUESTS (200) requests per kind and size   BENCH_EXPLAINED (50) of them EXPLAINed
 //   BENCH_HISTORY_EVENTS (300000) backdated events of section 2   BENCH_HISTORY_DAYS (5) their partitions
 //   BENCH_WRITE_EVENTS (3000) events per write round              BENCH_WRITE_ROUNDS (40) pairs of rounds
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  build,
-  createDatabase,
-  dropDatabase,
-  findRedis,
-  freePort,
-  log,
-  migrate,
-  provisionPostgres,
-  redisServerBinary,
-  root,
-  startRedisServer,
-} from './services.mjs';
+import { build, log, root, startBenchSystem } from './services.mjs';
 
 const READ_EVENTS = Number(process.env.BENCH_EVENTS ?? 500_000);
 const READ_DAYS = Number(process.env.BENCH_DAYS ?? 4);
@@ -93,57 +80,21 @@ const {
 await import('@wms/wms-domain');
 const { seedTenantUsers } = await import(path.join(root, 'dist/apps/api/src/auth/demo-seed.js'));
 
-const pg = await provisionPostgres();
-const database = `wms_bench_history_${Date.now()}`;
-const databaseUrl = await createDatabase(pg.serverUrl, database);
-migrate(databaseUrl);
-let redisUrl = await findRedis();
-let privateRedis;
-if (!redisUrl && redisServerBinary()) {
-  privateRedis = await startRedisServer();
-  redisUrl = privateRedis.url;
-}
 const archiveDir = mkdtempSync(path.join(os.tmpdir(), 'wms-bench-archive-'));
-const port = await freePort();
-const env = {
-  ...process.env,
-  DATABASE_URL: databaseUrl,
-  QUEUE_CONNECTION: redisUrl ? 'redis' : 'postgres',
-  QUEUE_PREFIX: `benchh${Date.now()}`,
-  PORT: String(port),
-  LOG_LEVEL: 'warn',
-  OPENAPI_ENABLED: 'false',
-  AUTH_SECRET: randomBytes(48).toString('base64url'),
-  ARCHIVE_DIR: archiveDir,
-  // The running worker's hourly archive keeps its hands off the loaded days; the archive below is run by hand.
-  EVENT_RETENTION_DAYS: '3650',
-  // /metrics is scraped with an admin of the operating tenant; the events are another tenant's.
-  OPS_TENANT: OPS,
-  RATE_LIMIT_PER_MINUTE: '10000000',
-};
-if (redisUrl) env.REDIS_URL = redisUrl;
-else delete env.REDIS_URL;
-// The bench measures one Redis (or Postgres-only), never a cluster the caller's environment names.
-delete env.REDIS_CLUSTER_NODES;
-
-const children = ['api', 'worker'].map((app) =>
-  spawn(process.execPath, [path.join(root, `dist/apps/${app}/src/main.js`)], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  }),
-);
+const system = await startBenchSystem({
+  name: 'bench_history',
+  env: {
+    ARCHIVE_DIR: archiveDir,
+    // The running worker's hourly archive keeps its hands off the loaded days; the archive below is run by hand.
+    EVENT_RETENTION_DAYS: '3650',
+    // /metrics is scraped with an admin of the operating tenant; the events are another tenant's.
+    OPS_TENANT: OPS,
+    RATE_LIMIT_PER_MINUTE: '10000000',
+  },
+});
+const { base, children, databaseUrl, env } = system;
 // Stopped half-way (an error), the script does not leave them running.
 process.on('exit', () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM')));
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; ; i++) {
-  try {
-    if ((await fetch(`${base}/health`)).ok) break;
-  } catch {
-    // not listening yet
-  }
-  if (i > 300) throw new Error('the api did not become healthy within 30 s');
-  await sleep(100);
-}
 
 const db = new DataSource({ type: 'postgres', url: databaseUrl, extra: { max: 20 } });
 await db.initialize();
@@ -702,10 +653,6 @@ if (ARCHIVE) await archiveSection();
 console.log(JSON.stringify(summary));
 await db.destroy();
 agent.destroy();
-for (const c of children) c.kill('SIGTERM');
-await Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r)))));
-await privateRedis?.stop();
+await system.stop();
 rmSync(archiveDir, { recursive: true, force: true });
-await dropDatabase(pg.serverUrl, database).catch(() => {});
-await pg.stop();
 process.exit(0);

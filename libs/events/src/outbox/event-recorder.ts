@@ -18,6 +18,29 @@ export type RecordOutcome = number | null;
 // idempotency keys, takes gap-free positions per stream (several events of one stream in one batch
 // are numbered in arrival order) and writes the outbox rows. Rows are locked in key order so that
 // concurrent batches cannot deadlock.
+/**
+ * CTEs (`counts`, `streams`, `numbered`) giving each row of the CTE `accepted` (ord, id, tenant, atype, aid,
+ * envelope) its gap-free stream position: each stream's row in event_streams moves on by its rows' count, taken in
+ * key order (no deadlock between concurrent statements), and its rows are numbered in `ord` order. Invariant 6: every
+ * statement that records events takes positions this way.
+ */
+export const numberedSql = `counts AS (
+    SELECT tenant, atype, aid, count(*)::bigint AS n FROM accepted GROUP BY tenant, atype, aid
+  ),
+  streams AS (
+    INSERT INTO event_streams (tenant_id, aggregate_type, aggregate_id, position)
+    SELECT tenant, atype, aid, n FROM counts ORDER BY tenant, atype, aid
+    ON CONFLICT (tenant_id, aggregate_type, aggregate_id) DO UPDATE SET position = event_streams.position + EXCLUDED.position
+    RETURNING tenant_id, aggregate_type, aggregate_id, position AS last
+  ),
+  numbered AS (
+    SELECT a.id, a.envelope,
+           s.last - c.n + row_number() OVER (PARTITION BY a.tenant, a.atype, a.aid ORDER BY a.ord) AS position
+    FROM accepted a
+    JOIN counts c ON (c.tenant, c.atype, c.aid) = (a.tenant, a.atype, a.aid)
+    JOIN streams s ON (s.tenant_id, s.aggregate_type, s.aggregate_id) = (a.tenant, a.atype, a.aid)
+  )`;
+
 const recordSql = (filter = '') => `
   WITH input AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
@@ -37,22 +60,7 @@ const recordSql = (filter = '') => `
   accepted AS (
     SELECT * FROM input WHERE ikey IS NULL OR id IN (SELECT event_id FROM claimed)
   ),
-  counts AS (
-    SELECT tenant, atype, aid, count(*)::bigint AS n FROM accepted GROUP BY tenant, atype, aid
-  ),
-  streams AS (
-    INSERT INTO event_streams (tenant_id, aggregate_type, aggregate_id, position)
-    SELECT tenant, atype, aid, n FROM counts ORDER BY tenant, atype, aid
-    ON CONFLICT (tenant_id, aggregate_type, aggregate_id) DO UPDATE SET position = event_streams.position + EXCLUDED.position
-    RETURNING tenant_id, aggregate_type, aggregate_id, position AS last
-  ),
-  numbered AS (
-    SELECT a.id, a.envelope,
-           s.last - c.n + row_number() OVER (PARTITION BY a.tenant, a.atype, a.aid ORDER BY a.ord) AS position
-    FROM accepted a
-    JOIN counts c ON (c.tenant, c.atype, c.aid) = (a.tenant, a.atype, a.aid)
-    JOIN streams s ON (s.tenant_id, s.aggregate_type, s.aggregate_id) = (a.tenant, a.atype, a.aid)
-  )
+  ${numberedSql}
   INSERT INTO event_outbox (id, envelope)
   SELECT id, jsonb_set(envelope, '{streamPosition}', to_jsonb(position)) FROM numbered
   RETURNING id, (envelope->>'streamPosition')::bigint AS position`;

@@ -7,6 +7,7 @@ import { EventCatalog, type EventMap, type EventName, type EventTypeDefinition }
 import { EventsConfig } from '../config/events-config.js';
 import { commitOutcomeUnknown, databaseUnavailable, isConnectionLost } from '../database/unit-of-work.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
+import { numberedSql } from '../outbox/event-recorder.js';
 import type { EventEnvelope, PublishContext } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
 import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
@@ -200,22 +201,7 @@ export class StatementCommands {
           'true',
         )}
       ),
-      counts AS (
-        SELECT tenant, atype, aid, count(*)::bigint AS n FROM accepted GROUP BY tenant, atype, aid
-      ),
-      streams AS (
-        INSERT INTO event_streams (tenant_id, aggregate_type, aggregate_id, position)
-        SELECT tenant, atype, aid, n FROM counts ORDER BY tenant, atype, aid
-        ON CONFLICT (tenant_id, aggregate_type, aggregate_id) DO UPDATE SET position = event_streams.position + EXCLUDED.position
-        RETURNING tenant_id, aggregate_type, aggregate_id, position AS last
-      ),
-      numbered AS (
-        SELECT a.id, a.envelope,
-               s.last - c.n + row_number() OVER (PARTITION BY a.tenant, a.atype, a.aid ORDER BY a.ord) AS position
-        FROM accepted a
-        JOIN counts c ON (c.tenant, c.atype, c.aid) = (a.tenant, a.atype, a.aid)
-        JOIN streams s ON (s.tenant_id, s.aggregate_type, s.aggregate_id) = (a.tenant, a.atype, a.aid)
-      ),
+      ${numberedSql},
       recorded AS (
         INSERT INTO event_outbox (id, envelope)
         SELECT id, jsonb_set(envelope, '{streamPosition}', to_jsonb(position)) FROM numbered

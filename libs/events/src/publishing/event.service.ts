@@ -384,25 +384,39 @@ export class EventService {
     ctx: PublishContext,
     options: PublishOptions | undefined,
   ): EventEnvelope {
-    const id = newEventId();
-    const now = new Date().toISOString();
-    return {
-      id,
-      name: definition.name,
-      version: definition.version,
-      // null is "not given", as for the DTO's @IsOptional.
-      occurredAt: acceptedOccurredAt(options?.occurredAt ?? ctx.occurredAt, this.config, now),
-      recordedAt: now,
-      source: ctx.source,
-      actor: ctx.actor,
-      tenantId: ctx.tenantId,
-      warehouseId: definition.warehouseId?.(payload) ?? ctx.warehouseId ?? null,
-      correlationId: ctx.correlationId ?? id,
-      causationId: ctx.causationId ?? null,
-      aggregateType: definition.aggregateType,
-      aggregateId: definition.aggregateId(payload),
-      streamPosition: 0,
-      payload: { ...payload } as Record<string, unknown>,
-    };
+    return enrichEnvelope(definition, payload, ctx, this.config, options?.occurredAt);
   }
+}
+
+/**
+ * An event of a validated payload as it is recorded: id (UUIDv7), times, actor, tenant and warehouse, correlation,
+ * aggregate; the stream position is set when it is recorded. `occurredAt` (else the context's) is the caller's, within
+ * OFFLINE_ACCEPT_DAYS; null is "not given", as for the DTO's @IsOptional.
+ */
+export function enrichEnvelope(
+  definition: EventTypeDefinition,
+  payload: object,
+  ctx: PublishContext,
+  config: Pick<EventsConfig, 'OFFLINE_ACCEPT_DAYS'>,
+  occurredAt?: string | null,
+): EventEnvelope {
+  const id = newEventId();
+  const now = new Date().toISOString();
+  return {
+    id,
+    name: definition.name,
+    version: definition.version,
+    occurredAt: acceptedOccurredAt(occurredAt ?? ctx.occurredAt, config, now),
+    recordedAt: now,
+    source: ctx.source,
+    actor: ctx.actor,
+    tenantId: ctx.tenantId,
+    warehouseId: definition.warehouseId?.(payload) ?? ctx.warehouseId ?? null,
+    correlationId: ctx.correlationId ?? id,
+    causationId: ctx.causationId ?? null,
+    aggregateType: definition.aggregateType,
+    aggregateId: definition.aggregateId(payload),
+    streamPosition: 0,
+    payload: { ...payload } as Record<string, unknown>,
+  };
 }

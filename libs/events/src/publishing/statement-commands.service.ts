@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
-import { v7 as uuidv7 } from 'uuid';
 import { EventCatalog, type EventMap, type EventName, type EventTypeDefinition } from '../catalog/event-catalog.js';
 import { EventsConfig } from '../config/events-config.js';
 import { commitOutcomeUnknown, databaseUnavailable, isConnectionLost } from '../database/unit-of-work.js';
@@ -12,8 +11,7 @@ import type { EventEnvelope, PublishContext } from '../envelope/event-envelope.j
 import { DomainError } from '../errors/domain-error.js';
 import { IdempotencyRepository } from '../idempotency/idempotency.repository.js';
 import { EventDispatcher } from './event-dispatcher.service.js';
-import { type IdempotencyOptions, TransactionResult } from './event.service.js';
-import { acceptedOccurredAt } from './occurred-at-window.js';
+import { enrichEnvelope, type IdempotencyOptions, TransactionResult } from './event.service.js';
 
 /**
  * The guard every write of a statement command must be conditional on: false when its Idempotency-Key is held by a
@@ -233,24 +231,6 @@ export class StatementCommands {
   private async envelope(e: StatementEvent, ctx: PublishContext): Promise<EventEnvelope> {
     const definition = EventCatalog.resolve(e.name);
     const payload = await this.validated(definition, e.payload);
-    const id = uuidv7();
-    const now = new Date().toISOString();
-    return {
-      id,
-      name: definition.name,
-      version: definition.version,
-      occurredAt: acceptedOccurredAt(ctx.occurredAt, this.config, now),
-      recordedAt: now,
-      source: ctx.source,
-      actor: ctx.actor,
-      tenantId: ctx.tenantId,
-      warehouseId: definition.warehouseId?.(payload) ?? ctx.warehouseId ?? null,
-      correlationId: ctx.correlationId ?? id,
-      causationId: ctx.causationId ?? null,
-      aggregateType: definition.aggregateType,
-      aggregateId: definition.aggregateId(payload),
-      streamPosition: 0,
-      payload: { ...payload } as Record<string, unknown>,
-    };
+    return enrichEnvelope(definition, payload, ctx, this.config);
   }
 }

@@ -15,6 +15,7 @@ import { Rollups1764800000000 } from './1764800000000-rollups.js';
 import { SharedInstanceState1764810000000 } from './1764810000000-shared-instance-state.js';
 import { EventSearch1764900000000 } from './1764900000000-event-search.js';
 import { CoveringRollupKeys1764920000000 } from './1764920000000-covering-rollup-keys.js';
+import { UnscopedIdempotencyKeys1764930000000 } from './1764930000000-unscoped-idempotency-keys.js';
 
 /** Every migration, in order. The only way the schema changes. */
 export const migrations = [
@@ -35,4 +36,5 @@ export const migrations = [
   SharedInstanceState1764810000000,
   EventSearch1764900000000,
   CoveringRollupKeys1764920000000,
+  UnscopedIdempotencyKeys1764930000000,
 ];

@@ -138,7 +138,9 @@ for (let i = 0; i < CLIENTS; i++) {
 let broadcasts = 0;
 let otherBroadcasts = 0;
 const dashboard = io(base, { transports: ['websocket'], auth: { token: session.accessToken } });
-dashboard.on('event', (e) => (e?.payload?.detail?.startsWith?.('soak ') ? broadcasts++ : otherBroadcasts++));
+dashboard.on('events', (batch) =>
+  batch.forEach((e) => (e?.payload?.detail?.startsWith?.('soak ') ? broadcasts++ : otherBroadcasts++)),
+);
 for (const warehouseId of WAREHOUSES) await dashboard.timeout(5000).emitWithAck('subscribe', { warehouseId });
 
 const counts = {

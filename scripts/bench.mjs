@@ -161,7 +161,10 @@ await ref.query(`INSERT INTO bench_ref.stock SELECT * FROM public.stock`);
 // ── sockets: a supervisor's dashboard on ours (every warehouse of the run), a client of room `lean` on the lean one ─
 const receivedAt = new Map();
 const dashboard = io(base, { transports: ['websocket'], auth: { token: session.accessToken } });
-dashboard.on('event', (e) => receivedAt.set(e.payload.detail, performance.now()));
+dashboard.on('events', (batch) => {
+  const now = performance.now();
+  for (const e of batch) receivedAt.set(e.payload.detail, now);
+});
 for (const warehouseId of WAREHOUSES) await dashboard.timeout(5000).emitWithAck('subscribe', { warehouseId });
 const leanSocket = io(leanBase, { transports: ['websocket'] });
 leanSocket.on('batch', (items) => {
@@ -362,7 +365,7 @@ async function sustained(ours, seconds = SECONDS) {
   const pg0 = await backendsCpu();
   const run = await closedLoop(CLIENTS, seconds, () => publish(ours));
   const received = await waitForReceipts(run.done);
-  const last = Math.max(...received.map((l) => receivedAt.get(l)));
+  const last = received.reduce((m, l) => Math.max(m, receivedAt.get(l)), 0);
   const perEvent = (pid, c0) => (c0 === null ? null : (cpuMs(pid) - c0) / received.length);
   const postgresCpuMs = sinceMs(pg0, await backendsCpu()) / received.length;
   return {
@@ -435,7 +438,7 @@ for (let r = 1; r <= ROUNDS; r++) {
         return lots;
       });
       const received = await waitForReceipts(run.done);
-      const last = Math.max(...received.map((l) => receivedAt.get(l)));
+      const last = received.reduce((m, l) => Math.max(m, receivedAt.get(l)), 0);
       R.batch = { acceptedPerSec: run.done.length / run.seconds, perSec: received.length / ((last - run.t0) / 1000) };
       log(`round ${r} B: batch done`, { acceptedPerSec: Math.round(R.batch.acceptedPerSec) });
     }
@@ -477,7 +480,7 @@ const fig = (f, digits = 0) => {
   if (!xs.length) return { value: null, cell: '—' };
   const fmt = (x) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   const value = +mean(xs).toFixed(digits);
-  return { value, cell: `${fmt(value)} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})` };
+  return { value, cell: `${fmt(value)} (${fmt(xs.reduce((a, b) => Math.min(a, b)))}–${fmt(xs.reduce((a, b) => Math.max(a, b)))})` };
 };
 const publish_ = fig((R) => R.ours.perSec);
 const lean_ = fig((R) => R.lean.perSec);

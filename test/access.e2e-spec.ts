@@ -6,7 +6,7 @@ import { type ApiProcess, startApiProcess } from './support/api-process.js';
 import { testEnv } from './support/env.js';
 import { acceptedEvents, startSystem, TEST_PASSWORD, type TestSystem, tracking } from './support/system.js';
 import { startPostgresProxy } from './support/tcp-proxy.js';
-import { EVENT_MESSAGE, SOCKET_EMITTER, type SocketEmitter, warehouseRoom } from '@wms/events';
+import { EVENTS_MESSAGE, SOCKET_EMITTER, type SocketEmitter, warehouseRoom } from '@wms/events';
 import { waitFor } from './support/wait-for.js';
 import { newWarehouse, stockUp } from './support/warehouse-factory.js';
 
@@ -57,7 +57,7 @@ describe('access changes take effect at once, on every api instance', () => {
     const socket = io(base, { transports: ['websocket'], auth: { token }, reconnection: false });
     sockets.push(socket);
     const received: { payload: { orderNumber?: string } }[] = [];
-    socket.on('event', (e) => received.push(e));
+    socket.on(EVENTS_MESSAGE, (batch: { payload: { orderNumber?: string } }[]) => received.push(...batch));
     expect(await socket.timeout(5000).emitWithAck('subscribe', { warehouseId })).toMatchObject({ ok: true });
     return {
       socket,
@@ -620,11 +620,11 @@ describe('installations sharing one Redis', () => {
     const { received } = await x.socket({ warehouseId: 'WH1' });
     const room = warehouseRoom(x.tenant, 'WH1');
     // The same room name, emitted by the other installation's worker: a tenant id can exist in both.
-    y.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENT_MESSAGE, { id: 'from-y', payload: {} });
-    x.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENT_MESSAGE, { id: 'from-x', payload: {} });
+    y.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENTS_MESSAGE, [{ id: 'from-y', payload: {} }]);
+    x.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENTS_MESSAGE, [{ id: 'from-x', payload: {} }]);
     await waitFor('x’s own broadcast', () => received.some((e) => e.id === 'from-x'));
     // A second round trip: anything y sent before would have arrived by now.
-    x.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENT_MESSAGE, { id: 'from-x-2', payload: {} });
+    x.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENTS_MESSAGE, [{ id: 'from-x-2', payload: {} }]);
     await waitFor('x’s second broadcast', () => received.some((e) => e.id === 'from-x-2'));
     expect(received.map((e) => e.id)).not.toContain('from-y');
   });

@@ -1,5 +1,5 @@
 import { Injectable, Module } from '@nestjs/common';
-import { EVENT_MESSAGE, type EventEnvelope, QueuedListener } from '@wms/events';
+import { EVENTS_MESSAGE, type EventEnvelope, QueuedListener } from '@wms/events';
 import type { CarrierTrackingUpdatedV1 } from '@wms/wms-domain';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,7 +54,7 @@ describe('on a Redis Cluster of three nodes', () => {
     });
     sockets.push(socket);
     const received: EventEnvelope[] = [];
-    socket.on(EVENT_MESSAGE, (e: EventEnvelope) => received.push(e));
+    socket.on(EVENTS_MESSAGE, (batch: EventEnvelope[]) => received.push(...batch));
     expect(await socket.timeout(5000).emitWithAck('subscribe', { warehouseId: 'WH1' })).toMatchObject({ ok: true });
 
     const t0 = Date.now();

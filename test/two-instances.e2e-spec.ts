@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { getQueueToken } from '@nestjs/bullmq';
-import { CHECK_SYSTEM_ALERTS_JOB, maintenanceSchedule, MAINTENANCE_QUEUE } from '@wms/events';
+import { CHECK_SYSTEM_ALERTS_JOB, EVENTS_MESSAGE, maintenanceSchedule, MAINTENANCE_QUEUE } from '@wms/events';
 import type { Queue } from 'bullmq';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,7 +88,7 @@ describe('two api and two worker processes behave as one (Redis profile)', () =>
     const socket = io(base, { transports: ['websocket'], auth: { token }, reconnection: false });
     sockets.push(socket);
     const received: { id: string }[] = [];
-    socket.on('event', (e) => received.push(e));
+    socket.on(EVENTS_MESSAGE, (batch: { id: string }[]) => received.push(...batch));
     expect(await socket.timeout(5000).emitWithAck('subscribe', { warehouseId: 'WH1' })).toMatchObject({ ok: true });
     const closed = new Promise<number>((resolve) => socket.on('disconnect', () => resolve(Date.now())));
     return { socket, received, closed };

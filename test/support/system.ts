@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplicationContext, ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { EventEnvelope, EVENT_MESSAGE } from '@wms/events';
+import { EventEnvelope, EVENTS_MESSAGE } from '@wms/events';
 import { type ApiSettings, loadApiConfig } from '../../apps/api/src/api-config.js';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -154,7 +154,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<TestSyst
       const socket = io(url, { transports: ['websocket'], auth: { token }, reconnectionDelay: 100 });
       sockets.push(socket);
       const received: EventEnvelope[] = [];
-      socket.on(EVENT_MESSAGE, (e: EventEnvelope) => received.push(e));
+      socket.on(EVENTS_MESSAGE, (batch: EventEnvelope[]) => received.push(...batch));
       const ack = await socket.timeout(5000).emitWithAck('subscribe', subscription);
       if (!ack.ok) throw new Error(`subscribe refused: ${JSON.stringify(ack)}`);
       return { socket, received };

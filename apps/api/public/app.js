@@ -151,7 +151,8 @@ function useLiveEvents(warehouseId) {
           () => {},
         );
     });
-    socket.on('event', (e) => add([e]));
+    // Events arrive in batches: one `events` message carries those of one warehouse and name stored together.
+    socket.on('events', (batch) => add(batch));
     window.__wmsSocket = socket;
     return () => {
       closed = true;

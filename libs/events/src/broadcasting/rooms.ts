@@ -13,8 +13,11 @@ export function roomsFor(event: EventEnvelope): string[] {
   return [scope, eventNameRoom(event.tenantId, event.warehouseId, event.name)];
 }
 
-/** The socket.io event name clients listen to for stored events. */
-export const EVENT_MESSAGE = 'event';
+/**
+ * The socket.io message clients listen to for stored events: an array of envelopes, in the order they were stored,
+ * all of one warehouse (or tenant) and one event name.
+ */
+export const EVENTS_MESSAGE = 'events';
 
 /**
  * The pub/sub channel socket.io's adapter (api) and emitter (worker) share, per installation (QUEUE_PREFIX),

@@ -51,9 +51,10 @@ export const queuePrefix = (target: RedisTarget) =>
 /** A new connection to the configured Redis or Redis Cluster; `options` apply to each node's connection. */
 export function createRedisClient(target: RedisTarget, options: RedisOptions = {}): Redis | Cluster {
   if (isRedisCluster(target)) {
-    const { lazyConnect, ...nodeOptions } = options;
+    const { lazyConnect, enableAutoPipelining, ...nodeOptions } = options;
     return new Cluster(clusterNodes(target.REDIS_CLUSTER_NODES!), {
       lazyConnect,
+      enableAutoPipelining,
       // Commands wait (and follow MOVED/ASK) while the cluster settles after a failover, as on one Redis.
       enableOfflineQueue: options.enableOfflineQueue ?? true,
       ...(options.retryStrategy ? { clusterRetryStrategy: options.retryStrategy } : {}),

@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
+import { preparedQuery } from '../database/prepared.js';
 import { isConnectionLost } from '../database/unit-of-work.js';
 import { declareExempt } from '../retention/table-lifetimes.js';
 
@@ -145,7 +146,7 @@ export class EventRecorder {
     const input = toInput(requests);
     // Another api process may lock the same streams in another order; Postgres tells one of the two to retry.
     const rows: { id: string; position: string }[] = await retryOnConflict(() =>
-      this.db.query(RECORD_BATCH_SQL, [JSON.stringify(input)]),
+      preparedQuery<{ id: string; position: string }>(this.db, RECORD_BATCH_SQL, [JSON.stringify(input)]),
     );
     const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
     return requests.map((r) => positions.get(r.envelope.id) ?? null);

@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../envelope/event-envelope.js';
 import { SqlWhere } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
+import { preparedQuery } from '../database/prepared.js';
 import { declareExempt } from '../retention/table-lifetimes.js';
 
 /** A tenant's events accepted and not yet processed, in the warehouses the caller may see. */
@@ -18,7 +19,7 @@ declareExempt('event_outbox', 'emptied as events are stored; a row left is an ac
 @Injectable()
 export class OutboxRepository {
   private readonly remover = new MicroBatcher<string, void>(async (ids) => {
-    await this.db.query(`DELETE FROM event_outbox WHERE id = ANY($1::uuid[])`, [ids]);
+    await preparedQuery(this.db, `DELETE FROM event_outbox WHERE id = ANY($1::uuid[])`, [ids]);
     return ids.map(() => undefined);
   });
 

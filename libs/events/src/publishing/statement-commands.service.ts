@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { EventCatalog, type EventMap, type EventName, type EventTypeDefinition } from '../catalog/event-catalog.js';
 import { EventsConfig } from '../config/events-config.js';
 import { commitOutcomeUnknown, databaseUnavailable, isConnectionLost } from '../database/unit-of-work.js';
 import { retryOnConflict } from '../database/retry-on-conflict.js';
+import { preparedQuery } from '../database/prepared.js';
 import { numberedSql } from '../outbox/event-recorder.js';
 import type { EventEnvelope, PublishContext } from '../envelope/event-envelope.js';
 import { DomainError } from '../errors/domain-error.js';
@@ -41,7 +41,6 @@ export interface StatementEvent<N extends EventName = EventName> {
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/i;
-const MAX_SHAPES = 200;
 const MAX_VALIDATED = 10_000;
 const hashOf = (request: unknown) => createHash('sha256').update(JSON.stringify(request)).digest('hex');
 
@@ -54,7 +53,6 @@ const hashOf = (request: unknown) => createHash('sha256').update(JSON.stringify(
  */
 @Injectable()
 export class StatementCommands {
-  private readonly names = new Map<string, string>();
   private readonly valid = new Map<string, object>();
 
   constructor(
@@ -80,7 +78,7 @@ export class StatementCommands {
     const { sql, params } = this.statement(change, events, envelopes, idempotency, requestHash);
     let row: { outcome: O; recorded: EventEnvelope[]; free: boolean };
     try {
-      [row] = await retryOnConflict(() => this.query(sql, params));
+      [row] = await retryOnConflict(() => preparedQuery<typeof row>(this.db, sql, params));
     } catch (error) {
       const e = error as { code?: string; constraint?: string };
       if (idempotency && e.code === '23505' && e.constraint === 'idempotency_keys_pkey')
@@ -102,20 +100,6 @@ export class StatementCommands {
       false,
       published.map((e) => e.id),
     );
-  }
-
-  /**
-   * A named (prepared) statement: Postgres plans each shape once per connection. Its name is its text's hash, so a
-   * shape never meets another shape's plan.
-   */
-  private async query(sql: string, params: unknown[]) {
-    let name = this.names.get(sql);
-    if (!name) {
-      if (this.names.size >= MAX_SHAPES) this.names.clear();
-      this.names.set(sql, (name = `wms_cmd_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`));
-    }
-    const pool = (this.db.driver as unknown as { master: pg.Pool }).master;
-    return (await pool.query({ name, text: sql, values: params })).rows;
   }
 
   /** A connection that could not be had sent nothing; one lost under a sent statement may have committed it. */

@@ -6,6 +6,7 @@ import { checkDateRange } from '../dates/strict-dates.js';
 import { DomainError } from '../errors/domain-error.js';
 import { containing, SqlWhere } from '../database/sql-where.js';
 import { MicroBatcher } from '../database/micro-batcher.js';
+import { preparedQuery } from '../database/prepared.js';
 import { EventsConfig } from '../config/events-config.js';
 import { countStoredSql } from '../rollups/rollups.repository.js';
 import { declareExempt } from '../retention/table-lifetimes.js';
@@ -265,7 +266,10 @@ export class EventStoreRepository {
    */
   private insert(events: EventEnvelope[], m: EntityManager): Promise<{ id: string }[]> {
     const rows = events.map((e) => ({ ...e, keys: businessKeys(e.name, e.version, e.payload) }));
-    return m.query(
+    // Outside a caller's transaction, prepared: planning this statement cost as much as running it.
+    const query = (sql: string, params: unknown[]): Promise<{ id: string }[]> =>
+      m === this.db.manager ? preparedQuery(this.db, sql, params) : m.query(sql, params);
+    return query(
       `WITH input AS (
        SELECT *
        FROM jsonb_to_recordset($1::jsonb) AS e(id uuid, "tenantId" text, name text, version int, "occurredAt" timestamptz,

@@ -2,6 +2,8 @@ import { classValidatorProblems, compiledCheck, EventCatalog } from '@wms/events
 import '@wms/notifications';
 import '@wms/wms-domain';
 import fc from 'fast-check';
+import '../apps/api/src/app.module.js';
+import { compiledBodyClasses } from '../apps/api/src/common/validation.pipe.js';
 import { describe, expect, it } from 'vitest';
 import { BAD_DATES, badFor, type DtoSpec, dtoSpec, type FieldSpec } from './support/fuzz-inputs.js';
 
@@ -173,40 +175,60 @@ const hasProtoKey = (value: unknown): boolean =>
   typeof value === 'object' &&
   (Object.keys(value).some((k) => PROTOTYPE_KEYS.has(k)) || Object.values(value).some(hasProtoKey));
 
+/**
+ * Generated valid and mutated bodies of `cls`, each judged by both validators, which must agree; returns how many of
+ * each kind class-validator judged.
+ */
+function agreementOn(name: string, cls: new () => object, prefix: string): { valid: number; invalid: number } {
+  const spec = dtoSpec(cls);
+  const tally = { valid: 0, invalid: 0 };
+  const values = validObject(spec).chain((valid) => fc.oneof(fc.constant<unknown>(valid), mutated(spec, valid)));
+  fc.assert(
+    fc.property(values, (raw) => {
+      const value = overTheWire(raw);
+      if (value === null || typeof value !== 'object') return;
+      const compiled = compiledCheck(cls, value, prefix);
+      // class-validator's whitelist never sees a key named like an Object.prototype member (`toString`, `__proto__`):
+      // the compiled validator refuses it, as the api's pipe and JSON parser do before either.
+      if (hasProtoKey(value)) return void expect(compiled).not.toBeNull();
+      const byClassValidator = classValidatorProblems(cls, value, prefix);
+      if (byClassValidator.length) tally.invalid++;
+      else tally.valid++;
+      expect(
+        compiled === null,
+        `${name} ${JSON.stringify(value)}: class-validator says ${JSON.stringify(byClassValidator)}, compiled says ${JSON.stringify(compiled)}`,
+      ).toBe(byClassValidator.length === 0);
+    }),
+    { numRuns: RUNS, seed },
+  );
+  return tally;
+}
+
+/** Neither side of the comparison is empty for any class. */
+function expectBothSides(seen: Map<string, { valid: number; invalid: number }>): void {
+  for (const [name, { valid, invalid }] of seen) {
+    expect(valid, `${name}: valid values generated`).toBeGreaterThan(RUNS / 10);
+    expect(invalid, `${name}: invalid values generated`).toBeGreaterThan(RUNS / 10);
+  }
+}
+
 describe('compiled payload validator', () => {
   it(`takes and refuses exactly what class-validator does, on every catalog type (seed ${seed})`, () => {
     const definitions = EventCatalog.definitions();
     expect(definitions.length).toBeGreaterThan(30);
     const seen = new Map<string, { valid: number; invalid: number }>();
-    for (const definition of definitions) {
-      const spec = dtoSpec(definition.payload);
-      const tally = { valid: 0, invalid: 0 };
-      seen.set(definition.name, tally);
-      const payloads = validObject(spec).chain((valid) => fc.oneof(fc.constant<unknown>(valid), mutated(spec, valid)));
-      fc.assert(
-        fc.property(payloads, (raw) => {
-          const payload = overTheWire(raw);
-          if (payload === null || typeof payload !== 'object') return;
-          const compiled = compiledCheck(definition.payload, payload, 'payload');
-          // class-validator's whitelist never sees a key named like an Object.prototype member (`toString`, `__proto__`):
-          // the compiled validator refuses it, as the api's pipe and JSON parser do before either.
-          if (hasProtoKey(payload)) return void expect(compiled).not.toBeNull();
-          const byClassValidator = classValidatorProblems(definition.payload, payload, 'payload');
-          if (byClassValidator.length) tally.invalid++;
-          else tally.valid++;
-          expect(
-            compiled === null,
-            `${definition.name} ${JSON.stringify(payload)}: class-validator says ${JSON.stringify(byClassValidator)}, compiled says ${JSON.stringify(compiled)}`,
-          ).toBe(byClassValidator.length === 0);
-        }),
-        { numRuns: RUNS, seed },
-      );
-    }
-    // Neither side of the comparison is empty for any type.
-    for (const [name, { valid, invalid }] of seen) {
-      expect(valid, `${name}: valid payloads generated`).toBeGreaterThan(RUNS / 10);
-      expect(invalid, `${name}: invalid payloads generated`).toBeGreaterThan(RUNS / 10);
-    }
+    for (const definition of definitions)
+      seen.set(definition.name, agreementOn(definition.name, definition.payload, 'payload'));
+    expectBothSides(seen);
+  });
+
+  it(`takes and refuses exactly what class-validator does, on every request body the api checks compiled (seed ${seed})`, () => {
+    // The hot routes' bodies (@CompiledBody): the handler gets what the compiled validator took, unchanged.
+    const classes = compiledBodyClasses();
+    expect(classes.map((c) => c.name).sort()).toEqual(
+      ['AdjustDto', 'ConfirmPickDto', 'CountDto', 'MoveDto', 'PublishEventDto', 'ReceiveDto'].sort(),
+    );
+    expectBothSides(new Map(classes.map((cls) => [cls.name, agreementOn(cls.name, cls, '')])));
   });
 
   it('refuses what the custom rules refuse, naming the field as class-validator does', () => {

@@ -13,7 +13,9 @@ import {
   Max,
   Min,
 } from 'class-validator';
+import { CompiledBody } from '../common/validation.pipe.js';
 
+@CompiledBody()
 export class PublishEventDto {
   @ApiProperty({ example: 'carrier.tracking_updated', description: 'an integration event from GET /event-types' })
   @IsString()

@@ -3,6 +3,7 @@ import { IsStrictDate } from '@wms/events';
 import { IsInt, IsOptional, IsPositive, IsString, Length, Max, Min } from 'class-validator';
 import { IsCode, IsLot } from '@wms/wms-domain';
 import { IsBarcode, MAX_UNITS, ListOf, ScannedLineDto } from '../common/scan.dto.js';
+import { CompiledBody } from '../common/validation.pipe.js';
 
 export class CreateAsnDto {
   @ApiProperty({ example: 'ASN-1' }) @IsCode() asnNumber: string;
@@ -10,6 +11,7 @@ export class CreateAsnDto {
   @ListOf(ScannedLineDto, 500) lines: ScannedLineDto[];
 }
 
+@CompiledBody()
 export class ReceiveDto {
   @ApiProperty({ example: '4006381333931' }) @IsBarcode() barcode: string;
   @ApiProperty({ example: 'DOCK-1' }) @IsCode() locationCode: string;

@@ -2,7 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, IsPositive, Max, Min, NotEquals } from 'class-validator';
 import { ADJUSTMENT_REASONS, type AdjustmentReason, IsCode, IsLot, IsSku } from '@wms/wms-domain';
 import { IsBarcode, MAX_UNITS } from '../common/scan.dto.js';
+import { CompiledBody } from '../common/validation.pipe.js';
 
+@CompiledBody()
 export class AdjustDto {
   @ApiProperty() @IsBarcode() barcode: string;
   @ApiProperty() @IsCode() locationCode: string;
@@ -16,6 +18,7 @@ export class AdjustDto {
   @ApiProperty({ enum: ADJUSTMENT_REASONS }) @IsIn(ADJUSTMENT_REASONS) reasonCode: AdjustmentReason;
 }
 
+@CompiledBody()
 export class CountDto {
   @ApiProperty() @IsBarcode() barcode: string;
   @ApiProperty() @IsCode() locationCode: string;
@@ -28,6 +31,7 @@ export class StockQuery {
   @ApiPropertyOptional() @IsOptional() @IsCode() locationCode?: string;
 }
 
+@CompiledBody()
 export class MoveDto {
   @ApiProperty() @IsBarcode() barcode: string;
   @ApiProperty({ example: 'DOCK-1' }) @IsCode() fromLocation: string;

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { IsCartonWeight, IsCode } from '@wms/wms-domain';
 import { IsBarcode, MAX_UNITS, ListOf, ScannedLineDto } from '../common/scan.dto.js';
+import { CompiledBody } from '../common/validation.pipe.js';
 
 export class CreateOrderDto {
   @ApiProperty({ example: 'SO-1001' }) @IsCode() orderNumber: string;
@@ -9,6 +10,7 @@ export class CreateOrderDto {
   @ListOf(ScannedLineDto, 500) lines: ScannedLineDto[];
 }
 
+@CompiledBody()
 export class ConfirmPickDto {
   @ApiProperty({ example: 'A-01-01' }) @IsCode() locationCode: string;
   @ApiProperty() @IsBarcode() barcode: string;

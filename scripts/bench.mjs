@@ -10,9 +10,11 @@
 //   BENCH_SECONDS (default 15)          each closed-loop phase     BENCH_LATENCY_SECONDS (default min(10, BENCH_SECONDS))
 //   BENCH_ROUNDS (default 2)            A/B pairs                  BENCH_NODE_ARGS   extra node flags for api + worker
 //                                                                                   (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p")
+//   BENCH_LATENCY_DUMP  a path: each fixed-rate phase writes <path>.ours / <path>.lean, one line per event
+//                       (ms since the phase began, latency ms, ms to the 202), to see when the slow ones were sent
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
@@ -176,6 +178,8 @@ await new Promise((resolve) => leanSocket.once('connect', resolve));
 // ── the load ─────────────────────────────────────────────────────────────────────────────────────────────────────
 let seq = 0;
 const sentAt = new Map();
+/** When the publish was answered (for BENCH_LATENCY_DUMP). */
+const answeredAt = new Map();
 const trackingPayload = (lot, n) => ({
   warehouseId: WAREHOUSES[n % WAREHOUSES.length],
   orderNumber: `SO-${n % 2000}`,
@@ -195,6 +199,7 @@ async function publish(ours) {
     ours ? { authorization: `Bearer ${apiKey}`, 'idempotency-key': `bench-${lot}` } : {},
   );
   if (res.status !== 202) throw new Error(`publish answered ${res.status}`);
+  answeredAt.set(lot, performance.now());
   return lot;
 }
 /** A batch of BATCH_SIZE to POST /events/batch; resolves the accepted lots; 'missing' when the route answers 404. */
@@ -340,6 +345,7 @@ async function waitForReceipts(lots, timeoutMs = 60_000) {
 const forget = () => {
   receivedAt.clear();
   sentAt.clear();
+  answeredAt.clear();
 };
 
 /** CPU time (user + system, ms) a process has used so far (Linux /proc; null elsewhere). */
@@ -385,6 +391,16 @@ async function latencyAt(ours, rate) {
   const lots = run.results.map((x) => x.r);
   const received = await waitForReceipts(lots);
   const ms = received.map((l) => receivedAt.get(l) - sentAt.get(l)).sort((a, b) => a - b);
+  if (process.env.BENCH_LATENCY_DUMP) {
+    // One line per event: ms since the phase began, and its latency; to see when the slow ones were sent.
+    const t0 = sentAt.get(lots[0]);
+    const lines = received.map(
+      (l) =>
+        `${(sentAt.get(l) - t0).toFixed(1)} ${(receivedAt.get(l) - sentAt.get(l)).toFixed(1)} ` +
+        `${(answeredAt.get(l) - sentAt.get(l)).toFixed(1)}`,
+    );
+    writeFileSync(`${process.env.BENCH_LATENCY_DUMP}.${ours ? 'ours' : 'lean'}`, `${lines.join('\n')}\n`);
+  }
   return { p50: percentile(ms, 50), p99: percentile(ms, 99), lost: lots.length - received.length + run.errors };
 }
 
@@ -445,11 +461,23 @@ for (let r = 1; r <= ROUNDS; r++) {
   }
   if (ONLY.has('scan')) {
     log(`round ${r} B: scans`, { scanners: SCANNERS, skus: SKUS, seconds: SECONDS });
+    const [api, worker] = system.children;
+    const cpu0 = [cpuMs(api.pid), cpuMs(worker.pid)];
+    let pg0 = await backendsCpu();
     const scans = await closedLoop(SCANNERS, SECONDS, scan);
     R.scanPerSec = scans.done.length / scans.seconds;
+    // CPU per scan: the api's and the worker's (storing and broadcasting the scans' events, concurrently), Postgres'.
+    const perScan = (pid, c0) => (c0 === null ? null : (cpuMs(pid) - c0) / scans.done.length);
+    R.scanCpu = {
+      api: perScan(api.pid, cpu0[0]),
+      worker: perScan(worker.pid, cpu0[1]),
+      postgres: sinceMs(pg0, await backendsCpu()) / scans.done.length,
+    };
     log(`round ${r} B: SQL reference`, { clients: SCANNERS, pool: PRODUCT_POOL, seconds: SECONDS });
+    pg0 = await backendsCpu();
     const sql = await closedLoop(SCANNERS, SECONDS, sqlReference);
     R.sqlPerSec = sql.done.length / sql.seconds;
+    R.sqlPostgresCpu = sinceMs(pg0, await backendsCpu()) / sql.done.length;
     log(`round ${r} B: scans at ${SCAN_RATE}/s`, { seconds: LATENCY_SECONDS });
     const fixed = await openLoop(SCAN_RATE, LATENCY_SECONDS, scan);
     const scanMs = fixed.results.map((x) => x.ms).sort((a, b) => a - b);
@@ -555,6 +583,14 @@ const table = [
     ours: scan_.cell,
     reference: `SQL ${sql_.cell}`,
     ratio: scanRatio.cell,
+  },
+  {
+    figure: '  CPU ms per scan: api / worker / Postgres',
+    ours: [fig((R) => R.scanCpu?.api, 3), fig((R) => R.scanCpu?.worker, 3), fig((R) => R.scanCpu?.postgres, 3)]
+      .map((f) => f.value ?? '—')
+      .join(' / '),
+    reference: `SQL Postgres ${fig((R) => R.sqlPostgresCpu, 3).cell}`,
+    ratio: fig((R) => R.scanCpu && R.scanCpu.postgres / R.sqlPostgresCpu, 2).cell,
   },
   { figure: `scan p99 at ${SCAN_RATE}/s, ms (HTTP answer)`, ours: scanP99.cell, reference: '', ratio: '' },
 ];

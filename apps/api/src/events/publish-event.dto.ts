@@ -89,6 +89,7 @@ export class PublishBatchItemDto extends PublishEventDto {
   idempotencyKey?: string;
 }
 
+@CompiledBody()
 export class PublishBatchDto {
   /** Checked item by item by the handler (one bad item is answered on its own), not by the pipe. */
   static readonly validatedPerItem = ['items'];

@@ -63,6 +63,9 @@ const lean = ['api', 'worker'].map((role) =>
     stdio: ['ignore', 'ignore', 'inherit'],
   }),
 );
+process.once('exit', () => {
+  for (const c of lean) if (c.exitCode === null) c.kill('SIGKILL');
+});
 const leanBase = `http://127.0.0.1:${leanPort}`;
 for (let i = 0; ; i++) {
   try {

@@ -276,6 +276,11 @@ export async function startBenchSystem({ name, env: extra = {}, apps = ['api', '
   // A bench measures one Redis (or Postgres-only), never a cluster the caller's environment names.
   delete env.REDIS_CLUSTER_NODES;
   const children = apps.map((app) => spawnApp(app, env));
+  // A bench that dies (an uncaught error) takes its api and worker with it, instead of leaving them running to load
+  // the next run's machine.
+  process.once('exit', () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

@@ -511,7 +511,10 @@ const fig = (f, digits = 0) => {
   if (!xs.length) return { value: null, cell: '—' };
   const fmt = (x) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
   const value = +mean(xs).toFixed(digits);
-  return { value, cell: `${fmt(value)} (${fmt(xs.reduce((a, b) => Math.min(a, b)))}–${fmt(xs.reduce((a, b) => Math.max(a, b)))})` };
+  return {
+    value,
+    cell: `${fmt(value)} (${fmt(xs.reduce((a, b) => Math.min(a, b)))}–${fmt(xs.reduce((a, b) => Math.max(a, b)))})`,
+  };
 };
 const publish_ = fig((R) => R.ours.perSec);
 const lean_ = fig((R) => R.lean.perSec);

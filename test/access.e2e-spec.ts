@@ -620,11 +620,17 @@ describe('installations sharing one Redis', () => {
     const { received } = await x.socket({ warehouseId: 'WH1' });
     const room = warehouseRoom(x.tenant, 'WH1');
     // The same room name, emitted by the other installation's worker: a tenant id can exist in both.
-    y.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENTS_MESSAGE, [{ id: 'from-y', payload: {} }]);
-    x.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENTS_MESSAGE, [{ id: 'from-x', payload: {} }]);
+    y.worker!.get<SocketEmitter>(SOCKET_EMITTER)
+      .to(room)
+      .emit(EVENTS_MESSAGE, [{ id: 'from-y', payload: {} }]);
+    x.worker!.get<SocketEmitter>(SOCKET_EMITTER)
+      .to(room)
+      .emit(EVENTS_MESSAGE, [{ id: 'from-x', payload: {} }]);
     await waitFor('x’s own broadcast', () => received.some((e) => e.id === 'from-x'));
     // A second round trip: anything y sent before would have arrived by now.
-    x.worker!.get<SocketEmitter>(SOCKET_EMITTER).to(room).emit(EVENTS_MESSAGE, [{ id: 'from-x-2', payload: {} }]);
+    x.worker!.get<SocketEmitter>(SOCKET_EMITTER)
+      .to(room)
+      .emit(EVENTS_MESSAGE, [{ id: 'from-x-2', payload: {} }]);
     await waitFor('x’s second broadcast', () => received.some((e) => e.id === 'from-x-2'));
     expect(received.map((e) => e.id)).not.toContain('from-y');
   });

@@ -64,7 +64,8 @@ class FieldValidationPipe extends ValidationPipe {
       throw new FieldValidationException([{ field, reason: `property ${key} should not exist` }]);
     }
     const cls = metadata.metatype as Cls | undefined;
-    if (metadata.type === 'body' && cls && compiledBodies.has(cls) && compiledCheck(cls, value, '') === null) return value;
+    if (metadata.type === 'body' && cls && compiledBodies.has(cls) && compiledCheck(cls, value, '') === null)
+      return value;
     return super.transform(value, metadata);
   }
 }

@@ -36,7 +36,8 @@ const DASHBOARD_ROLES = new Set(['operator', 'supervisor', 'admin']);
 
 /**
  * Dashboards connect with `auth: { token }` (an access or device token) and subscribe to warehouses they
- * may see; stored events arrive as `event` messages. Rooms are per tenant, so nothing crosses tenants.
+ * may see; stored events arrive as `events` messages (an array per warehouse and event name of each stored batch).
+ * Rooms are per tenant, so nothing crosses tenants.
  */
 @WebSocketGateway()
 export class EventsGateway implements OnGatewayInit {

@@ -63,6 +63,44 @@ describe('POST /events → store → broadcast (Redis profile)', () => {
     expect(otherTenant.received).toEqual([]);
   });
 
+  it('sends events stored together to each socket once, only its own warehouse’s and names’, stream by stream in order', async () => {
+    const wh1 = await sys.socket({ warehouseId: 'WH1' });
+    const wh2 = await sys.socket({ warehouseId: 'WH2' });
+    const wh1Tracking = await sys.socket({ warehouseId: 'WH1', names: ['carrier.tracking_updated'] });
+    const wh1Adjusted = await sys.socket({ warehouseId: 'WH1', names: ['inventory.adjusted'] });
+    // Interleaved warehouses and three orders each, in one batch: stored (and broadcast) together.
+    const items = Array.from({ length: 40 }, (_, i) =>
+      tracking({ warehouseId: i % 2 ? 'WH2' : 'WH1', orderNumber: `SO-TOGETHER-${i % 3}`, trackingNumber: `JT${i}` }),
+    );
+    const res = await sys.post('/events/batch', { items });
+    expect(res.status).toBe(200);
+    const ids: string[] = res.body.results.map((r: { status: string; id: string }) => r.id);
+    const of = (warehouse: number) => ids.filter((_, i) => i % 2 === warehouse);
+    const batchOn = (socket: { received: { id: string }[] }) => socket.received.filter((e) => ids.includes(e.id));
+    const all = (socket: { received: { id: string }[] }, expected: string[]) =>
+      new Set(batchOn(socket).map((e) => e.id)).size === expected.length;
+    await waitFor('WH1’s events on the WH1 socket', () => all(wh1, of(0)));
+    await waitFor('WH2’s events on the WH2 socket', () => all(wh2, of(1)));
+    await waitFor('WH1’s events on the socket of their name', () => all(wh1Tracking, of(0)));
+    // One more event after the batch: once it is in, nothing of the batch is still on its way.
+    const last = await sys.post('/events', tracking({ orderNumber: 'SO-TOGETHER-LAST' }));
+    await waitFor('the later event', () => wh1.received.some((e) => e.id === last.body.id));
+    for (const [socket, expected] of [
+      [wh1, of(0)],
+      [wh2, of(1)],
+      [wh1Tracking, of(0)],
+    ] as const) {
+      const got = batchOn(socket);
+      expect(got.map((e) => e.id).sort()).toEqual([...expected].sort());
+      // Each stream (order) in position order.
+      const byStream = new Map<string, number[]>();
+      for (const e of got as unknown as { aggregateId: string; streamPosition: number }[])
+        byStream.set(e.aggregateId, [...(byStream.get(e.aggregateId) ?? []), e.streamPosition]);
+      for (const positions of byStream.values()) expect(positions).toEqual([...positions].sort((a, b) => a - b));
+    }
+    expect(batchOn(wh1Adjusted)).toEqual([]);
+  });
+
   it('rejects an unknown event name with 400 naming the field, and stores and queues nothing', async () => {
     const before = await storedCount();
     const accepted = await acceptedCount();

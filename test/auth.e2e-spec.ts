@@ -231,6 +231,24 @@ describe('sign-in, roles and warehouse scoping', () => {
     }
   });
 
+  it('refuses an access token the moment it expires, though it was accepted a moment before', async () => {
+    const { sub, tid } = JSON.parse(Buffer.from(sys.tokens.admin.split('.')[1], 'base64url').toString());
+    const expiresAt = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = await new SignJWT({ tid, role: 'admin', wh: 'all' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuedAt()
+      .setExpirationTime(expiresAt)
+      .sign(new TextEncoder().encode(TEST_AUTH_SECRET));
+    // Accepted (and remembered as verified) while it is valid…
+    expect((await call('GET', '/auth/me', shortLived)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, expiresAt * 1000 - Date.now() + 50));
+    // …refused once its `exp` has passed: a verified token is trusted until it expires, not longer.
+    const res = await call('GET', '/auth/me', shortLived);
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('AUTH.INVALID_TOKEN');
+  });
+
   it('rotates refresh tokens: each works once, and logout revokes it', async () => {
     const session = await sys.login(`operator@${sys.tenant}.local`);
     const first = await call('POST', '/auth/refresh', undefined, { refreshToken: session.body.refreshToken });

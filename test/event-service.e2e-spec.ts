@@ -1,6 +1,13 @@
 import { Injectable, Module } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
-import { DomainError, EventEnvelope, EventService } from '@wms/events';
+import {
+  DomainError,
+  EventCatalog,
+  EventEnvelope,
+  EventService,
+  enrichEnvelope,
+  recordBatchStatement,
+} from '@wms/events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSystem, TestSystem } from './support/system.js';
 import { waitFor } from './support/wait-for.js';
@@ -59,6 +66,41 @@ describe(EventService.name, () => {
         sku,
       ])
     ).rows[0].n;
+
+  it('records a batch without reading the idempotency keys of the retention window (no scan of idempotency_keys)', async () => {
+    // A realistic table: thousands of keys of the window, a few from before keys were scoped (scope '').
+    await sys.db.query(
+      `INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash)
+       SELECT $1, 'integration:plan', 'plan-' || g, 'h' FROM generate_series(1, 5000) g
+       UNION ALL SELECT $1, '', 'legacy-plan-' || g, 'h' FROM generate_series(1, 5) g
+       ON CONFLICT DO NOTHING`,
+      [sys.tenant],
+    );
+    await sys.db.query('ANALYZE idempotency_keys');
+    const definition = EventCatalog.resolve('inventory.adjusted');
+    const requests = Array.from({ length: 32 }, (_, i) => ({
+      envelope: enrichEnvelope(definition, adjusted(`PLAN-${i}`), ctx(sys.tenant), { OFFLINE_ACCEPT_DAYS: 7 }),
+      idempotency: { scope: 'integration:plan', key: `plan-new-${i}`, requestHash: 'h' },
+    }));
+    const { sql, params } = recordBatchStatement(requests);
+    const c = await sys.db.connect();
+    try {
+      await c.query('BEGIN');
+      const [{ 'QUERY PLAN': plan }] = (await c.query(`EXPLAIN (FORMAT JSON) ${sql}`, params)).rows;
+      const scans: string[] = [];
+      const visit = (node: { 'Node Type': string; 'Relation Name'?: string; Plans?: unknown[] }) => {
+        if (node['Relation Name'] === 'idempotency_keys') scans.push(node['Node Type']);
+        for (const child of (node.Plans ?? []) as (typeof node)[]) visit(child);
+      };
+      visit(plan[0].Plan);
+      // The check for pre-scoping keys probes the index of those keys only (migration 1764930000000).
+      expect(scans).not.toContain('Seq Scan');
+      expect(scans.length).toBeGreaterThan(0);
+    } finally {
+      await c.query('ROLLBACK');
+      c.release();
+    }
+  });
 
   it('commits a domain change and its event together', async () => {
     const { result } = await events.transaction(async (tx) => {

@@ -89,6 +89,12 @@ const toInput = (requests: RecordRequest[]) =>
     envelope: r.envelope,
   }));
 
+/** The group-commit statement and its parameters exactly as `record` sends them for these requests (to check its plan). */
+export const recordBatchStatement = (requests: RecordRequest[]) => ({
+  sql: RECORD_BATCH_SQL,
+  params: [JSON.stringify(toInput(requests))],
+});
+
 declareExempt('event_streams', "each stream's last position, which the next event's gap-free position follows");
 
 @Injectable()

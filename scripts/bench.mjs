@@ -19,7 +19,7 @@ import http from 'node:http';
 import path from 'node:path';
 import pg from 'pg';
 import { io } from 'socket.io-client';
-import { build, freePort, log, root, startBenchSystem } from './services.mjs';
+import { build, freePort, killedOnExit, log, root, startBenchSystem } from './services.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? Math.min(10, SECONDS));
@@ -57,15 +57,14 @@ if (!redisUrl) throw new Error('npm run bench needs Redis (REDIS_URL or redis-se
 const leanPort = await freePort();
 const leanEnv = { ...process.env, LEAN_PORT: String(leanPort), REDIS_URL: redisUrl, DATABASE_URL: databaseUrl };
 leanEnv.LEAN_PREFIX = `lean${prefix}`;
-const lean = ['api', 'worker'].map((role) =>
-  spawn(process.execPath, [path.join(root, 'scripts/bench-lean.mjs'), role], {
-    env: leanEnv,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  }),
+const lean = killedOnExit(
+  ['api', 'worker'].map((role) =>
+    spawn(process.execPath, [path.join(root, 'scripts/bench-lean.mjs'), role], {
+      env: leanEnv,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  ),
 );
-process.once('exit', () => {
-  for (const c of lean) if (c.exitCode === null) c.kill('SIGKILL');
-});
 const leanBase = `http://127.0.0.1:${leanPort}`;
 for (let i = 0; ; i++) {
   try {
@@ -366,24 +365,39 @@ const backendsCpu = async () => {
   return new Map(rows.map((r) => [r.pid, cpuMs(r.pid) ?? 0]));
 };
 const sinceMs = (before, after) => [...after].reduce((n, [pid, ms]) => n + ms - (before.get(pid) ?? 0), 0);
+/**
+ * Starts counting the CPU of an [api, worker] pair and of this run's Postgres backends; the function it resolves
+ * gives each one's CPU ms per unit of work done since (api and worker null where /proc cannot be read).
+ */
+async function cpuMeter([api, worker]) {
+  const c0 = [cpuMs(api.pid), cpuMs(worker.pid)];
+  const pg0 = await backendsCpu();
+  return async (units) => {
+    const per = (pid, c) => (c === null ? null : (cpuMs(pid) - c) / units);
+    return {
+      api: per(api.pid, c0[0]),
+      worker: per(worker.pid, c0[1]),
+      postgres: sinceMs(pg0, await backendsCpu()) / units,
+    };
+  };
+}
+/** When the last of `lots` was received on its socket. */
+const lastReceipt = (lots) => lots.reduce((m, l) => Math.max(m, receivedAt.get(l)), 0);
 /** Sustained publishing: accepted/s, end to end (stored + received on the socket) per second, CPU ms per event. */
 async function sustained(ours, seconds = SECONDS) {
   forget();
-  const [api, worker] = ours ? system.children : lean;
-  const cpu0 = [cpuMs(api.pid), cpuMs(worker.pid)];
-  const pg0 = await backendsCpu();
+  const meter = await cpuMeter(ours ? system.children : lean);
   const run = await closedLoop(CLIENTS, seconds, () => publish(ours));
   const received = await waitForReceipts(run.done);
-  const last = received.reduce((m, l) => Math.max(m, receivedAt.get(l)), 0);
-  const perEvent = (pid, c0) => (c0 === null ? null : (cpuMs(pid) - c0) / received.length);
-  const postgresCpuMs = sinceMs(pg0, await backendsCpu()) / received.length;
+  const last = lastReceipt(received);
+  const cpu = await meter(received.length);
   return {
     acceptedPerSec: run.done.length / run.seconds,
     perSec: received.length / ((last - run.t0) / 1000),
     lost: run.done.length - received.length,
-    apiCpuMs: perEvent(api.pid, cpu0[0]),
-    workerCpuMs: perEvent(worker.pid, cpu0[1]),
-    postgresCpuMs,
+    apiCpuMs: cpu.api,
+    workerCpuMs: cpu.worker,
+    postgresCpuMs: cpu.postgres,
   };
 }
 /** p99 publish→socket receipt at a fixed rate. */
@@ -395,7 +409,7 @@ async function latencyAt(ours, rate) {
   const received = await waitForReceipts(lots);
   const ms = received.map((l) => receivedAt.get(l) - sentAt.get(l)).sort((a, b) => a - b);
   if (process.env.BENCH_LATENCY_DUMP) {
-    // One line per event: ms since the phase began, and its latency; to see when the slow ones were sent.
+    // One line per event: ms since the phase began, its latency and its time to the 202; to see when the slow ones were sent.
     const t0 = sentAt.get(lots[0]);
     const lines = received.map(
       (l) =>
@@ -457,30 +471,23 @@ for (let r = 1; r <= ROUNDS; r++) {
         return lots;
       });
       const received = await waitForReceipts(run.done);
-      const last = received.reduce((m, l) => Math.max(m, receivedAt.get(l)), 0);
+      const last = lastReceipt(received);
       R.batch = { acceptedPerSec: run.done.length / run.seconds, perSec: received.length / ((last - run.t0) / 1000) };
       log(`round ${r} B: batch done`, { acceptedPerSec: Math.round(R.batch.acceptedPerSec) });
     }
   }
   if (ONLY.has('scan')) {
     log(`round ${r} B: scans`, { scanners: SCANNERS, skus: SKUS, seconds: SECONDS });
-    const [api, worker] = system.children;
-    const cpu0 = [cpuMs(api.pid), cpuMs(worker.pid)];
-    let pg0 = await backendsCpu();
+    const scanMeter = await cpuMeter(system.children);
     const scans = await closedLoop(SCANNERS, SECONDS, scan);
     R.scanPerSec = scans.done.length / scans.seconds;
     // CPU per scan: the api's and the worker's (storing and broadcasting the scans' events, concurrently), Postgres'.
-    const perScan = (pid, c0) => (c0 === null ? null : (cpuMs(pid) - c0) / scans.done.length);
-    R.scanCpu = {
-      api: perScan(api.pid, cpu0[0]),
-      worker: perScan(worker.pid, cpu0[1]),
-      postgres: sinceMs(pg0, await backendsCpu()) / scans.done.length,
-    };
+    R.scanCpu = await scanMeter(scans.done.length);
     log(`round ${r} B: SQL reference`, { clients: SCANNERS, pool: PRODUCT_POOL, seconds: SECONDS });
-    pg0 = await backendsCpu();
+    const sqlMeter = await cpuMeter(system.children);
     const sql = await closedLoop(SCANNERS, SECONDS, sqlReference);
     R.sqlPerSec = sql.done.length / sql.seconds;
-    R.sqlPostgresCpu = sinceMs(pg0, await backendsCpu()) / sql.done.length;
+    R.sqlPostgresCpu = (await sqlMeter(sql.done.length)).postgres;
     log(`round ${r} B: scans at ${SCAN_RATE}/s`, { seconds: LATENCY_SECONDS });
     const fixed = await openLoop(SCAN_RATE, LATENCY_SECONDS, scan);
     const scanMs = fixed.results.map((x) => x.ms).sort((a, b) => a - b);

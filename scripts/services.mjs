@@ -241,6 +241,17 @@ export const spawnBenchApp = (app, env, nodeArgs = process.env.BENCH_NODE_ARGS?.
   });
 
 /**
+ * The child processes, killed when this process exits however it ends: a bench that dies (an uncaught error) takes
+ * its api and worker with it, instead of leaving them running to load the next run's machine.
+ */
+export function killedOnExit(children) {
+  process.once('exit', () => {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  });
+  return children;
+}
+
+/**
  * What the benchmarks (`npm run bench`, `bench:history`, `bench:scans`, `bench:soak`) run against: a fresh database (migrated) on the Postgres
  * `provisionPostgres` finds, Redis (or a private redis-server, or Postgres-only), and the compiled `apps` (api and
  * worker) started on it with `env` added to theirs, each by `spawnApp(app, env)` (node flags or IPC of a bench's
@@ -275,12 +286,7 @@ export async function startBenchSystem({ name, env: extra = {}, apps = ['api', '
   else delete env.REDIS_URL;
   // A bench measures one Redis (or Postgres-only), never a cluster the caller's environment names.
   delete env.REDIS_CLUSTER_NODES;
-  const children = apps.map((app) => spawnApp(app, env));
-  // A bench that dies (an uncaught error) takes its api and worker with it, instead of leaving them running to load
-  // the next run's machine.
-  process.once('exit', () => {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  });
+  const children = killedOnExit(apps.map((app) => spawnApp(app, env)));
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

@@ -1,5 +1,5 @@
 import { ArgumentMetadata, ValidationError, ValidationPipe } from '@nestjs/common';
-import { compiledCheck, type FieldProblem } from '@wms/events';
+import { compiledValidator, type FieldProblem } from '@wms/events';
 import { MAX_JSON_DEPTH } from './request-text.js';
 
 export class FieldValidationException extends Error {
@@ -64,8 +64,7 @@ class FieldValidationPipe extends ValidationPipe {
       throw new FieldValidationException([{ field, reason: `property ${key} should not exist` }]);
     }
     const cls = metadata.metatype as Cls | undefined;
-    if (metadata.type === 'body' && cls && compiledBodies.has(cls) && compiledCheck(cls, value, '') === null)
-      return value;
+    if (metadata.type === 'body' && cls && compiledBodies.has(cls) && compiledValidator(cls)(value)) return value;
     return super.transform(value, metadata);
   }
 }

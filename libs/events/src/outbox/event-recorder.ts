@@ -149,11 +149,9 @@ export class EventRecorder {
   }
 
   private async recordBatch(requests: RecordRequest[]): Promise<RecordOutcome[]> {
-    const input = toInput(requests);
+    const { sql, params } = recordBatchStatement(requests);
     // Another api process may lock the same streams in another order; Postgres tells one of the two to retry.
-    const rows: { id: string; position: string }[] = await retryOnConflict(() =>
-      preparedQuery<{ id: string; position: string }>(this.db, RECORD_BATCH_SQL, [JSON.stringify(input)]),
-    );
+    const rows = await retryOnConflict(() => preparedQuery<{ id: string; position: string }>(this.db, sql, params));
     const positions = new Map(rows.map((r) => [r.id, Number(r.position)]));
     return requests.map((r) => positions.get(r.envelope.id) ?? null);
   }

@@ -1,5 +1,6 @@
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import type { RateLimitWindowsRepository } from '@wms/events';
+import { windowRecord } from './fixed-window.storage.js';
 
 /** @nestjs/throttler's storage in Postgres (the Postgres-only profile): one limit across every api instance. */
 export class PostgresThrottlerStorage implements ThrottlerStorage {
@@ -17,11 +18,6 @@ export class PostgresThrottlerStorage implements ThrottlerStorage {
     throttlerName: string,
   ): ReturnType<ThrottlerStorage['increment']> {
     const hit = await this.windows.hit(`${this.prefix}:${throttlerName}:${key}`, ttl, limit, blockDuration);
-    return {
-      totalHits: hit.hits,
-      timeToExpire: Math.ceil(hit.resetsInMs / 1000),
-      isBlocked: hit.blockedForMs > 0,
-      timeToBlockExpire: Math.ceil(hit.blockedForMs / 1000),
-    };
+    return windowRecord(hit.hits, hit.resetsInMs, hit.blockedForMs);
   }
 }

@@ -2,7 +2,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 import { createRedisClient, type RedisTarget } from '@wms/events';
 import type { Cluster, Redis } from 'ioredis';
-import { FixedWindowStorage } from './fixed-window.storage.js';
+import { FixedWindowStorage, windowRecord } from './fixed-window.storage.js';
 
 /**
  * One fixed window per key in a Redis hash (h: hits, r: resets at, b: blocked until; ms on Redis' clock, so the api
@@ -91,12 +91,7 @@ export class RedisThrottlerStorage implements ThrottlerStorage, OnApplicationShu
     }
     this.fallingBack = false;
     const [totalHits, resetsInMs, blockedForMs] = reply;
-    return {
-      totalHits,
-      timeToExpire: Math.ceil(resetsInMs / 1000),
-      isBlocked: blockedForMs > 0,
-      timeToBlockExpire: Math.ceil(blockedForMs / 1000),
-    };
+    return windowRecord(totalHits, resetsInMs, blockedForMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
